@@ -1,0 +1,170 @@
+"""Stable error codes with messages in Chinese and English.
+
+Every check in liandong (hardened parsing, XSD, business rules, signatures, routing, the hub)
+reports through this catalogue, so a rejection always carries a code a machine can match on
+and a message a Chinese and an English reader can act on. Codes never change meaning once
+released; new problems get new codes. ``docs/error-codes.md`` is generated from this table.
+
+Messages are templates: ``{name}`` placeholders are filled from the keyword arguments of
+:func:`problem`. Placeholders must never receive personal data (ID numbers, names): the
+messages end up in logs and in rejection notices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class ErrorSpec:
+    """One entry of the catalogue: the code, both messages and where the rule comes from."""
+
+    code: str
+    zh: str
+    en: str
+    source: str = ""
+
+
+_SPECS: tuple[ErrorSpec, ...] = (
+    # --- transport and hardened parsing -------------------------------------------------
+    ErrorSpec("XML_TOO_LARGE", "文书大小 {size} 字节超过上限 {limit} 字节", "document of {size} bytes exceeds the limit of {limit} bytes"),
+    ErrorSpec("XML_EMPTY", "文书内容为空", "the document is empty"),
+    ErrorSpec("XML_NOT_UTF8", "文书必须使用 UTF-8 编码", "the document must be encoded in UTF-8"),
+    ErrorSpec("XML_MALFORMED", "XML 格式错误：{detail}", "malformed XML: {detail}"),
+    ErrorSpec("XML_DTD_FORBIDDEN", "禁止使用文档类型定义（DTD）", "document type declarations (DTD) are forbidden"),
+    ErrorSpec("XML_ENTITY_FORBIDDEN", "禁止使用实体声明或实体引用", "entity declarations and references are forbidden"),
+    ErrorSpec("XML_PROCESSING_INSTRUCTION", "禁止使用处理指令", "processing instructions are forbidden"),
+    ErrorSpec("XML_TOO_DEEP", "XML 嵌套深度超过上限 {limit}", "XML nesting deeper than the limit of {limit}"),
+    ErrorSpec("XML_TOO_MANY_NODES", "XML 元素数量超过上限 {limit}", "more XML elements than the limit of {limit}"),
+    # --- schema --------------------------------------------------------------------------
+    ErrorSpec("SCHEMA_INVALID", "不符合 XSD 结构定义：{detail}", "not valid against the XSD: {detail}"),
+    ErrorSpec("SCHEMA_UNKNOWN_ROOT", "未知的根元素 {tag}", "unknown root element {tag}"),
+    ErrorSpec("DOC_DECODE", "文书内容无法解析：{detail}", "the document content cannot be read: {detail}"),
+    # --- signatures (docs/signature-profile.md) -----------------------------------------------
+    ErrorSpec("SIG_MISSING", "文书未加盖电子印章（缺少 ds:Signature）", "the document carries no electronic seal (no ds:Signature)", "003 SPC–MPS 四(三)"),
+    ErrorSpec("SIG_MULTIPLE", "文书含有多个签名，只允许一个", "more than one signature; exactly one is allowed"),
+    ErrorSpec("SIG_LOCATION", "签名必须是根元素的直接子元素", "the signature must be a direct child of the root element"),
+    ErrorSpec("SIG_REFERENCE_COUNT", "签名必须恰好包含一个引用，实际为 {count}", "the signature must have exactly one reference, found {count}"),
+    ErrorSpec("SIG_REFERENCE_URI", "签名引用必须指向整个根元素（URI 为空或为根元素 Id）", "the signature reference must cover the whole root (empty URI or the root's Id)"),
+    ErrorSpec("SIG_DUPLICATE_ID", "文书中 Id 属性值重复：{value}", "duplicate Id attribute value in the document: {value}"),
+    ErrorSpec("SIG_ALGORITHM", "不允许的签名算法：{algorithm}", "signature algorithm not allowed: {algorithm}"),
+    ErrorSpec("SIG_DIGEST_ALGORITHM", "不允许的摘要算法：{algorithm}", "digest algorithm not allowed: {algorithm}"),
+    ErrorSpec("SIG_C14N", "必须使用排他规范化（exc-c14n），实际为 {algorithm}", "exclusive canonicalization (exc-c14n) is required, found {algorithm}"),
+    ErrorSpec("SIG_TRANSFORMS", "引用的变换必须是 enveloped-signature 加 exc-c14n：{detail}", "reference transforms must be enveloped-signature then exc-c14n: {detail}"),
+    ErrorSpec("SIG_KEYINFO", "KeyInfo 必须且只能携带 X509 证书链：{detail}", "KeyInfo must carry the X.509 certificate chain and nothing else: {detail}"),
+    ErrorSpec("SIG_INVALID", "签名校验失败（文书可能已被篡改）：{detail}", "signature verification failed (the document may have been altered): {detail}"),
+    ErrorSpec("SIG_KEY_TOO_SMALL", "签名密钥强度不足：{detail}", "signing key too weak: {detail}"),
+    # --- certificates -------------------------------------------------------------------------
+    ErrorSpec("CERT_MISSING", "签名未携带签名证书", "the signature carries no signing certificate"),
+    ErrorSpec("CERT_MALFORMED", "证书无法解析", "a certificate cannot be parsed"),
+    ErrorSpec("CERT_UNTRUSTED", "签名证书无法验证到受信任的根证书：{detail}", "the signing certificate does not chain to a trusted root: {detail}"),
+    ErrorSpec("CERT_EXPIRED", "签名证书在签署时间 {at} 已过期（有效期至 {not_after}）", "the signing certificate had expired at signing time {at} (valid until {not_after})"),
+    ErrorSpec("CERT_NOT_YET_VALID", "签名证书在签署时间 {at} 尚未生效（生效于 {not_before}）", "the signing certificate was not yet valid at signing time {at} (valid from {not_before})"),
+    ErrorSpec("CERT_REVOKED", "签名证书已于 {revoked_at} 被吊销", "the signing certificate was revoked at {revoked_at}"),
+    ErrorSpec("CERT_KEY_USAGE", "证书用途不允许签署文书：{detail}", "the certificate is not allowed to sign documents: {detail}"),
+    ErrorSpec("CERT_NO_UNIT", "签名证书未载明单位代码（organizationIdentifier）", "the signing certificate names no unit code (organizationIdentifier)"),
+    ErrorSpec("CERT_UNIT_MISMATCH", "签名证书属于单位 {cert_unit}，而文书发送方为 {sender}", "the signing certificate belongs to unit {cert_unit} but the document's sender is {sender}"),
+    ErrorSpec("CRL_INVALID", "证书吊销列表无效：{detail}", "certificate revocation list invalid: {detail}"),
+    ErrorSpec("CRL_STALE", "证书吊销列表已过期（下次更新时间 {next_update}）", "the certificate revocation list is out of date (next update was {next_update})"),
+    ErrorSpec("SIG_TIME_SKEW", "签发时间 {issued_at} 与接收时间 {received_at} 相差过大", "issue time {issued_at} is too far from the reception time {received_at}"),
+    # --- identifiers (GB 11643-1999, GB 32100-2015) ---------------------------------------------
+    ErrorSpec("RULE_ID_NUMBER", "居民身份证号码校验位错误或格式不符（{path}）", "resident ID number has a wrong check character or form ({path})", "GB 11643-1999"),
+    ErrorSpec("RULE_ID_BIRTHDATE", "居民身份证号码中的出生日期无效（{path}）", "the birth date inside the resident ID number is invalid ({path})", "GB 11643-1999"),
+    ErrorSpec("RULE_GENDER_MISMATCH", "性别与身份证号码不一致（{path}）", "gender does not match the resident ID number ({path})", "GB 11643-1999"),
+    ErrorSpec("RULE_USCC", "统一社会信用代码校验位错误或格式不符：{value}（{path}）", "unified social credit code has a wrong check character or form: {value} ({path})", "GB 32100-2015"),
+    ErrorSpec("RULE_CASE_NUMBER", "案号格式不符：{value}", "malformed case number: {value}", "DOMAIN.md Identifiers"),
+    ErrorSpec("RULE_CASE_NUMBER_REQUIRED", "{doc_type} 必须载明案号", "{doc_type} must state a case number"),
+    ErrorSpec("RULE_ID_ATTRIBUTE", "根元素 Id 必须为 ld- 加文书编号", "the root Id must be 'ld-' followed by the document id"),
+    ErrorSpec("RULE_BODY_TYPE", "文书类型 {doc_type} 与正文元素 {body} 不一致", "document type {doc_type} does not match the body element {body}"),
+    ErrorSpec("RULE_SELF_ADDRESSED", "发送方与接收方不能相同", "sender and recipient must differ"),
+    ErrorSpec("RULE_REPLY_REQUIRED", "{doc_type} 必须载明所答复的文书（InReplyTo）", "{doc_type} must name the document it answers (InReplyTo)"),
+    ErrorSpec("RULE_DUPLICATE_ITEM_ID", "条目编号重复：{value}", "duplicate item id: {value}"),
+    ErrorSpec("RULE_AMOUNT_NOT_POSITIVE", "金额必须大于零（{path}）", "amounts must be greater than zero ({path})", "003 银行网络执行查控工作规范 9"),
+    ErrorSpec("RULE_PERIOD_ORDER", "截止日期必须晚于起始日期（{path}）", "the end date must be after the start date ({path})", "003 银行网络执行查控工作规范 10"),
+    ErrorSpec("RULE_MEASURE_REFERENCE", "{measure} 必须指明所续行或解除的措施（{path}）", "{measure} must name the measure it continues or releases ({path})", "003 银行网络执行查控工作规范 10; 001 第二十一条"),
+    ErrorSpec("RULE_ENFORCEMENT_ACCOUNT", "扣划或提取必须载明法院执行款专户（{path}）", "a deduction or extraction must name the court's enforcement account ({path})", "003 银行网络执行查控工作规范 13–14"),
+    ErrorSpec("RULE_FOREIGN_CURRENCY_ACCOUNT", "外币扣划必须划至外币执行款专户（{path}）", "a foreign-currency deduction must go to a foreign-currency enforcement account ({path})", "003 银行网络执行查控工作规范 13"),
+    ErrorSpec("RULE_RULING_REQUIRED", "冻结、续冻、扣划等措施必须随附执行裁定书（{path}）", "freezes, continued freezes and deductions must come with an enforcement ruling ({path})", "003 银行网络执行查控工作规范 9"),
+    ErrorSpec("RULE_OFFICERS_REQUIRED", "{doc_type} 必须载明执行人员姓名、电话与证件号", "{doc_type} must name the officers with phone and credential number", "003 银行网络执行查控工作规范 3; 002 四.7"),
+    ErrorSpec("RULE_PERSON_REQUIRED", "{measure} 的对象必须是自然人（{path}）", "the subject of {measure} must be a natural person ({path})", "003 SPC–MPS 三(一)"),
+    ErrorSpec("RULE_TRANSACTION_PERIOD", "查询交易明细必须载明查询区间（{path}）", "a transaction query must state the period ({path})", "003 银行网络执行查控工作规范 6"),
+    ErrorSpec("RULE_MEASURE_UNIT_KIND", "{measure} 不能送达 {unit_kind} 类单位执行", "{measure} cannot be carried out by a unit of kind {unit_kind}"),
+    ErrorSpec("RULE_QUERY_UNIT_KIND", "{query} 查询不能送达 {unit_kind} 类单位", "a {query} query cannot go to a unit of kind {unit_kind}"),
+    ErrorSpec("RULE_DIRECTION", "{doc_type} 不能由 {sender_kind} 发往 {recipient_kind}", "{doc_type} cannot go from {sender_kind} to {recipient_kind}"),
+    ErrorSpec("RULE_UNKNOWN_UNIT", "单位 {unit} 不是联动网络成员", "unit {unit} is not a member of the network"),
+    ErrorSpec("RULE_LISTING_MINOR", "被执行人在决定日为未成年人，不得纳入失信被执行人名单（{path}）", "the debtor is a minor on the decision date and may not be listed as dishonest ({path})", "003 失信规定 第四条"),
+    ErrorSpec("RULE_LISTING_PERIOD", "失信名单期限为二年，延长须为一至三年并说明理由：{detail}", "a dishonest listing lasts two years; an extension must be one to three years with a reason: {detail}", "003 失信规定 第二条"),
+    ErrorSpec("RULE_LISTING_FIELDS", "失信名单信息缺少第六条规定的事项：{detail}", "the listing lacks a field required by article 6: {detail}", "003 失信规定 第六条"),
+    ErrorSpec("RULE_REVIEW_REFUSES", "审查建议不得拒绝采取措施", "a review suggestion may not refuse to carry out the measure", "001 第二十条"),
+    ErrorSpec("RULE_RESULT_REASON", "未执行或部分执行的结果必须说明原因（{path}）", "a result that was not or only partly executed must give the reason ({path})", "003 银行网络执行查控工作规范 17"),
+    ErrorSpec("RULE_DEDUCT_BALANCE", "实际扣划金额与未扣划金额之和必须等于应扣划金额（{path}）", "deducted plus not-deducted must equal the requested amount ({path})", "003 银行网络执行查控工作规范 15"),
+    ErrorSpec("RULE_FREEZE_RESULT", "实际冻结金额不得超过应冻结金额（{path}）", "the actually frozen amount may not exceed the requested amount ({path})", "003 银行网络执行查控工作规范 10"),
+    ErrorSpec("RULE_ENTRUSTMENT_DEADLINE", "事项委托期限应为十至二十日，紧急事项为二十四小时：{detail}", "an entrustment deadline must be 10 to 20 days, or 24 hours when urgent: {detail}", "003 事项委托 第六条"),
+    ErrorSpec("RULE_EXTENSION_REASON", "延期说明必须说明理由并提出新的期限", "an extension notice must give the reason and a new deadline", "002 四.7、四.13"),
+    ErrorSpec("RULE_DEADLINE_ORDER", "期限必须晚于签发时间", "the deadline must be after the issue time"),
+    ErrorSpec("RULE_QUARTER", "季度必须为 1 至 4", "the quarter must be 1 to 4", "003 联合惩戒备忘录 二"),
+    # --- registry ------------------------------------------------------------------------------------
+    ErrorSpec("REG_INVALID", "成员单位名册无效：{detail}", "the member registry is invalid: {detail}"),
+    # --- routing and hub -----------------------------------------------------------------------------
+    ErrorSpec("ROUTE_SENDER_MISMATCH", "发送方 {sender} 与发布客户端 {client_unit} 不一致", "the sender {sender} is not the publishing client {client_unit}"),
+    ErrorSpec("ROUTE_RECIPIENT_UNKNOWN", "接收方 {recipient} 不是联动网络成员", "the recipient {recipient} is not a member of the network"),
+    ErrorSpec("ROUTE_TYPE_NOT_ACCEPTED", "接收方 {recipient} 不接收 {doc_type} 类文书", "the recipient {recipient} does not accept {doc_type}"),
+    ErrorSpec("ROUTE_REPLY_UNKNOWN", "所答复的文书 {document_id} 未送达过该单位", "the answered document {document_id} was never delivered to this unit"),
+    ErrorSpec("ROUTE_REPLY_WRONG_RECIPIENT", "答复必须发往原文书的发送方 {expected}", "an answer must go to the sender of the original document, {expected}"),
+    ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),
+    ErrorSpec("HUB_INTERNAL", "枢纽内部错误，文书未被接收，请重发", "internal hub error; the document was not accepted, please resend"),
+)
+
+CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}
+
+
+class _SafeFormat(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+class Problem(BaseModel):
+    """One finding about a document: stable code, both messages, where in the document."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message_zh: str
+    message_en: str
+    path: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message_en} / {self.message_zh}"
+
+
+def problem(code: str, *, path: str | None = None, **params: Any) -> Problem:
+    """Build the :class:`Problem` for ``code`` with its message placeholders filled in."""
+    spec = CATALOGUE[code]
+    values = _SafeFormat(params)
+    if path is not None:
+        values.setdefault("path", path)
+    return Problem(
+        code=code,
+        message_zh=spec.zh.format_map(values),
+        message_en=spec.en.format_map(values),
+        path=path,
+    )
+
+
+class LiandongError(Exception):
+    """Raised with one or more :class:`Problem`; ``codes`` lists them for quick matching."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems: list[Problem] = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @property
+    def codes(self) -> list[str]:
+        return [p.code for p in self.problems]
+
+    @classmethod
+    def of(cls, code: str, **params: Any) -> "LiandongError":
+        return cls([problem(code, **params)])
