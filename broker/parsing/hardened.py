@@ -1,0 +1,128 @@
+"""Hardened XML parsing: the only way liandong turns bytes from the network into a tree.
+
+What it refuses, each with its own error code (docs/signature-profile.md, "Parsing"):
+
+- more than ``max_bytes`` (checked before anything is parsed), empty input, non-UTF-8 input;
+- any ``<!DOCTYPE``: a plain DTD, an external entity (XXE) and internal entity declarations
+  (entity-expansion bombs) are told apart by a scan of the declaration's text, which is
+  never parsed;
+- processing instructions (they would be signed content nobody reads);
+- nesting deeper than ``max_depth`` or more than ``max_elements`` elements.
+
+The lxml parser itself runs with entity resolution, DTD loading and network access off.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+from lxml import etree
+
+from broker.errors import LiandongError, problem
+
+DEFAULT_MAX_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 24
+DEFAULT_MAX_ELEMENTS = 100_000
+
+_DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
+_EXTERNAL_ENTITY = re.compile(rb"<!ENTITY\s+(?:%\s*)?[^\s>]+\s+(?:SYSTEM|PUBLIC)\b", re.IGNORECASE)
+
+
+class ParseError(LiandongError):
+    """The input is not an acceptable XML document; ``codes`` says why."""
+
+
+@dataclass(frozen=True)
+class ParseLimits:
+    max_bytes: int = DEFAULT_MAX_BYTES
+    max_depth: int = DEFAULT_MAX_DEPTH
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+
+
+def _parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_blank_text=False,
+        collect_ids=False,
+    )
+
+
+# lxml parsers are not safe to share between threads; the hub parses on several threads.
+_local = threading.local()
+
+
+def _thread_parser() -> etree.XMLParser:
+    parser = getattr(_local, "parser", None)
+    if parser is None:
+        parser = _local.parser = _parser()
+    return parser
+
+
+_COUNT = etree.XPath("count(//*)")
+_PI = etree.XPath("boolean(//processing-instruction())")
+
+
+def _too_deep(depth: int) -> etree.XPath:
+    return etree.XPath("boolean(/" + "/*" * (depth + 1) + ")")
+
+
+_DEPTH_CHECKS: dict[int, etree.XPath] = {}
+
+
+def _fail(code: str, **params: object) -> ParseError:
+    return ParseError([problem(code, **params)])
+
+
+def classify_doctype(data: bytes) -> str:
+    """Which DOCTYPE problem ``data`` has: the most specific code wins."""
+    if _EXTERNAL_ENTITY.search(data):
+        return "XML_EXTERNAL_ENTITY"
+    if _ENTITY.search(data):
+        return "XML_ENTITY_DECLARATION"
+    return "XML_DTD_FORBIDDEN"
+
+
+def parse(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Element:
+    """Parse untrusted bytes into an element tree or raise :class:`ParseError`."""
+    size = len(data)
+    if size > limits.max_bytes:
+        raise _fail("XML_TOO_LARGE", size=size, limit=limits.max_bytes)
+    if size == 0 or not data.strip():
+        raise _fail("XML_EMPTY")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _fail("XML_NOT_UTF8")
+    m = _DECLARATION.match(data.lstrip(b"\xef\xbb\xbf"))
+    if m and m.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
+        raise _fail("XML_NOT_UTF8")
+    if _DOCTYPE.search(data):
+        raise _fail(classify_doctype(data))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _fail("XML_NOT_UTF8") from None
+    try:
+        root = etree.fromstring(data, parser=_thread_parser())
+    except etree.XMLSyntaxError as exc:
+        raise _fail("XML_MALFORMED", detail=str(exc.msg or exc)[:200]) from None
+    tree = root.getroottree()
+    if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None:
+        raise _fail("XML_DTD_FORBIDDEN")  # unreachable after the scan; kept as a backstop
+    if _PI(root):  # "//" starts at the document node, so PIs beside the root count too
+        raise _fail("XML_PROCESSING_INSTRUCTION")
+    check = _DEPTH_CHECKS.get(limits.max_depth)
+    if check is None:
+        check = _DEPTH_CHECKS[limits.max_depth] = _too_deep(limits.max_depth)
+    if check(root):
+        raise _fail("XML_TOO_DEEP", limit=limits.max_depth)
+    if _COUNT(root) > limits.max_elements:
+        raise _fail("XML_TOO_MANY_NODES", limit=limits.max_elements)
+    return root
+

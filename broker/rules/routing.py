@@ -1,0 +1,85 @@
+"""Rules that need the member registry: known units, allowed directions, the right unit kind
+for each measure and query, and the court's registered enforcement accounts."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from broker.documents.catalogue import DIRECTIONS, MEASURE_UNIT_KINDS, QUERY_UNIT_KINDS, RELEASE_UNIT_KINDS
+from broker.documents.measures import ReleaseKind
+from broker.documents.queries import QueryKind
+from broker.errors import Problem
+from broker.rules.engine import RuleContext, child_text, local, report, rule, xpath
+
+_MEASURES = xpath("/ld:Document/ld:AssistanceNotice/*[@MeasureId]")
+_QUERIES = xpath("/ld:Document/ld:QueryNotice/ld:Query")
+_RELEASES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release")
+_ENFORCEMENT_ACCOUNTS = xpath("/ld:Document/ld:AssistanceNotice/*/ld:EnforcementAccount")
+
+
+@rule("RULE_UNKNOWN_UNIT", "RULE_DIRECTION", registry=True, source="DOMAIN.md Documents")
+def direction_allowed(ctx: RuleContext) -> Iterator[Problem]:
+    """Sender and recipient are members of the network, and this type of document may go from
+    the sender's kind of unit to the recipient's (courts issue notices, units answer them, ...)."""
+    assert ctx.registry is not None
+    kinds = {}
+    for unit in (ctx.sender, ctx.recipient):
+        kind = ctx.registry.kind_of(unit)
+        if kind is None:
+            yield report("RULE_UNKNOWN_UNIT", unit=unit)
+        kinds[unit] = kind
+    direction = DIRECTIONS.get(ctx.doc_type)
+    sender_kind, recipient_kind = kinds.get(ctx.sender), kinds.get(ctx.recipient)
+    if direction is None or sender_kind is None or recipient_kind is None:
+        return
+    if sender_kind not in direction.senders or recipient_kind not in direction.recipients:
+        yield report(
+            "RULE_DIRECTION", doc_type=ctx.doc_type, sender_kind=sender_kind.value, recipient_kind=recipient_kind.value
+        )
+
+
+@rule(
+    "RULE_MEASURE_UNIT_KIND",
+    "RULE_QUERY_UNIT_KIND",
+    types={"AssistanceNotice", "QueryNotice", "ReleaseNotice"},
+    registry=True,
+    source="001 arts. 6–17; 002 四; 004 arts. 10–31",
+)
+def unit_can_carry_out(ctx: RuleContext) -> Iterator[Problem]:
+    """Each measure, query and release goes only to a kind of unit that can carry it out
+    (an exit restriction to public security, a freeze of deposits to a bank, ...)."""
+    assert ctx.registry is not None
+    kind = ctx.registry.kind_of(ctx.recipient)
+    if kind is None:
+        return
+    for elem in _MEASURES(ctx.root):
+        if kind not in MEASURE_UNIT_KINDS.get(local(elem), ()):
+            yield report("RULE_MEASURE_UNIT_KIND", elem, measure=local(elem), unit_kind=kind.value)
+    for elem in _QUERIES(ctx.root):
+        try:
+            allowed = QUERY_UNIT_KINDS[QueryKind(child_text(elem, "Kind"))]
+        except ValueError:
+            continue
+        if kind not in allowed:
+            yield report("RULE_QUERY_UNIT_KIND", elem, query=child_text(elem, "Kind"), unit_kind=kind.value)
+    for elem in _RELEASES(ctx.root):
+        try:
+            allowed = RELEASE_UNIT_KINDS[ReleaseKind(child_text(elem, "Kind"))]
+        except ValueError:
+            continue
+        if kind not in allowed:
+            yield report("RULE_MEASURE_UNIT_KIND", elem, measure=child_text(elem, "Kind"), unit_kind=kind.value)
+
+
+@rule("RULE_ENFORCEMENT_ACCOUNT_UNREGISTERED", types={"AssistanceNotice"}, registry=True, source="003 银行网络执行查控工作规范 4、13–14")
+def enforcement_account_registered(ctx: RuleContext) -> Iterator[Problem]:
+    """Money goes only to an enforcement account the court registered in the network."""
+    assert ctx.registry is not None
+    court = ctx.registry.unit(ctx.sender)
+    if court is None:
+        return
+    registered = {(a.bank_name, a.account_number, a.currency) for a in court.enforcement_accounts}
+    for elem in _ENFORCEMENT_ACCOUNTS(ctx.root):
+        key = (child_text(elem, "BankName"), child_text(elem, "AccountNumber"), child_text(elem, "Currency") or "CNY")
+        if key not in registered:
+            yield report("RULE_ENFORCEMENT_ACCOUNT_UNREGISTERED", elem, account=key[1] or "?")

@@ -1,0 +1,196 @@
+"""Trust decisions about signing certificates: chain, validity, key usage, revocation.
+
+The certificates inside a signature's KeyInfo are only candidates: a chain is accepted when
+cryptography's X.509 path validation builds it to one of the configured trust anchors.
+signxml does no revocation checking; this module checks every certificate of the chain
+against the configured CRLs (issue 2, "Signatures"). Each failure has its own error code.
+
+Validated chains are cached by their DER bytes together with the window in which every
+certificate of the chain is valid, so the steady state costs a dictionary lookup per document.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509 import verification as xv
+
+from broker.errors import LiandongError, problem
+from broker.signing.keys import load_certificates
+from broker.signing.profile import ALLOWED_CURVES, DOCUMENT_SIGNING_EKU, MIN_RSA_BITS
+
+_COMPROMISE = {x509.ReasonFlags.key_compromise, x509.ReasonFlags.ca_compromise}
+
+
+@dataclass(frozen=True)
+class ValidatedChain:
+    """A chain from the signer (first) to a trust anchor (last), valid in [not_before, not_after]."""
+
+    chain: tuple[x509.Certificate, ...]
+    not_before: datetime
+    not_after: datetime
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.chain[0]
+
+
+def _utc(at: datetime) -> datetime:
+    return at.astimezone(timezone.utc) if at.tzinfo else at.replace(tzinfo=timezone.utc)
+
+
+def _fail(code: str, **params: object) -> LiandongError:
+    return LiandongError([problem(code, **params)])
+
+
+def check_signing_key(cert: x509.Certificate) -> None:
+    """RSA of at least 2048 bits or ECDSA on P-256 (docs/signature-profile.md)."""
+    key = cert.public_key()
+    if isinstance(key, rsa.RSAPublicKey):
+        if key.key_size < MIN_RSA_BITS:
+            raise _fail("SIG_KEY_UNSUPPORTED", detail=f"RSA {key.key_size} bits")
+    elif isinstance(key, ec.EllipticCurvePublicKey):
+        if key.curve.name not in ALLOWED_CURVES:
+            raise _fail("SIG_KEY_UNSUPPORTED", detail=f"curve {key.curve.name}")
+    else:
+        raise _fail("SIG_KEY_UNSUPPORTED", detail=type(key).__name__)
+
+
+def check_key_usage(cert: x509.Certificate) -> None:
+    """Key usage allows signatures; an extended key usage, if present, allows document signing."""
+    try:
+        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound:
+        raise _fail("CERT_KEY_USAGE", detail="no KeyUsage extension") from None
+    if not (ku.digital_signature or ku.content_commitment):
+        raise _fail("CERT_KEY_USAGE", detail="KeyUsage allows neither digitalSignature nor nonRepudiation")
+    try:
+        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        if bc.ca:
+            raise _fail("CERT_KEY_USAGE", detail="a CA certificate cannot sign documents")
+    except x509.ExtensionNotFound:
+        pass
+    try:
+        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if DOCUMENT_SIGNING_EKU not in eku:
+        raise _fail("CERT_KEY_USAGE", detail="ExtendedKeyUsage lacks documentSigning (1.3.6.1.5.5.7.3.36)")
+
+
+def check_validity(certs: Iterable[x509.Certificate], at: datetime) -> None:
+    at = _utc(at)
+    for cert in certs:
+        if at < cert.not_valid_before_utc:
+            raise _fail(
+                "CERT_NOT_YET_VALID", at=at.isoformat(), not_before=cert.not_valid_before_utc.isoformat()
+            )
+        if at > cert.not_valid_after_utc:
+            raise _fail("CERT_EXPIRED", at=at.isoformat(), not_after=cert.not_valid_after_utc.isoformat())
+
+
+class TrustStore:
+    """Trust anchors and CRLs, loaded once; validates signer chains for :mod:`broker.signing.verifier`."""
+
+    def __init__(
+        self,
+        anchors: Sequence[x509.Certificate],
+        crls: Sequence[x509.CertificateRevocationList] = (),
+        *,
+        require_fresh_crls: bool = True,
+        clock: Callable[[], datetime] | None = None,
+    ):
+        if not anchors:
+            raise ValueError("a trust store needs at least one anchor")
+        self._anchors = tuple(anchors)
+        self._store = xv.Store(list(anchors))
+        self._crls: dict[bytes, list[x509.CertificateRevocationList]] = {}
+        for crl in crls:
+            self._crls.setdefault(crl.issuer.public_bytes(), []).append(crl)
+        self._require_fresh = require_fresh_crls
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._chains: dict[tuple[bytes, ...], ValidatedChain] = {}
+        self._crl_ok: set[tuple[int, bytes]] = set()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_files(
+        cls, anchors: Iterable[str | Path], crls: Iterable[str | Path] = (), **kwargs: object
+    ) -> "TrustStore":
+        certs = [c for p in anchors for c in load_certificates(p)]
+        revocations = [x509.load_pem_x509_crl(Path(p).read_bytes()) for p in crls]
+        return cls(certs, revocations, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def anchors(self) -> tuple[x509.Certificate, ...]:
+        return self._anchors
+
+    def validate(
+        self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: datetime
+    ) -> ValidatedChain:
+        """Validate ``leaf`` as a document-signing certificate at time ``at``; raise on failure."""
+        at = _utc(at)
+        check_signing_key(leaf)
+        check_key_usage(leaf)
+        check_validity([leaf, *intermediates], at)
+        key = tuple(c.public_bytes(serialization.Encoding.DER) for c in (leaf, *intermediates))
+        cached = self._chains.get(key)
+        if cached is None or not cached.not_before <= at <= cached.not_after:
+            cached = self._build(leaf, intermediates, at)
+            with self._lock:
+                self._chains[key] = cached
+        self._check_revocation(cached.chain, at)
+        return cached
+
+    def _build(self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: datetime) -> ValidatedChain:
+        # Key usage and EKU are checked above with their own codes; the path validator is asked
+        # only for the path (names, signatures, CA constraints, validity at ``at``).
+        verifier = (
+            xv.PolicyBuilder()
+            .store(self._store)
+            .time(at)
+            .extension_policies(ee_policy=xv.ExtensionPolicy.permit_all(), ca_policy=xv.ExtensionPolicy.webpki_defaults_ca())
+            .build_client_verifier()
+        )
+        try:
+            chain = tuple(verifier.verify(leaf, list(intermediates)).chain)
+        except xv.VerificationError as exc:
+            raise _fail("CERT_UNTRUSTED", detail=str(exc)[:200]) from None
+        return ValidatedChain(
+            chain=chain,
+            not_before=max(c.not_valid_before_utc for c in chain),
+            not_after=min(c.not_valid_after_utc for c in chain),
+        )
+
+    def _check_revocation(self, chain: Sequence[x509.Certificate], at: datetime) -> None:
+        for cert, issuer in zip(chain, chain[1:]):
+            for crl in self._crls.get(issuer.subject.public_bytes(), ()):
+                self._check_crl(crl, issuer)
+                revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+                if revoked is None:
+                    continue
+                reason = None
+                try:
+                    reason = revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason
+                except x509.ExtensionNotFound:
+                    pass
+                # A compromised key taints every signature; otherwise revocation counts from its date.
+                if reason in _COMPROMISE or revoked.revocation_date_utc <= at:
+                    raise _fail("CERT_REVOKED", revoked_at=revoked.revocation_date_utc.isoformat())
+
+    def _check_crl(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
+        key = (id(crl), issuer.public_bytes(serialization.Encoding.DER))
+        if key not in self._crl_ok:
+            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+                raise _fail("CRL_INVALID", detail="signature does not match the issuing CA")
+            with self._lock:
+                self._crl_ok.add(key)
+        if self._require_fresh and crl.next_update_utc is not None and crl.next_update_utc < self._clock():
+            raise _fail("CRL_STALE", next_update=crl.next_update_utc.isoformat())

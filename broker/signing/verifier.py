@@ -1,0 +1,238 @@
+"""Verifying a sealed document end to end (docs/signature-profile.md, "Verification").
+
+In order:
+
+1. profile checks on the parsed input: exactly one ``ds:Signature``, a child of the root, with
+   exactly one reference whose URI is empty or the root's ``Id``; no duplicate ``Id`` values;
+   exclusive C14N, SHA-256, RSA-SHA256 or ECDSA-SHA256; transforms enveloped-signature then
+   exc-c14n; KeyInfo holding only the X.509 chain (signer first);
+2. the chain: built to the trust anchors, valid at the signing time (the document's
+   ``IssuedAt``), key usage for signing, not revoked (:mod:`broker.signing.trust`);
+3. the signature itself by signxml (pinned ``location="./"``, one reference, our algorithms);
+4. identity: the certificate's unit code is the ``Header/Sender`` of the *verified* tree, and is
+   one of the unit's registered certificates when the registry pins them.
+
+Only :attr:`VerifiedDocument.root`, the tree signxml returns as verified, may be read afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from cryptography import x509
+from lxml import etree
+from signxml import SignatureConfiguration, XMLVerifier
+from signxml.exceptions import InvalidDigest, SignXMLException
+
+from broker.documents.xmlmodel import NS
+from broker.errors import LiandongError, Problem, problem
+from broker.registry import Registry
+from broker.signing.keys import fingerprint, unit_code_of
+from broker.signing.profile import (
+    ALLOWED_DIGESTS,
+    ALLOWED_SIGNATURE_METHODS,
+    EXC_C14N,
+    NSMAP,
+    REQUIRED_TRANSFORMS,
+)
+from broker.signing.trust import TrustStore, ValidatedChain
+
+_NS = {"ld": NS, **NSMAP}
+_ALL_SIGNATURES = etree.XPath("//ds:Signature", namespaces=_NS)
+_ID_ATTRIBUTES = etree.XPath(
+    "//@*[local-name()='Id' or local-name()='ID' or local-name()='id']", namespaces=_NS
+)
+_ISSUED_AT = etree.XPath("string(/ld:Document/ld:Header/ld:IssuedAt)", namespaces=_NS)
+_SENDER = etree.XPath("string(/ld:Document/ld:Header/ld:Sender)", namespaces=_NS)
+_DS = "{" + NSMAP["ds"] + "}"
+
+_CONFIG_KW = dict(
+    location="./",
+    expect_references=1,
+    signature_methods=ALLOWED_SIGNATURE_METHODS,
+    digest_algorithms=ALLOWED_DIGESTS,
+)
+
+
+@dataclass(frozen=True)
+class SignerInfo:
+    """Who sealed the document, as a security reviewer wants to see it."""
+
+    unit_code: str
+    subject: str
+    issuer: str
+    serial: str
+    fingerprint: str
+    not_before: datetime
+    not_after: datetime
+    algorithm: str
+    chain: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VerifiedDocument:
+    root: etree._Element
+    """The verified tree (signature removed). Read nothing else after verification."""
+    signer: SignerInfo
+    signed_at: datetime
+    digest: str
+    """The reference's DigestValue (base64 SHA-256 of the canonical signed content)."""
+
+
+class VerificationError(LiandongError):
+    """The document's seal is missing, malformed, untrusted or does not match."""
+
+
+def _fail(code: str, **params: object) -> VerificationError:
+    return VerificationError([problem(code, **params)])
+
+
+@lru_cache(maxsize=4096)
+def _certificate(b64: str) -> x509.Certificate:
+    # Parsing DER is cheap but not free; the same few certificates arrive all day.
+    return x509.load_der_x509_certificate(base64.b64decode("".join(b64.split()), validate=True))
+
+
+def _single(parent: etree._Element, tag: str, what: str) -> etree._Element:
+    found = parent.findall(_DS + tag)
+    if len(found) != 1:
+        raise _fail("SIG_INVALID", detail=f"{what}: expected one ds:{tag}, found {len(found)}")
+    return found[0]
+
+
+def check_profile(root: etree._Element) -> tuple[etree._Element, list[x509.Certificate]]:
+    """Structural checks of the signature against the profile; returns it and its certificates."""
+    signatures = _ALL_SIGNATURES(root)
+    if not signatures:
+        raise _fail("SIG_MISSING")
+    if len(signatures) > 1:
+        raise _fail("SIG_MULTIPLE")
+    signature = signatures[0]
+    if signature.getparent() is not root:
+        raise _fail("SIG_LOCATION")
+
+    ids = Counter(str(v) for v in _ID_ATTRIBUTES(root))
+    duplicated = [v for v, n in ids.items() if n > 1]
+    if duplicated:
+        raise _fail("SIG_DUPLICATE_ID", value=duplicated[0][:80])
+
+    signed_info = _single(signature, "SignedInfo", "Signature")
+    c14n = _single(signed_info, "CanonicalizationMethod", "SignedInfo").get("Algorithm")
+    if c14n != EXC_C14N.value:
+        raise _fail("SIG_C14N", algorithm=c14n)
+    method = _single(signed_info, "SignatureMethod", "SignedInfo").get("Algorithm")
+    if method not in {m.value for m in ALLOWED_SIGNATURE_METHODS}:
+        raise _fail("SIG_ALGORITHM", algorithm=method)
+    references = signed_info.findall(_DS + "Reference")
+    if len(references) != 1:
+        raise _fail("SIG_REFERENCE_COUNT", count=len(references))
+    reference = references[0]
+    uri = reference.get("URI")
+    if uri not in ("", "#" + (root.get("Id") or "\0")):
+        raise _fail("SIG_REFERENCE_URI")
+    digest = _single(reference, "DigestMethod", "Reference").get("Algorithm")
+    if digest not in {d.value for d in ALLOWED_DIGESTS}:
+        raise _fail("SIG_DIGEST_ALGORITHM", algorithm=digest)
+    transforms = tuple(t.get("Algorithm") for t in reference.iterfind(f"{_DS}Transforms/{_DS}Transform"))
+    if transforms != REQUIRED_TRANSFORMS:
+        raise _fail("SIG_TRANSFORMS", detail=", ".join(str(t) for t in transforms) or "none")
+
+    key_info = signature.find(_DS + "KeyInfo")
+    if key_info is None:
+        raise _fail("CERT_MISSING")
+    children = [c for c in key_info if isinstance(c.tag, str)]
+    if len(children) != 1 or children[0].tag != _DS + "X509Data":
+        raise _fail("SIG_KEYINFO", detail="only one ds:X509Data is allowed in KeyInfo")
+    x509_data = children[0]
+    if any(c.tag != _DS + "X509Certificate" for c in x509_data if isinstance(c.tag, str)):
+        raise _fail("SIG_KEYINFO", detail="X509Data may hold only X509Certificate elements")
+    blobs = [c.text or "" for c in x509_data.iterfind(_DS + "X509Certificate")]
+    if not blobs:
+        raise _fail("CERT_MISSING")
+    try:
+        certs = [_certificate(b) for b in blobs]
+    except ValueError:
+        raise _fail("CERT_MALFORMED") from None
+    return signature, certs
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise _fail("SIG_INVALID", detail="Header/IssuedAt is not a date-time") from None
+    if value.tzinfo is None:
+        raise _fail("SIG_INVALID", detail="Header/IssuedAt has no time-zone offset")
+    return value
+
+
+def _signer_info(chain: ValidatedChain, algorithm: str) -> SignerInfo:
+    leaf = chain.leaf
+    return SignerInfo(
+        unit_code=unit_code_of(leaf) or "",
+        subject=leaf.subject.rfc4514_string(),
+        issuer=leaf.issuer.rfc4514_string(),
+        serial=format(leaf.serial_number, "x"),
+        fingerprint=fingerprint(leaf),
+        not_before=leaf.not_valid_before_utc,
+        not_after=leaf.not_valid_after_utc,
+        algorithm=algorithm,
+        chain=tuple(c.subject.rfc4514_string() for c in chain.chain),
+    )
+
+
+class DocumentVerifier:
+    """Verifies sealed documents against a :class:`TrustStore` (and a registry's pins, if given).
+
+    Safe to share between threads; keep one per process so certificate caches stay warm.
+    """
+
+    def __init__(self, trust: TrustStore, registry: Registry | None = None):
+        self.trust = trust
+        self.registry = registry
+
+    def verify(self, raw: bytes, root: etree._Element) -> VerifiedDocument:
+        """Verify ``raw`` (whose hardened parse is ``root``); raise :class:`VerificationError`."""
+        signature, certs = check_profile(root)
+        claimed = _ISSUED_AT(root)
+        at = _parse_time(claimed)
+        chain = self.trust.validate(certs[0], certs[1:], at)
+        try:
+            result = XMLVerifier().verify(
+                raw,
+                x509_cert=chain.leaf,
+                expect_config=SignatureConfiguration(verification_time=at, **_CONFIG_KW),  # type: ignore[arg-type]
+            )
+        except InvalidDigest:
+            raise _fail("SIG_TAMPERED") from None
+        except (SignXMLException, etree.LxmlError, ValueError) as exc:
+            raise _fail("SIG_INVALID", detail=str(exc)[:200]) from None
+        verified = result.signed_xml  # type: ignore[union-attr]
+        if verified is None or verified.tag != root.tag or _ISSUED_AT(verified) != claimed:
+            raise _fail("SIG_INVALID", detail="the signed content is not the document")
+
+        cert_unit = unit_code_of(chain.leaf)
+        if cert_unit is None:
+            raise _fail("CERT_NO_UNIT")
+        sender = _SENDER(verified)
+        if cert_unit != sender:
+            raise _fail("CERT_UNIT_MISMATCH", cert_unit=cert_unit, sender=sender)
+        info = _signer_info(chain, signature.find(f"{_DS}SignedInfo/{_DS}SignatureMethod").get("Algorithm"))
+        if self.registry is not None:
+            unit = self.registry.unit(sender)
+            pins = unit.certificate_fingerprints if unit else []
+            if pins and info.fingerprint not in pins:
+                raise _fail("CERT_NOT_REGISTERED", fingerprint=info.fingerprint)
+        digest = signature.findtext(f"{_DS}SignedInfo/{_DS}Reference/{_DS}DigestValue") or ""
+        return VerifiedDocument(root=verified, signer=info, signed_at=at, digest=digest.strip())
+
+    def problems(self, raw: bytes, root: etree._Element) -> tuple[VerifiedDocument | None, list[Problem]]:
+        """Like :meth:`verify` but returns the problems instead of raising."""
+        try:
+            return self.verify(raw, root), []
+        except LiandongError as exc:
+            return None, exc.problems
