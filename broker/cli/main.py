@@ -1,5 +1,18 @@
-"""The ``liandong`` command line."""
+"""The ``liandong`` command line: one entry point, one module per command group."""
+
+from __future__ import annotations
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="liandong 联动: court enforcement linkage network")
+from broker.cli import documents
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold documents with personal data
+    help="liandong 联动 — court enforcement linkage network: signed documents, broker, hub, adapters.",
+)
+documents.register(app)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

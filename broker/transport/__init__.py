@@ -1,0 +1,1 @@
+"""MQTT transport: topic layout, the paho client wrapper, and a unit's inbox."""
