@@ -16,7 +16,7 @@ _RESULT_AMOUNTS = xpath(
     "//ld:RequestedAmount|//ld:ActualAmount|//ld:DeductedAmount|//ld:NotDeductedAmount|//ld:ReleasedAmount"
     "|//ld:PriorityRight/ld:Amount|//ld:PriorMeasure/ld:Amount|//ld:TransactionRecord/ld:Amount"
 )
-_PERIODS = xpath("//ld:Period")
+_PERIODS = xpath("//ld:Period[ld:Start]")  # not DishonestListing/Period (years, not dates)
 _CONTINUED = xpath("/ld:Document/ld:AssistanceNotice/ld:BankContinuedFreeze")
 _RELEASES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release")
 _PAYING_MEASURES = xpath(
