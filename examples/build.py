@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.documents import codec
+from broker.signing import DocumentSigner
 from broker.documents.bodies import (
     AnomalyKind,
     AnomalyNotice,
@@ -1648,16 +1649,41 @@ def build() -> Book:
     return book
 
 
-def main() -> None:
-    book = build()
-    wanted = {OUT / f"{name}.xml": codec.to_bytes(doc) for name, doc in book.docs.items()}
-    for stale in set(OUT.glob("**/*.xml")) - set(wanted):
+SIGNED = HERE / "signed"
+UNIT_CERTS = HERE.parent / "certs-example" / "units"
+
+
+def _write(directory: Path, wanted: dict[Path, bytes]) -> None:
+    for stale in set(directory.glob("**/*.xml")) - set(wanted):
         stale.unlink()
     for path, data in sorted(wanted.items()):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         print(f"{len(data):6d}  {path.relative_to(HERE)}")
-    print(f"{len(wanted)} documents written to {OUT.relative_to(HERE.parent)}/")
+    print(f"{len(wanted)} documents written to {directory.relative_to(HERE.parent)}/")
+
+
+def signed_copies(book: Book) -> dict[Path, bytes]:
+    """Each example sealed with its sender's example key (certs-example/units/<sender>/sign.*).
+
+    Examples from the invented units of coverage/ have no keys and are left unsigned.
+    """
+    signers: dict[str, DocumentSigner] = {}
+    out = {}
+    for name, doc in book.docs.items():
+        sender = doc.header.sender
+        directory = UNIT_CERTS / sender
+        if not (directory / "sign.key").exists():
+            continue
+        signer = signers.get(sender) or signers.setdefault(sender, DocumentSigner.for_unit(directory))
+        out[SIGNED / f"{name}.xml"] = signer.sign(doc)
+    return out
+
+
+def main() -> None:
+    book = build()
+    _write(OUT, {OUT / f"{name}.xml": codec.to_bytes(doc) for name, doc in book.docs.items()})
+    _write(SIGNED, signed_copies(book))
 
 
 if __name__ == "__main__":

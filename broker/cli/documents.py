@@ -14,8 +14,8 @@ from broker.errors import LiandongError
 from broker.registry import Registry, load_registry
 from broker.signing import DocumentSigner, TrustStore
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Files = Annotated[list[Path], typer.Argument(help="document files", exists=True, dir_okay=False)]
 RegistryOpt = Annotated[

@@ -1,0 +1,124 @@
+"""``liandong ledger verify`` and ``ledger show``: checking the hub's ledger and reading a document's story.
+
+Output carries ids, types, codes, digests and times only, never document content.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from broker.hub.ledger import AuditEntry, Ledger
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+UrlOpt = Annotated[
+    str,
+    typer.Option(
+        "--url",
+        envvar="LIANDONG_LEDGER_URL",
+        help="ledger database: sqlite:///path/ledger.db or postgresql+psycopg://user@host/db",
+    ),
+]
+SchemaOpt = Annotated[Optional[str], typer.Option("--schema", help="PostgreSQL schema holding the ledger")]
+
+
+def _open(url: str, schema: str | None) -> Ledger:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        err.print(f"[red]bad ledger URL[/red]: {exc}")
+        raise typer.Exit(2) from None
+    # opening a missing SQLite file would silently create an empty database
+    if parsed.get_backend_name() == "sqlite" and parsed.database and not Path(parsed.database).exists():
+        err.print(f"[red]no ledger at[/red] {parsed.database}")
+        raise typer.Exit(2)
+    try:
+        return Ledger(url, schema=schema)
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def verify(url: UrlOpt, schema: SchemaOpt = None) -> None:
+    """Check the audit hash chain and the stored evidence bytes. Exit 0 when intact, 1 otherwise."""
+    ledger = _open(url, schema)
+    try:
+        report = ledger.verify()
+    except SQLAlchemyError as exc:
+        err.print(f"[red]cannot read the ledger[/red]: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    head = f"head seq {report.head_seq} hash {report.head_hash}"
+    if report.ok:
+        out.print(f"[green]intact[/green]: {report.entries} audit entries, {report.documents} documents; {head}")
+        raise typer.Exit(0)
+    out.print(f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, "
+              f"{report.documents} documents; {head}")
+    for problem in report.problems:
+        out.print(f"  {problem}")
+    raise typer.Exit(1)
+
+
+def show(
+    document_id: Annotated[str, typer.Argument(help="document id")],
+    url: UrlOpt,
+    schema: SchemaOpt = None,
+) -> None:
+    """Show one document's story: its audit entries and those of its receipts, replies and notices."""
+    ledger = _open(url, schema)
+    try:
+        entries = ledger.story(document_id)
+    except SQLAlchemyError as exc:
+        err.print(f"[red]cannot read the ledger[/red]: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}")
+        raise typer.Exit(2) from None
+    finally:
+        ledger.close()
+    if not entries:
+        err.print(f"no audit entries for document {document_id}")
+        raise typer.Exit(1)
+    table = Table(title=f"story of {document_id}", show_lines=False)
+    for name in ("seq", "time", "action", "actor", "document", "detail"):
+        table.add_column(name, overflow="fold")
+    for e in entries:
+        doc = e.document_id or ""
+        if doc and doc != document_id:
+            doc = f"{doc} (related)"
+        table.add_row(str(e.seq), e.at, e.action, _short(e.actor), doc, _detail(e))
+    out.print(table)
+
+
+def _short(value: str, keep: int = 16) -> str:
+    # fingerprints and digests: enough to recognize, short enough for a table
+    return value if len(value) <= keep + 4 else value[:keep] + "…"
+
+
+def _detail(entry: AuditEntry) -> str:
+    """Compact ``key=value`` pairs; long values (digests, fingerprints) are cut, nested ones elided."""
+    parts = []
+    for key, value in sorted(entry.detail.items()):
+        parts.append(f"{key}={_value(value)}")
+    return " ".join(parts)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, list):
+        return ",".join(_value(v) for v in value)
+    if isinstance(value, dict):
+        return "{…}"
+    return _short(str(value), keep=36)  # a document id still fits
+
+
+def register(app: typer.Typer) -> None:
+    ledger_app = typer.Typer(no_args_is_help=True, help="The hub's ledger: verify the audit chain, show a document's story.")
+    ledger_app.command()(verify)
+    ledger_app.command()(show)
+    app.add_typer(ledger_app, name="ledger")
