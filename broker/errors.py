@@ -112,14 +112,23 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("RULE_DEADLINE_ORDER", "期限必须晚于签发时间", "the deadline must be after the issue time"),
     # --- registry ------------------------------------------------------------------------------------
     ErrorSpec("REG_INVALID", "成员单位名册无效：{detail}", "the member registry is invalid: {detail}"),
+    ErrorSpec("UNIT_CONFIG_INVALID", "单位配置文件无效：{detail}", "the unit configuration is invalid: {detail}"),
+    ErrorSpec("HUB_CONFIG_INVALID", "枢纽配置文件无效：{detail}", "the hub configuration is invalid: {detail}"),
     # --- routing and hub -----------------------------------------------------------------------------
     ErrorSpec("ROUTE_SENDER_MISMATCH", "发送方 {sender} 与发布客户端 {client_unit} 不一致", "the sender {sender} is not the publishing client {client_unit}"),
-    ErrorSpec("ROUTE_RECIPIENT_UNKNOWN", "接收方 {recipient} 不是联动网络成员", "the recipient {recipient} is not a member of the network"),
     ErrorSpec("ROUTE_TYPE_NOT_ACCEPTED", "接收方 {recipient} 不接收 {doc_type} 类文书", "the recipient {recipient} does not accept {doc_type}"),
     ErrorSpec("ROUTE_REPLY_UNKNOWN", "所答复的文书 {document_id} 未送达过该单位", "the answered document {document_id} was never delivered to this unit"),
     ErrorSpec("ROUTE_REPLY_WRONG_RECIPIENT", "答复必须发往原文书的发送方 {expected}", "an answer must go to the sender of the original document, {expected}"),
     ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),
+    ErrorSpec("MSG_MALFORMED", "消息格式错误：{detail}", "malformed message: {detail}"),
     ErrorSpec("HUB_INTERNAL", "枢纽内部错误，文书未被接收，请重发", "internal hub error; the document was not accepted, please resend"),
+    # --- working-day calendar and deadlines (broker.deadlines) ---------------------------------------
+    ErrorSpec("CAL_YEAR_UNKNOWN", "{year} 年的法定节假日安排未知（chinesecalendar 覆盖 {package_years} 年，补充文件 {override_file} 覆盖 {override_years}）：请按国务院办公厅当年部分节假日安排的通知，在补充文件中添加 {year} 年的 holidays（放假日）与 workdays（调休上班日），或升级 chinesecalendar", "the official holiday arrangement for {year} is unknown (chinesecalendar covers {package_years}, the override file {override_file} covers {override_years}): add {year} with its holidays and make-up workdays to the override file from the State Council General Office notice for that year, or upgrade chinesecalendar", "国务院办公厅关于部分节假日安排的通知"),
+    ErrorSpec("CAL_OVERRIDE_INVALID", "节假日补充文件无效：{detail}", "the holiday override file is invalid: {detail}"),
+    ErrorSpec("DEADLINE_POLICY_INVALID", "期限规则表无效：{detail}", "the deadline policy is invalid: {detail}"),
+    ErrorSpec("DEADLINE_NO_RULE", "期限规则表中没有适用于 {doc_type}（{items}，{unit_kind}）的规则", "the deadline policy has no rule for {doc_type} ({items}, {unit_kind})"),
+    ErrorSpec("DEADLINE_STATED_TOO_SHORT", "文书载明的期限 {stated} 短于规则允许的最短期限 {bound}（{source}），按规则表期限 {due} 计算", "the deadline stated in the document, {stated}, is shorter than the shortest allowed, {bound} ({source}); the policy deadline {due} applies"),
+    ErrorSpec("DEADLINE_STATED_TOO_LONG", "文书载明的期限 {stated} 长于规则允许的最长期限 {bound}（{source}），按规则表期限 {due} 计算", "the deadline stated in the document, {stated}, is longer than the longest allowed, {bound} ({source}); the policy deadline {due} applies"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

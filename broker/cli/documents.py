@@ -7,15 +7,13 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
 from broker.checking import CheckedDocument, DocumentChecker
+from broker.cli.output import err, fail, out
 from broker.errors import LiandongError
 from broker.registry import Registry, load_registry
 from broker.signing import DocumentSigner, TrustStore
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 Files = Annotated[list[Path], typer.Argument(help="document files", exists=True, dir_okay=False)]
 RegistryOpt = Annotated[
@@ -27,12 +25,6 @@ def _registry(path: Path | None) -> Registry | None:
     return load_registry(path) if path else None
 
 
-def _fail_usage(exc: LiandongError) -> None:
-    for p in exc.problems:
-        err.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}")
-    raise typer.Exit(2)
-
-
 def _problem_lines(checked: CheckedDocument) -> list[str]:
     return [f"    [red]{p.code}[/red] {p.message_en} / {p.message_zh}" for p in checked.problems]
 
@@ -42,7 +34,7 @@ def validate(files: Files, registry: RegistryOpt = None) -> None:
     try:
         checker = DocumentChecker(None, _registry(registry))
     except LiandongError as exc:
-        _fail_usage(exc)
+        fail(exc)
     bad = 0
     for path in files:
         checked = checker.check(path.read_bytes(), signed=False)
@@ -76,7 +68,7 @@ def sign(
     try:
         signed = DocumentSigner.from_files(key, cert, chain).sign(raw)
     except LiandongError as exc:
-        _fail_usage(exc)
+        fail(exc)
     if output:
         output.write_bytes(signed)
         err.print(f"signed {file} -> {output}")
@@ -127,7 +119,7 @@ def verify(
     try:
         checker = DocumentChecker(TrustStore.from_files(trust, crl or []), _registry(registry))
     except LiandongError as exc:
-        _fail_usage(exc)
+        fail(exc)
     records = []
     for path in files:
         checked = checker.check(path.read_bytes())

@@ -6,18 +6,15 @@ Output carries ids, types, codes, digests and times only, never document content
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
+from broker.cli.output import err, out
 from broker.hub.ledger import AuditEntry, Ledger
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
 
 UrlOpt = Annotated[
     str,
@@ -47,22 +44,31 @@ def _open(url: str, schema: str | None) -> Ledger:
         raise typer.Exit(2) from None
 
 
+def _cannot_read(exc: SQLAlchemyError) -> NoReturn:
+    reason = getattr(exc, "orig", None) or exc
+    err.print(f"[red]cannot read the ledger[/red]: {exc.__class__.__name__}: {reason}")
+    raise typer.Exit(2) from None
+
+
 def verify(url: UrlOpt, schema: SchemaOpt = None) -> None:
     """Check the audit hash chain and the stored evidence bytes. Exit 0 when intact, 1 otherwise."""
     ledger = _open(url, schema)
     try:
         report = ledger.verify()
     except SQLAlchemyError as exc:
-        err.print(f"[red]cannot read the ledger[/red]: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}")
-        raise typer.Exit(2) from None
+        _cannot_read(exc)
     finally:
         ledger.close()
     head = f"head seq {report.head_seq} hash {report.head_hash}"
     if report.ok:
-        out.print(f"[green]intact[/green]: {report.entries} audit entries, {report.documents} documents; {head}")
+        out.print(
+            f"[green]intact[/green]: {report.entries} audit entries, {report.documents} documents; {head}"
+        )
         raise typer.Exit(0)
-    out.print(f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, "
-              f"{report.documents} documents; {head}")
+    out.print(
+        f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, "
+        f"{report.documents} documents; {head}"
+    )
     for problem in report.problems:
         out.print(f"  {problem}")
     raise typer.Exit(1)
@@ -78,20 +84,22 @@ def show(
     try:
         entries = ledger.story(document_id)
     except SQLAlchemyError as exc:
-        err.print(f"[red]cannot read the ledger[/red]: {exc.__class__.__name__}: {getattr(exc, 'orig', None) or exc}")
-        raise typer.Exit(2) from None
+        _cannot_read(exc)
     finally:
         ledger.close()
     if not entries:
         err.print(f"no audit entries for document {document_id}")
         raise typer.Exit(1)
-    table = Table(title=f"story of {document_id}", show_lines=False)
-    for name in ("seq", "time", "action", "actor", "document", "detail"):
+    table = Table(title=f"story of {document_id}", caption="↳ a related document: receipt, reply or notice")
+    table.add_column("seq", justify="right", no_wrap=True)
+    table.add_column("time", overflow="fold", min_width=20)
+    table.add_column("action", no_wrap=True)
+    for name in ("actor", "document", "detail"):
         table.add_column(name, overflow="fold")
     for e in entries:
         doc = e.document_id or ""
         if doc and doc != document_id:
-            doc = f"{doc} (related)"
+            doc = f"↳ {doc}"
         table.add_row(str(e.seq), e.at, e.action, _short(e.actor), doc, _detail(e))
     out.print(table)
 
@@ -118,7 +126,9 @@ def _value(value: Any) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    ledger_app = typer.Typer(no_args_is_help=True, help="The hub's ledger: verify the audit chain, show a document's story.")
+    ledger_app = typer.Typer(
+        no_args_is_help=True, help="The hub's ledger: verify the audit chain, show a document's story."
+    )
     ledger_app.command()(verify)
     ledger_app.command()(show)
     app.add_typer(ledger_app, name="ledger")

@@ -17,10 +17,11 @@ _RELEASES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release")
 _ENFORCEMENT_ACCOUNTS = xpath("/ld:Document/ld:AssistanceNotice/*/ld:EnforcementAccount")
 
 
-@rule("RULE_UNKNOWN_UNIT", "RULE_DIRECTION", registry=True, source="DOMAIN.md Documents")
+@rule("RULE_UNKNOWN_UNIT", "RULE_DIRECTION", "ROUTE_TYPE_NOT_ACCEPTED", registry=True, source="DOMAIN.md Documents")
 def direction_allowed(ctx: RuleContext) -> Iterator[Problem]:
-    """Sender and recipient are members of the network, and this type of document may go from
-    the sender's kind of unit to the recipient's (courts issue notices, units answer them, ...)."""
+    """Sender and recipient are members of the network, this type of document may go from the
+    sender's kind of unit to the recipient's (courts issue notices, units answer them, ...), and
+    the recipient accepts the type (the registry may narrow what a unit receives)."""
     assert ctx.registry is not None
     kinds = {}
     for unit in (ctx.sender, ctx.recipient):
@@ -36,6 +37,10 @@ def direction_allowed(ctx: RuleContext) -> Iterator[Problem]:
         yield report(
             "RULE_DIRECTION", doc_type=ctx.doc_type, sender_kind=sender_kind.value, recipient_kind=recipient_kind.value
         )
+        return
+    unit = ctx.registry.unit(ctx.recipient)
+    if unit is not None and ctx.doc_type not in unit.accepted:
+        yield report("ROUTE_TYPE_NOT_ACCEPTED", recipient=ctx.recipient, doc_type=ctx.doc_type)
 
 
 @rule(

@@ -1,0 +1,138 @@
+"""``liandong broker config`` and ``liandong broker run``: the Mosquitto broker of the network.
+
+``config`` writes mosquitto.conf and the ACL generated from the member registry (for a broker run
+by systemd or a container); ``run`` writes them into a data directory and runs Mosquitto in the
+foreground until Ctrl-C (development and the demo). See docs/topics.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from broker.errors import LiandongError
+from broker.mosquitto import (
+    BrokerSettings,
+    MosquittoNotFound,
+    MosquittoProcess,
+    MosquittoStartError,
+    write_config,
+)
+from broker.mosquitto.runner import INSTALL_HINT
+from broker.registry import Registry, load_registry
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+RegistryOpt = Annotated[
+    Path,
+    typer.Option(
+        "--registry",
+        help="member registry (YAML): the ACL has one block per member",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+PortOpt = Annotated[int, typer.Option("--port", min=1, max=65535, help="TLS listener port")]
+HostOpt = Annotated[str, typer.Option("--host", help="address the listener binds to")]
+CertsOpt = Annotated[
+    Path,
+    typer.Option(
+        "--certs",
+        help="PKI directory laid out like certs-example/: chain.pem, crl.pem (optional), "
+        "broker/server.{pem,key}",
+    ),
+]
+
+
+def _registry(path: Path) -> Registry:
+    try:
+        return load_registry(path)
+    except LiandongError as exc:
+        for p in exc.problems:
+            err.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}")
+        raise typer.Exit(2)
+
+
+def _settings(certs: Path, **kw) -> BrokerSettings:
+    settings = BrokerSettings.from_certs(certs, **kw)
+    missing = [p for p in (settings.cafile, settings.certfile, settings.keyfile) if not p.is_file()]
+    if missing:
+        err.print(f"[red]missing certificate files[/red] in {certs}: {', '.join(map(str, missing))}")
+        raise typer.Exit(2)
+    return settings
+
+
+def config(
+    registry: RegistryOpt,
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="directory for mosquitto.conf and acl", file_okay=False)
+    ],
+    port: PortOpt = 8883,
+    host: HostOpt = "127.0.0.1",
+    certs: CertsOpt = Path("certs-example"),
+    data: Annotated[
+        Optional[Path], typer.Option("--data", help="persistence directory (default: the output directory)")
+    ] = None,
+    user: Annotated[
+        Optional[str],
+        typer.Option(
+            "--user",
+            help="account Mosquitto switches to when started as root (default: mosquitto, which must be "
+            "able to write the persistence directory and read the key)",
+        ),
+    ] = None,
+) -> None:
+    """Write mosquitto.conf and the ACL file generated from the registry."""
+    settings = _settings(certs, host=host, port=port, data_dir=data or output, user=user)
+    conf, acl = write_config(_registry(registry), settings, output)
+    out.print(f"wrote {conf}")
+    out.print(f"wrote {acl}")
+    out.print(f"run it with: mosquitto -c {conf}")
+
+
+def run(
+    registry: RegistryOpt,
+    port: PortOpt = 8883,
+    host: HostOpt = "127.0.0.1",
+    data: Annotated[
+        Path,
+        typer.Option("--data", help="directory for the configuration and the database", file_okay=False),
+    ] = Path("var/broker"),
+    certs: CertsOpt = Path("certs-example"),
+) -> None:
+    """Run Mosquitto in the foreground, configured from the registry, until Ctrl-C."""
+    settings = _settings(certs, host=host, port=port, data_dir=data)
+    reg = _registry(registry)
+    try:
+        broker = MosquittoProcess(reg, settings, log_to_file=False)
+    except MosquittoNotFound:
+        err.print(f"[red]mosquitto is not installed[/red]: {INSTALL_HINT}")
+        raise typer.Exit(2)
+    try:
+        broker.start()
+    except MosquittoStartError as exc:
+        err.print(f"[red]mosquitto did not start[/red]: {exc}")
+        raise typer.Exit(1)
+    err.print(
+        f"mosquitto (pid {broker.pid}) listening on {broker.host}:{broker.port} with TLS; "
+        f"configuration and data in {broker.data_dir}. Ctrl-C stops it."
+    )
+    try:
+        code = broker.wait()
+    except KeyboardInterrupt:
+        code = broker.stop() or 0  # Ctrl-C also reached mosquitto: it saves and exits
+        err.print("mosquitto stopped")
+    raise typer.Exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N, like a shell
+
+
+def register(app: typer.Typer) -> None:
+    broker_app = typer.Typer(
+        no_args_is_help=True, help="The MQTT broker (Mosquitto): its configuration, and running it."
+    )
+    broker_app.command()(config)
+    broker_app.command()(run)
+    app.add_typer(broker_app, name="broker")

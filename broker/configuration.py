@@ -1,0 +1,100 @@
+"""Configuration sections shared by every component's YAML file (hub, courts, adapters).
+
+Each component's file is a pydantic model built from these sections; relative paths in a file
+are resolved against the file's directory (:func:`resolve_paths`), so a deployment directory can
+be moved as a whole. Loading reports problems with line numbers (:mod:`broker.yamlfile`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from broker.signing import DocumentSigner, TrustStore
+from broker.yamlfile import load_yaml_model
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class BrokerEndpoint(Section):
+    """How to reach the MQTT broker, with this component's TLS client certificate."""
+
+    host: str = "127.0.0.1"
+    port: int = 8883
+    ca: Path = Path("certs-example/chain.pem")
+    cert: Path
+    key: Path
+    session_expiry_seconds: int = 7 * 24 * 3600
+    keepalive_seconds: int = 30
+
+
+class SealFiles(Section):
+    """The component's electronic seal (电子印章): signing key, certificate, chain."""
+
+    key: Path
+    cert: Path
+    chain: Path | None = None
+
+    def signer(self) -> DocumentSigner:
+        return DocumentSigner.from_files(self.key, self.cert, self.chain)
+
+
+class TrustFiles(Section):
+    """Trust anchors and CRLs for verifying other units' seals."""
+
+    anchors: list[Path]
+    crls: list[Path] = Field(default_factory=list)
+    require_fresh_crls: bool = True
+
+    def store(self) -> TrustStore:
+        return TrustStore.from_files(self.anchors, self.crls, require_fresh_crls=self.require_fresh_crls)
+
+
+def resolve_paths(model: M, base: Path) -> M:
+    """A copy of ``model`` with every relative :class:`Path` made absolute against ``base``,
+    and a relative ``sqlite:///`` URL in a field named ``url`` likewise."""
+
+    def fix(value: object, name: str = "") -> object:
+        if isinstance(value, Path) and not value.is_absolute():
+            return (base / value).resolve()
+        if isinstance(value, BaseModel):
+            return value.model_copy(update={k: fix(getattr(value, k), k) for k in type(value).model_fields})
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        if name == "url" and isinstance(value, str):
+            prefix = "sqlite:///"
+            if value.startswith(prefix) and not value.startswith(prefix + "/") and ":memory:" not in value:
+                return prefix + str((base / value[len(prefix):]).resolve())
+        return value
+
+    fixed = fix(model)
+    assert isinstance(fixed, type(model))
+    return fixed
+
+
+def load_config(path: str | Path, model: type[M], *, code: str) -> M:
+    """Load a component's YAML file, validate it, and resolve its relative paths."""
+    path = Path(path)
+    return resolve_paths(load_yaml_model(path, model, code=code), path.parent.resolve())
+
+
+class UnitConfig(Section):
+    """A member unit's connection settings: used by courts (``liandong publish``) and adapters."""
+
+    unit: str = Field(description="the unit's code (unified social credit code)")
+    registry: Path
+    broker: BrokerEndpoint
+    seal: SealFiles
+    trust: TrustFiles
+    store: Path = Field(Path("var/unit.db"), description="the unit's local SQLite store")
+    resend_after_seconds: float = 30.0
+
+
+def load_unit_config(path: str | Path) -> UnitConfig:
+    return load_config(path, UnitConfig, code="UNIT_CONFIG_INVALID")

@@ -1,0 +1,1 @@
+"""The reference hub: checks, routes, timestamps service, keeps the ledger, watches deadlines."""

@@ -1,0 +1,153 @@
+"""The stateless half of the hub's pipeline, run in worker processes: check one payload and
+seal the notice it will most likely get.
+
+For every payload from a unit's ``out`` topic: size cap, hardened parse, XSD, signature,
+rules (:mod:`broker.checking`), then the one routing check that needs the topic: the document's
+sender is the unit that published it. The result carries a pre-signed service receipt (if the
+document passed) or rejection (if not), because sealing is the other CPU-heavy step and belongs
+on the workers too. The ledger stage (:mod:`broker.hub.service`) may still turn an accepted
+document into a duplicate or a rejection; it seals those rare notices itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from broker.checking import DocumentChecker, payload_digest
+from broker.errors import Problem, problem
+from broker.hub.config import HubConfig
+from broker.hub.notices import HubNotary, IssuedNotice
+from broker.registry import load_registry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Payload:
+    """One message from a unit's ``out`` topic, as the hub received it."""
+
+    seq: int
+    client_unit: str
+    raw: bytes
+    received_at: datetime
+
+
+@dataclass
+class Intake:
+    """What the workers found about one :class:`Payload` (picklable; no trees, no raw bytes)."""
+
+    seq: int
+    digest: str
+    size: int
+    problems: list[Problem] = field(default_factory=list)
+    document_id: str | None = None
+    doc_type: str | None = None
+    sender: str | None = None
+    recipient: str | None = None
+    case_number: str | None = None
+    in_reply_to: str | None = None
+    issued_at: datetime | None = None
+    deadline: datetime | None = None
+    signer_fingerprint: str | None = None
+    items: list[str] = field(default_factory=list)
+    """Measure element names and query kinds, for the deadline policy."""
+    notice: IssuedNotice | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class IntakeChecker:
+    """Everything a worker loads once: trust store, registry, checker, the hub's seal."""
+
+    def __init__(self, config: HubConfig):
+        self.registry = load_registry(config.registry)
+        self.checker = DocumentChecker(
+            config.trust.store(), self.registry, limits=config.limits.parse_limits(), time_policy=config.limits.time_policy()
+        )
+        self.notary = HubNotary(config.identity.signer())
+        self.max_bytes = config.limits.max_document_bytes
+
+    def check(self, payload: Payload) -> Intake:
+        checked = self.checker.check(payload.raw, received_at=payload.received_at)
+        intake = Intake(seq=payload.seq, digest=checked.digest, size=len(payload.raw), problems=list(checked.problems))
+        header = checked.header
+        if header is not None:
+            intake.document_id = str(header.document_id)
+            intake.doc_type = header.document_type.value
+            intake.sender = header.sender
+            intake.recipient = header.recipient
+            intake.case_number = header.case_number
+            intake.in_reply_to = str(header.in_reply_to) if header.in_reply_to else None
+            intake.issued_at = header.issued_at
+            intake.deadline = header.deadline
+            if header.sender != payload.client_unit:
+                intake.problems.append(
+                    problem("ROUTE_SENDER_MISMATCH", sender=header.sender, client_unit=payload.client_unit)
+                )
+        if checked.verified is not None:
+            intake.signer_fingerprint = checked.verified.signer.fingerprint
+        if intake.ok and checked.root is not None:
+            intake.items = _items(checked.root)
+        intake.notice = self.seal(intake, payload)
+        return intake
+
+    def seal(self, intake: Intake, payload: Payload) -> IssuedNotice:
+        if intake.ok:
+            assert intake.document_id and intake.doc_type and intake.sender and intake.recipient
+            return self.notary.service_receipt(
+                document_id=intake.document_id,
+                doc_type=intake.doc_type,
+                sender=intake.sender,
+                recipient=intake.recipient,
+                digest=intake.digest,
+                received_at=payload.received_at,
+                case_number=intake.case_number,
+            )
+        return self.notary.rejection(
+            client_unit=payload.client_unit,
+            problems=intake.problems,
+            digest=intake.digest,
+            size=intake.size,
+            received_at=payload.received_at,
+            document_id=intake.document_id if _is_uuid(intake.document_id) else None,
+        )
+
+
+def _is_uuid(value: str | None) -> bool:
+    from uuid import UUID
+
+    try:
+        return value is not None and str(UUID(value)) == value
+    except ValueError:
+        return False
+
+
+def _items(root) -> list[str]:  # type: ignore[no-untyped-def]
+    from broker.rules.engine import local, xpath
+
+    measures = xpath("/ld:Document/ld:AssistanceNotice/*[@MeasureId]")(root)
+    queries = xpath("/ld:Document/ld:QueryNotice/ld:Query/ld:Kind/text()")(root)
+    return [local(m) for m in measures] + [str(q) for q in queries]
+
+
+# --- process-pool plumbing -------------------------------------------------------------------
+
+_worker: IntakeChecker | None = None
+
+
+def init_worker(config: HubConfig) -> None:
+    """ProcessPoolExecutor initializer: load keys, certificates and schema once per process."""
+    global _worker
+    _worker = IntakeChecker(config)
+
+
+def check_batch(payloads: list[Payload]) -> list[Intake]:
+    assert _worker is not None, "init_worker was not called"
+    return [_worker.check(p) for p in payloads]
+
+
+__all__ = ["Intake", "IntakeChecker", "Payload", "check_batch", "init_worker", "payload_digest"]

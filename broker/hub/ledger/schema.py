@@ -1,0 +1,153 @@
+"""The ledger's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+Tables are defined without a schema; a PostgreSQL schema name is applied per engine through
+``schema_translate_map`` so several hub deployments (and the tests) can share one database.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+
+from broker.hub.ledger.records import require_aware
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware instant, stored in UTC and read back in UTC on both backends.
+
+    SQLite has no timezone type and SQLAlchemy would silently drop the offset there, so naive
+    datetimes are refused rather than guessed about.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        require_aware(value, "a ledger time")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# SQLite only makes "INTEGER PRIMARY KEY" an alias of the rowid (clustered, cheap autoincrement).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("document_id", String(36), primary_key=True),
+    Column("doc_type", String(64), nullable=False),
+    Column("sender", String(64), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("case_number", String(128), nullable=True, index=True),
+    Column("in_reply_to", String(36), nullable=True, index=True),
+    Column("issued_at", UTCDateTime(), nullable=False),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("deadline", UTCDateTime(), nullable=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("raw", LargeBinary, nullable=False),
+    Column("origin", String(4), nullable=False),
+    Column("client_unit", String(64), nullable=False),
+    Column("signer_fingerprint", String(128), nullable=True),
+    Column("state", String(32), nullable=False),
+    Column("service_receipt_id", String(36), nullable=True),
+    CheckConstraint("origin IN ('unit', 'hub')", name="ck_documents_origin"),
+)
+
+rejections = Table(
+    "rejections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime(), nullable=False),
+    Column("client_unit", String(64), nullable=False),
+    Column("document_id", String(36), nullable=True, index=True),
+    Column("digest", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("codes", JSON, nullable=False),
+    Column("raw", LargeBinary, nullable=True),
+    Column("notice_id", String(36), nullable=True),
+)
+
+DELIVERY_STATES = ("pending", "published", "acked")
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("document_id", String(36), ForeignKey("documents.document_id"), nullable=False),
+    Column("recipient", String(64), nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("state", String(16), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("first_sent_at", UTCDateTime(), nullable=True),
+    Column("last_sent_at", UTCDateTime(), nullable=True),
+    Column("published_at", UTCDateTime(), nullable=True),
+    Column("acked_at", UTCDateTime(), nullable=True),
+    UniqueConstraint("document_id", "recipient", name="uq_deliveries_document_recipient"),
+    CheckConstraint("state IN ('pending', 'published', 'acked')", name="ck_deliveries_state"),
+)
+# The outbox keeps every delivery forever (evidence of service) but only the open ones are hot:
+# partial indexes stay small however long the acked history grows.
+_open = deliveries.c.state != "acked"
+Index("ix_deliveries_open", deliveries.c.id, postgresql_where=_open, sqlite_where=_open)
+Index(
+    "ix_deliveries_open_recipient",
+    deliveries.c.recipient,
+    deliveries.c.id,
+    postgresql_where=_open,
+    sqlite_where=_open,
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=False),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("client", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("document_id", String(36), nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_audit_document_seq", audit.c.document_id, audit.c.seq)
+
+chain_head = Table(
+    "chain_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+    CheckConstraint("id = 1", name="ck_chain_head_single_row"),
+)

@@ -1,0 +1,468 @@
+"""The ledger: the hub's evidence store and its source of truth for delivery.
+
+A :meth:`Ledger.transaction` is one database transaction that is exclusive among ledger writers
+on both backends (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the ``chain_head`` row is locked
+``FOR UPDATE`` first thing). Consequences the hub relies on:
+
+- several hub processes sharing one PostgreSQL ledger append to one consistent audit chain;
+- check-then-insert (``get_document`` then ``add_document``) is race-free across processes;
+- the audit head is read once per transaction, kept in memory, and the new entries and head are
+  written once, just before the commit. Everything (documents, outbox, audit) commits together
+  or not at all.
+
+Audit ``detail`` goes into the hash chain forever and cannot be redacted without breaking it:
+put identifiers, types, codes and digests there, never document content or personal data.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy.schema import CreateSchema
+
+from broker.hub.ledger import chain
+from broker.hub.ledger.engine import WRITE_OPTION, make_engine
+from broker.hub.ledger.records import (
+    AuditEntry,
+    ChainReport,
+    DeliveryRecord,
+    DocumentRecord,
+    RejectionRecord,
+    require_aware,
+    sha256_hex,
+)
+from broker.hub.ledger.schema import audit, chain_head, deliveries, documents, metadata, rejections
+
+_IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
+
+
+class LedgerError(RuntimeError):
+    """The ledger is missing, not initialized, or was used wrongly."""
+
+
+class Ledger:
+    """The hub's ledger on SQLite (``sqlite:///path``) or PostgreSQL (``postgresql+psycopg://...``).
+
+    ``schema`` (PostgreSQL only) puts the tables in that schema, so several deployments can share
+    one database. Call :meth:`create_schema` once (it is idempotent) before first use.
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None) -> None:
+        self.url = url
+        self.schema = schema
+        self._base, self.engine = make_engine(url, schema)
+        self._local = threading.local()
+
+    def create_schema(self) -> None:
+        """Create the schema (PostgreSQL), tables, indexes and the chain head if missing."""
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            if self.schema is not None:
+                conn.execute(CreateSchema(self.schema, if_not_exists=True))
+            metadata.create_all(conn, checkfirst=True)
+            if conn.execute(select(chain_head.c.id)).first() is None:
+                conn.execute(insert(chain_head).values(id=1, seq=0, hash=chain.GENESIS))
+
+    @contextmanager
+    def transaction(self) -> Iterator[LedgerTx]:
+        """One database transaction: commits on normal exit, rolls back if the block raises.
+
+        Transactions are exclusive among writers, so do not hold one while waiting on the network.
+        """
+        if getattr(self._local, "active", False):
+            # the inner one would wait forever for the lock the outer one holds
+            raise LedgerError("nested ledger transaction in one thread")
+        self._local.active = True
+        try:
+            with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+                tx = LedgerTx(conn)
+                try:
+                    yield tx
+                    tx._write_chain()
+                finally:
+                    tx._closed = True
+        finally:
+            self._local.active = False
+
+    def verify(self) -> ChainReport:
+        """Check the audit chain and the evidence bytes it anchors (see :mod:`broker.hub.ledger.chain`)."""
+        with self._reader() as conn:
+            return chain.verify(conn)
+
+    def head(self) -> tuple[int, str]:
+        """The seq and hash of the last audit entry, as recorded in the head row."""
+        with self._reader() as conn:
+            row = conn.execute(
+                select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
+            ).first()
+        if row is None:
+            raise LedgerError("the ledger has no chain head: run create_schema() first")
+        return row.seq, row.hash
+
+    def story(self, document_id: str) -> list[AuditEntry]:
+        """One document's story in order: the audit entries of the document, its service receipt,
+        its rejection notices, the documents that reply to it and their receipts, by seq."""
+        with self._reader() as conn:
+            related = _related_ids(conn, document_id)
+            rows = conn.execute(select(audit).where(audit.c.document_id.in_(related)).order_by(audit.c.seq))
+            return [_audit_entry(r) for r in rows]
+
+    def close(self) -> None:
+        """Release all pooled connections."""
+        self._base.dispose()
+
+    @contextmanager
+    def _reader(self) -> Iterator[Connection]:
+        conn = self.engine.connect()
+        if conn.dialect.name == "postgresql":
+            # one snapshot for the whole read, so the head and the entries agree
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
+            yield conn
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Statements are built once: SQLAlchemy then reuses their compiled form, and building a statement
+# with literal values per call costs more than executing it (measured: 3x fewer documents/s).
+_DOCUMENT_COLUMNS = tuple(c.name for c in documents.columns)
+_LOCK_HEAD = select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
+_SET_HEAD = (
+    update(chain_head)
+    .where(chain_head.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+_INSERT_AUDIT = insert(audit)
+_GET_DOCUMENT = select(documents).where(documents.c.document_id == bindparam("document_id"))
+_INSERT_DOCUMENT = insert(documents)
+_SET_STATE = (
+    update(documents).where(documents.c.document_id == bindparam("key")).values(state=bindparam("new_state"))
+)
+_SET_RECEIPT = (
+    update(documents)
+    .where(documents.c.document_id == bindparam("key"))
+    .values(service_receipt_id=bindparam("receipt_id"))
+)
+_BY_RECEIPT_ORDER = (documents.c.received_at, documents.c.document_id)
+_REPLIES = (
+    select(documents).where(documents.c.in_reply_to == bindparam("document_id")).order_by(*_BY_RECEIPT_ORDER)
+)
+_IN_CASE = (
+    select(documents).where(documents.c.case_number == bindparam("case_number")).order_by(*_BY_RECEIPT_ORDER)
+)
+_GET_REJECTION = select(rejections).where(rejections.c.id == bindparam("rejection_id"))
+_SET_NOTICE = (
+    update(rejections)
+    .where(rejections.c.id == bindparam("rejection_id"))
+    .values(notice_id=bindparam("notice_id"))
+)
+_INSERT_DELIVERY = insert(deliveries)
+_GET_DELIVERY = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
+_AT = bindparam("at", type_=deliveries.c.last_sent_at.type)
+_IDS = bindparam("ids", expanding=True)
+_RECORD_ATTEMPT = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(_IDS))
+    .values(
+        attempts=deliveries.c.attempts + 1,
+        last_sent_at=_AT,
+        first_sent_at=func.coalesce(deliveries.c.first_sent_at, _AT),
+    )
+)
+_MARK_PUBLISHED = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(_IDS), deliveries.c.state == "pending")
+    .values(state="published", published_at=_AT)
+)
+_MARK_ACKED = (
+    update(deliveries)
+    .where(
+        deliveries.c.recipient == bindparam("to_recipient"),
+        deliveries.c.document_id.in_(_IDS),
+        deliveries.c.state != "acked",
+    )
+    .values(state="acked", acked_at=_AT, published_at=func.coalesce(deliveries.c.published_at, _AT))
+    .returning(deliveries.c.document_id)
+)
+_UNDELIVERED = (
+    select(deliveries, documents.c.doc_type, documents.c.raw)
+    .join(documents, documents.c.document_id == deliveries.c.document_id)
+    .where(deliveries.c.state != "acked")
+    .order_by(deliveries.c.id)
+)
+
+_OPEN = select(deliveries).where(deliveries.c.state != "acked").order_by(deliveries.c.id)
+_RAW = select(documents.c.raw).where(documents.c.document_id == bindparam("document_id"))
+_REARM = (
+    update(deliveries)
+    .where(deliveries.c.document_id == bindparam("doc_id"), deliveries.c.recipient == bindparam("to_recipient"))
+    .values(state="pending")
+    .returning(deliveries.c.id)
+)
+
+
+class LedgerTx:
+    """Operations inside one :meth:`Ledger.transaction`; not usable after the block ends."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._closed = False
+        head = conn.execute(_LOCK_HEAD).first()
+        if head is None:
+            raise LedgerError("the ledger has no chain head: run create_schema() first")
+        self._seq: int = head.seq
+        self._hash: str = head.hash
+        self._pending_audit: list[dict[str, Any]] = []
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def get_document(self, document_id: str) -> DocumentRecord | None:
+        row = self._exec(_GET_DOCUMENT, {"document_id": document_id}).first()
+        return _document(row) if row else None
+
+    def add_document(self, record: DocumentRecord) -> None:
+        """Store a document and its evidence bytes; the digest and size must match ``raw``."""
+        if record.origin not in ("unit", "hub"):
+            raise ValueError(f"origin must be 'unit' or 'hub', not {record.origin!r}")
+        if record.digest != sha256_hex(record.raw) or record.size != len(record.raw):
+            raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
+        self._exec(_INSERT_DOCUMENT, {name: getattr(record, name) for name in _DOCUMENT_COLUMNS})
+
+    def set_document_state(self, document_id: str, state: str) -> None:
+        self._update_document(_SET_STATE, {"key": document_id, "new_state": state})
+
+    def set_service_receipt(self, document_id: str, receipt_id: str) -> None:
+        self._update_document(_SET_RECEIPT, {"key": document_id, "receipt_id": receipt_id})
+
+    def replies_to(self, document_id: str) -> list[DocumentRecord]:
+        """Documents whose ``in_reply_to`` is ``document_id``, in the order they were received."""
+        return [_document(r) for r in self._exec(_REPLIES, {"document_id": document_id})]
+
+    def documents_in_case(self, case_number: str) -> list[DocumentRecord]:
+        """Every document of one case, in the order they were received."""
+        return [_document(r) for r in self._exec(_IN_CASE, {"case_number": case_number})]
+
+    # --- rejections --------------------------------------------------------------------------
+
+    def add_rejection(self, record: RejectionRecord, *, max_raw: int | None = None) -> int:
+        """Record a refused message; ``raw`` is kept only when not larger than ``max_raw`` bytes
+        (``None``: always). Digest and size are always kept. Returns the rejection id."""
+        raw = record.raw
+        if raw is not None and max_raw is not None and len(raw) > max_raw:
+            raw = None
+        values = {
+            "received_at": record.received_at,
+            "client_unit": record.client_unit,
+            "document_id": record.document_id,
+            "digest": record.digest,
+            "size": record.size,
+            "codes": list(record.codes),
+            "raw": raw,
+            "notice_id": record.notice_id,
+        }
+        return int(self._exec(insert(rejections), values).inserted_primary_key[0])
+
+    def set_rejection_notice(self, rejection_id: int, notice_id: str) -> None:
+        self._exec(_SET_NOTICE, {"rejection_id": rejection_id, "notice_id": notice_id})
+
+    def get_rejection(self, rejection_id: int) -> RejectionRecord | None:
+        row = self._exec(_GET_REJECTION, {"rejection_id": rejection_id}).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return RejectionRecord(**{c.name: m[c.name] for c in rejections.columns})
+
+    # --- outbox ------------------------------------------------------------------------------
+
+    def add_delivery(self, document_id: str, recipient: str, topic: str) -> int:
+        """Queue a document for one recipient (state 'pending'); returns the delivery id."""
+        values = {
+            "document_id": document_id,
+            "recipient": recipient,
+            "topic": topic,
+            "state": "pending",
+            "attempts": 0,
+        }
+        return int(self._exec(_INSERT_DELIVERY, values).inserted_primary_key[0])
+
+    def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
+        row = self._exec(_GET_DELIVERY, {"delivery_id": delivery_id}).first()
+        return _delivery(row) if row else None
+
+    def record_attempt(self, delivery_ids: Sequence[int], at: datetime) -> None:
+        """One more publish attempt for each delivery: ``attempts += 1``, ``last_sent_at``
+        (and ``first_sent_at`` the first time)."""
+        require_aware(at, "at")
+        for chunk in _chunks(delivery_ids):
+            self._exec(_RECORD_ATTEMPT, {"ids": chunk, "at": at})
+
+    def mark_published(self, delivery_ids: Sequence[int], at: datetime) -> None:
+        """The broker acknowledged the publication: 'pending' → 'published' (acked ones stay acked)."""
+        require_aware(at, "at")
+        for chunk in _chunks(delivery_ids):
+            self._exec(_MARK_PUBLISHED, {"ids": chunk, "at": at})
+
+    def mark_acked(self, recipient: str, document_ids: Sequence[str], at: datetime) -> list[str]:
+        """The recipient confirmed it stored these documents. Returns the ids newly acked, in the
+        order given; ids unknown, already acked or delivered to someone else are ignored."""
+        require_aware(at, "at")
+        wanted = list(dict.fromkeys(document_ids))
+        acked: set[str] = set()
+        for chunk in _chunks(wanted):
+            acked.update(
+                self._exec(_MARK_ACKED, {"to_recipient": recipient, "ids": chunk, "at": at}).scalars()
+            )
+        return [d for d in wanted if d in acked]
+
+    def undelivered(self, *, recipient: str | None = None, limit: int | None = None) -> list[DeliveryRecord]:
+        """Deliveries not yet acked by their recipient, oldest first, with the bytes to send."""
+        query = _UNDELIVERED
+        if recipient is not None:
+            query = query.where(deliveries.c.recipient == recipient)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_delivery(r) for r in self._exec(query)]
+
+    def open_deliveries(
+        self, *, recipients: Sequence[str] | None = None, limit: int | None = None
+    ) -> list[DeliveryRecord]:
+        """Like :meth:`undelivered` but without the bytes: for scanning large backlogs."""
+        query = _OPEN
+        if recipients is not None:
+            query = query.where(deliveries.c.recipient.in_(list(recipients)))
+        if limit is not None:
+            query = query.limit(limit)
+        return [_delivery(r) for r in self._exec(query)]
+
+    def raw(self, document_id: str) -> bytes:
+        """The stored bytes of a document (KeyError when unknown)."""
+        value = self._exec(_RAW, {"document_id": document_id}).scalar()
+        if value is None:
+            raise KeyError(document_id)
+        return bytes(value)
+
+    def rearm_delivery(self, document_id: str, recipient: str) -> int | None:
+        """Send a document to a recipient again (e.g. the original service receipt of a
+        duplicate): the delivery goes back to 'pending'. Returns its id, None when unknown."""
+        value = self._exec(_REARM, {"doc_id": document_id, "to_recipient": recipient}).scalar()
+        return int(value) if value is not None else None
+
+    # --- audit -------------------------------------------------------------------------------
+
+    def audit(
+        self,
+        action: str,
+        *,
+        actor: str,
+        client: str,
+        document_id: str | None = None,
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> AuditEntry:
+        """Append one entry to the audit chain (written at commit, with the rest of the transaction).
+
+        ``actor``: who (a certificate fingerprint, a unit code, or 'hub'); ``client``: the MQTT
+        client / unit it came through. The first entry naming a document must carry
+        ``detail["digest"]`` (its sha256), which anchors the evidence bytes in the chain.
+        """
+        self._check_open()
+        when = at or datetime.now(timezone.utc)
+        require_aware(when, "audit time")
+        row = {
+            "seq": self._seq + 1,
+            "at": when.isoformat(timespec="microseconds"),
+            "actor": actor,
+            "client": client,
+            "action": action,
+            "document_id": document_id,
+            "detail": chain.canonical_json(detail or {}),
+        }
+        row["prev_hash"] = self._hash
+        row["hash"] = chain.entry_hash(self._hash, **{k: row[k] for k in _HASHED})
+        self._pending_audit.append(row)
+        self._seq, self._hash = row["seq"], row["hash"]
+        return _audit_entry_from(row)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _exec(self, statement: Any, params: Any = None) -> Any:
+        self._check_open()
+        return self._conn.execute(statement, params)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise LedgerError("this ledger transaction has ended")
+
+    def _update_document(self, statement: Any, params: dict[str, Any]) -> None:
+        if self._exec(statement, params).rowcount != 1:
+            raise KeyError(f"no document {params['key']} in the ledger")
+
+    def _write_chain(self) -> None:
+        if not self._pending_audit:
+            return
+        self._conn.execute(_INSERT_AUDIT, self._pending_audit)
+        self._conn.execute(_SET_HEAD, {"new_seq": self._seq, "new_hash": self._hash})
+        self._pending_audit = []
+
+
+_HASHED = ("seq", "at", "actor", "client", "action", "document_id", "detail")
+
+
+def _related_ids(conn: Connection, document_id: str) -> list[str]:
+    """The document, its receipt, its rejection notices, its replies and their receipts."""
+    receipt = documents.c.service_receipt_id
+    found: set[str | None] = {document_id}
+    found.update(conn.execute(select(receipt).where(documents.c.document_id == document_id)).scalars())
+    found.update(
+        conn.execute(select(rejections.c.notice_id).where(rejections.c.document_id == document_id)).scalars()
+    )
+    for reply_id, reply_receipt in conn.execute(
+        select(documents.c.document_id, receipt).where(documents.c.in_reply_to == document_id)
+    ):
+        found.update((reply_id, reply_receipt))
+    return sorted(i for i in found if i)
+
+
+def _chunks(items: Sequence[Any]) -> Iterator[list[Any]]:
+    items = list(items)
+    for i in range(0, len(items), _IN_CHUNK):
+        yield items[i : i + _IN_CHUNK]
+
+
+def _document(row: Row[Any]) -> DocumentRecord:
+    return DocumentRecord(**{c.name: row._mapping[c.name] for c in documents.columns})
+
+
+def _delivery(row: Row[Any]) -> DeliveryRecord:
+    m = row._mapping
+    return DeliveryRecord(
+        **{c.name: m[c.name] for c in deliveries.columns},
+        doc_type=m.get("doc_type"),
+        raw=m.get("raw"),
+    )
+
+
+def _audit_entry_from(m: Any) -> AuditEntry:
+    return AuditEntry(
+        seq=m["seq"],
+        at=m["at"],
+        actor=m["actor"],
+        client=m["client"],
+        action=m["action"],
+        document_id=m["document_id"],
+        detail_json=m["detail"],
+        prev_hash=m["prev_hash"],
+        hash=m["hash"],
+    )
+
+
+def _audit_entry(row: Row[Any]) -> AuditEntry:
+    return _audit_entry_from(row._mapping)

@@ -1,0 +1,660 @@
+"""The hub service: where documents are routed (``liandong hub run --config FILE``).
+
+Threads and processes, and why:
+
+- paho's network thread only moves messages into a queue (nothing slow runs there);
+- worker processes check and seal (:mod:`broker.hub.intake`): signatures dominate the cost and
+  Python threads would share one core;
+- one pipeline thread owns the ledger: it commits each batch of checked documents in one
+  transaction, *then* acknowledges the MQTT messages (paho manual ack), *then* publishes the
+  deliveries and service receipts. A crash at any point loses nothing: an unacknowledged message
+  comes again from the broker and is recognised as a duplicate; a committed delivery stays in the
+  ledger's outbox until the recipient confirms it on its ``ack`` topic.
+
+Memory stays bounded: the broker may push at most ``receive_maximum`` unacknowledged messages,
+at most ``publish_window`` deliveries wait for a PUBACK, and the rest waits in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import queue
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from broker.checking import payload_digest
+from broker.errors import LiandongError, Problem, problem
+from broker.hub import intake as intake_mod
+from broker.hub.config import HubConfig
+from broker.hub.intake import Intake, IntakeChecker, Payload
+from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
+from broker.hub.notices import HubNotary, IssuedNotice, received_now
+from broker.logs import event
+from broker.registry import load_registry
+from broker.transport import topics
+from broker.transport.messages import decode_acks, decode_status
+
+log = logging.getLogger("liandong.hub")
+
+
+@dataclass
+class _Message:
+    kind: str  # "doc" | "ack" | "status"
+    mid: int
+    gen: int
+    unit: str
+    payload: bytes
+    received_at: datetime
+
+
+@dataclass
+class _Job:
+    """A delivery waiting to be published."""
+
+    delivery_id: int
+    document_id: str
+    topic: str
+    raw: bytes | None = None
+    sent_at: float = 0.0
+
+
+@dataclass
+class _Batch:
+    messages: list[_Message]
+    payloads: list[Payload]
+    future: Future[list[Intake]] | None = None
+    results: list[Intake] | None = None
+
+
+@dataclass
+class HubStats:
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    delivered: int = 0
+    published: int = 0
+    started_at: float = field(default_factory=time.monotonic)
+
+
+class Hub:
+    """The running hub. ``start()`` returns once connected; ``stop()`` shuts everything down."""
+
+    def __init__(self, config: HubConfig):
+        self.config = config
+        self.registry = load_registry(config.registry)
+        self.code = self.registry.hub.code
+        self.ledger = Ledger(config.ledger.url, schema=config.ledger.schema_name)
+        self.ledger.create_schema()
+        self.notary = HubNotary(config.identity.signer())
+        self.stats = HubStats()
+        self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._connected = threading.Event()
+        self._gen = 0
+        self._seq = 0
+        self._batches: deque[_Batch] = deque()
+        self._jobs: deque[_Job] = deque()
+        self._inflight: dict[int, _Job] = {}
+        self._online: dict[str, bool] = {}
+        self._last_sweep = 0.0
+        self._pool: ProcessPoolExecutor | None = None
+        self._inline: IntakeChecker | None = None
+        self._thread = threading.Thread(target=self._run, name="hub-pipeline", daemon=True)
+        self.client = self._make_client()
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def start(self, timeout: float = 30.0) -> None:
+        if self.config.workers > 0:
+            # Spawned before paho's thread exists, so no thread state is forked into workers.
+            self._pool = ProcessPoolExecutor(
+                self.config.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=intake_mod.init_worker,
+                initargs=(self.config,),
+            )
+            for f in [self._pool.submit(intake_mod.check_batch, []) for _ in range(self.config.workers)]:
+                f.result()
+        else:
+            self._inline = IntakeChecker(self.config)
+        self._load_outbox()
+        b = self.config.broker
+        self.client.connect_async(b.host, b.port, keepalive=b.keepalive_seconds, clean_start=False, properties=self._connect_properties())
+        self.client.loop_start()
+        self._thread.start()
+        if not self._connected.wait(timeout):
+            raise RuntimeError(f"hub could not connect to the broker at {b.host}:{b.port}")
+        event(log, "hub.started", hub=self.code, workers=self.config.workers)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._events.put(("wake", None))
+        if self._thread.is_alive():
+            self._thread.join(timeout=30)
+        self.client.disconnect()
+        self.client.loop_stop()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+        self.ledger.close()
+        event(log, "hub.stopped", hub=self.code, **self._stats_fields())
+
+    def _stats_fields(self) -> dict[str, int]:
+        s = self.stats
+        return {"accepted": s.accepted, "rejected": s.rejected, "duplicates": s.duplicates, "delivered": s.delivered}
+
+    # --- MQTT plumbing (network thread: enqueue only) -----------------------------------------
+
+    def _make_client(self) -> mqtt.Client:
+        b = self.config.broker
+        client = mqtt.Client(
+            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+            client_id=b.client_id,
+            protocol=mqtt.MQTTv5,
+            manual_ack=True,
+        )
+        client.tls_set(ca_certs=str(b.ca), certfile=str(b.cert), keyfile=str(b.key))
+        client.reconnect_delay_set(min_delay=1, max_delay=30)
+        client.max_inflight_messages_set(self.config.delivery.publish_window)
+        client.max_queued_messages_set(0)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        client.on_publish = self._on_publish
+        return client
+
+    def _connect_properties(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = self.config.broker.session_expiry_seconds
+        props.ReceiveMaximum = self.config.broker.receive_maximum
+        return props
+
+    def _subscription(self, channel: str, shared: bool) -> str:
+        base = topics.all_units(channel)
+        group = self.config.broker.shared_group
+        return f"$share/{group}/{base}" if shared and group else base
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        if reason_code.is_failure:
+            event(log, "mqtt.connect_failed", logging.WARNING, reason=str(reason_code))
+            return
+        self._gen += 1
+        client.subscribe(
+            [
+                (self._subscription("out", True), 1),
+                (self._subscription("ack", True), 1),
+                (self._subscription("status", False), 1),
+            ]
+        )
+        self._connected.set()
+        self._events.put(("connected", self._gen))
+        event(log, "mqtt.connected", session_present=bool(flags.session_present))
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason_code: Any, properties: Any) -> None:
+        event(log, "mqtt.disconnected", logging.WARNING, reason=str(reason_code))
+
+    def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
+        at = received_now()
+        parsed = topics.parse(msg.topic)
+        if parsed is None or parsed[1] == "in":
+            self._events.put(("ignore", (msg.mid, self._gen)))
+            return
+        unit, channel = parsed
+        kind = {"out": "doc", "ack": "ack", "status": "status"}[channel]
+        self._events.put(("msg", _Message(kind, msg.mid, self._gen, unit, msg.payload, at)))
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
+        self._events.put(("published", (mid, reason_code)))
+
+    def _ack(self, mid: int, gen: int) -> None:
+        # A message id from an earlier connection may now name another message: never ack it;
+        # the broker sends the old message again and it is recognised as a duplicate.
+        if gen == self._gen:
+            self.client.ack(mid, 1)
+
+    # --- the pipeline thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._step()
+            except Exception:  # the hub must survive anything; the ledger keeps it consistent
+                log.exception("hub.pipeline_error")
+                time.sleep(0.5)
+        self._drain()
+
+    def _step(self) -> None:
+        docs: list[_Message] = []
+        control: list[tuple[str, Any]] = []
+        timeout = 0.0 if self._batches or self._jobs else 0.05
+        try:
+            control.append(self._events.get(timeout=timeout))
+        except queue.Empty:
+            pass
+        while len(docs) < self.config.batch_size:
+            try:
+                control.append(self._events.get_nowait())
+            except queue.Empty:
+                break
+            if control[-1][0] == "msg" and control[-1][1].kind == "doc":
+                docs.append(control.pop()[1])
+        if control and control[0][0] == "msg" and control[0][1].kind == "doc":
+            docs.insert(0, control.pop(0)[1])
+        if docs:
+            self._submit(docs)
+        if control:
+            self._handle_control(control)
+        self._commit_ready()
+        self._publish_jobs()
+        self._sweep()
+
+    def _drain(self) -> None:
+        for batch in list(self._batches):
+            try:
+                self._commit_batch(batch)
+            except Exception:
+                log.exception("hub.drain_error")
+        self._batches.clear()
+
+    # --- checking --------------------------------------------------------------------------
+
+    def _submit(self, messages: list[_Message]) -> None:
+        payloads = []
+        for m in messages:
+            self._seq += 1
+            payloads.append(Payload(self._seq, m.unit, m.payload, m.received_at))
+        batch = _Batch(messages, payloads)
+        oversize = self.config.limits.max_document_bytes
+        if self._pool is not None and all(len(p.raw) <= oversize for p in payloads):
+            batch.future = self._pool.submit(intake_mod.check_batch, payloads)
+        else:
+            # Oversize payloads are refused here: shipping megabytes to a worker is pointless.
+            checker = self._inline or _LocalChecker.get(self.config)
+            batch.results = [checker.check(p) for p in payloads]
+        self._batches.append(batch)
+
+    def _commit_ready(self) -> None:
+        # Commit in arrival order; block on the oldest batch when too many are in flight.
+        limit = max(2, 2 * self.config.workers)
+        while self._batches:
+            batch = self._batches[0]
+            if batch.results is None:
+                assert batch.future is not None
+                if not batch.future.done() and len(self._batches) < limit:
+                    return
+                batch.results = batch.future.result()
+            self._batches.popleft()
+            self._commit_batch(batch)
+
+    # --- the ledger stage ------------------------------------------------------------------
+
+    def _commit_batch(self, batch: _Batch) -> None:
+        assert batch.results is not None
+        jobs: list[_Job] = []
+        seen: dict[str, Intake] = {}
+        with self.ledger.transaction() as tx:
+            for message, payload, result in zip(batch.messages, batch.payloads, batch.results):
+                jobs.extend(self._commit_one(tx, message, payload, result, seen))
+        for message in batch.messages:
+            self._ack(message.mid, message.gen)
+        self._jobs.extend(jobs)
+
+    def _commit_one(
+        self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake, seen: dict[str, Intake]
+    ) -> list[_Job]:
+        if not result.ok:
+            assert result.notice is not None
+            return self._reject(tx, message, result, result.notice)
+        assert result.document_id and result.sender and result.recipient and result.doc_type
+        existing = tx.get_document(result.document_id)
+        if existing is not None or result.document_id in seen:
+            same = (existing.digest if existing else seen[result.document_id].digest) == result.digest
+            if same and (existing is None or existing.client_unit == message.unit):
+                return self._duplicate(tx, message, result, existing)
+            return self._reject_late(
+                tx, message, result, [problem("HUB_DUPLICATE_CONFLICT", document_id=result.document_id)]
+            )
+        if result.in_reply_to:
+            original = tx.get_document(result.in_reply_to)
+            if original is None or original.recipient != result.sender or original.origin != "unit":
+                return self._reject_late(
+                    tx, message, result, [problem("ROUTE_REPLY_UNKNOWN", document_id=result.in_reply_to)]
+                )
+            if result.recipient != original.sender:
+                return self._reject_late(
+                    tx, message, result, [problem("ROUTE_REPLY_WRONG_RECIPIENT", expected=original.sender)]
+                )
+        seen[result.document_id] = result
+        return self._accept(tx, message, payload, result)
+
+    def _accept(self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake) -> list[_Job]:
+        receipt = result.notice
+        assert receipt is not None and result.document_id and result.recipient and result.sender
+        tx.add_document(
+            DocumentRecord(
+                document_id=result.document_id,
+                doc_type=result.doc_type or "",
+                sender=result.sender,
+                recipient=result.recipient,
+                case_number=result.case_number,
+                in_reply_to=result.in_reply_to,
+                issued_at=result.issued_at or message.received_at,
+                received_at=message.received_at,
+                deadline=result.deadline,
+                digest=result.digest,
+                size=result.size,
+                raw=payload.raw,
+                origin="unit",
+                client_unit=message.unit,
+                signer_fingerprint=result.signer_fingerprint,
+                state="accepted",
+                service_receipt_id=receipt.document_id,
+            )
+        )
+        tx.audit(
+            "accepted",
+            actor=result.signer_fingerprint or message.unit,
+            client=message.unit,
+            document_id=result.document_id,
+            detail={
+                "digest": result.digest,
+                "type": result.doc_type,
+                "sender": result.sender,
+                "recipient": result.recipient,
+                "received_at": message.received_at.isoformat(),
+                "service_receipt": receipt.document_id,
+            },
+            at=message.received_at,
+        )
+        if result.in_reply_to:
+            if result.doc_type == "ExecutionReceipt":
+                tx.set_document_state(result.in_reply_to, "answered")
+            tx.audit(
+                "answered" if result.doc_type == "ExecutionReceipt" else "replied",
+                actor=result.signer_fingerprint or message.unit,
+                client=message.unit,
+                document_id=result.in_reply_to,
+                detail={"by": result.document_id, "type": result.doc_type},
+                at=message.received_at,
+            )
+        jobs = [self._deliver(tx, result.document_id, result.recipient, payload.raw)]
+        jobs.append(self._issue(tx, receipt, message.unit))
+        self.stats.accepted += 1
+        event(
+            log,
+            "document.accepted",
+            document_id=result.document_id,
+            type=result.doc_type,
+            sender=result.sender,
+            recipient=result.recipient,
+        )
+        return jobs
+
+    def _issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> _Job:
+        """Store a hub document, record it in the chain, and queue its delivery."""
+        digest = payload_digest(notice.raw)
+        tx.add_document(
+            DocumentRecord(
+                document_id=notice.document_id,
+                doc_type=notice.doc_type,
+                sender=self.code,
+                recipient=notice.recipient,
+                case_number=None,
+                in_reply_to=notice.in_reply_to,
+                issued_at=notice.issued_at,
+                received_at=notice.issued_at,
+                deadline=None,
+                digest=digest,
+                size=len(notice.raw),
+                raw=notice.raw,
+                origin="hub",
+                client_unit=self.code,
+                signer_fingerprint=None,
+                state="issued",
+                service_receipt_id=None,
+            )
+        )
+        tx.audit(
+            "issued",
+            actor="hub",
+            client=client,
+            document_id=notice.document_id,
+            detail={"digest": digest, "type": notice.doc_type, "in_reply_to": notice.in_reply_to, "recipient": notice.recipient},
+            at=notice.issued_at,
+        )
+        return self._deliver(tx, notice.document_id, notice.recipient, notice.raw)
+
+    def _deliver(self, tx: LedgerTx, document_id: str, recipient: str, raw: bytes) -> _Job:
+        topic = topics.inbox(recipient)
+        delivery_id = tx.add_delivery(document_id, recipient, topic)
+        return _Job(delivery_id, document_id, topic, raw)
+
+    def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[_Job]:
+        tx.add_rejection(
+            RejectionRecord(
+                received_at=message.received_at,
+                client_unit=message.unit,
+                document_id=result.document_id,
+                codes=[p.code for p in result.problems],
+                raw=message.payload,
+                notice_id=notice.document_id,
+            ),
+            max_raw=self.config.limits.max_document_bytes,
+        )
+        self.stats.rejected += 1
+        event(
+            log,
+            "document.rejected",
+            logging.WARNING,
+            client=message.unit,
+            document_id=result.document_id,
+            codes=[p.code for p in result.problems],
+            digest=result.digest,
+        )
+        job = self._issue(tx, notice, message.unit)
+        tx.audit(
+            "rejected",
+            actor="hub",
+            client=message.unit,
+            document_id=notice.document_id,
+            detail={
+                "payload_digest": result.digest,
+                "size": result.size,
+                "codes": [p.code for p in result.problems],
+                "rejected_document_id": result.document_id,
+            },
+            at=message.received_at,
+        )
+        return [job]
+
+    def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[_Job]:
+        """Reject for a reason only the ledger knows; the pre-sealed receipt is discarded."""
+        result.problems = problems
+        notice = self.notary.rejection(
+            client_unit=message.unit,
+            problems=problems,
+            digest=result.digest,
+            size=result.size,
+            received_at=message.received_at,
+            document_id=result.document_id,
+        )
+        return self._reject(tx, message, result, notice)
+
+    def _duplicate(self, tx: LedgerTx, message: _Message, result: Intake, existing: DocumentRecord | None) -> list[_Job]:
+        """Same id, same bytes: the sender gets the original service receipt again (idempotent)."""
+        self.stats.duplicates += 1
+        tx.audit(
+            "duplicate",
+            actor=result.signer_fingerprint or message.unit,
+            client=message.unit,
+            document_id=result.document_id,
+            detail={"digest": result.digest, "received_at": message.received_at.isoformat()},
+            at=message.received_at,
+        )
+        receipt_id = existing.service_receipt_id if existing else None
+        if receipt_id is None:
+            return []  # the original is in this very batch; its receipt is on its way
+        delivery_id = tx.rearm_delivery(receipt_id, message.unit)
+        return [_Job(delivery_id, receipt_id, topics.inbox(message.unit))] if delivery_id else []
+
+    # --- control messages: acks, statuses, PUBACKs --------------------------------------------
+
+    def _handle_control(self, control: list[tuple[str, Any]]) -> None:
+        acks: list[_Message] = []
+        published: list[int] = []
+        for kind, value in control:
+            if kind == "msg" and value.kind == "ack":
+                acks.append(value)
+            elif kind == "msg" and value.kind == "status":
+                self._status(value)
+            elif kind == "published":
+                job = self._published(*value)
+                if job is not None:
+                    published.append(job.delivery_id)
+            elif kind == "ignore":
+                self._ack(*value)
+            elif kind == "connected":
+                self._last_sweep = 0.0  # after a broker restart, look for lost deliveries at once
+        if acks or published:
+            self._commit_control(acks, published)
+
+    def _status(self, message: _Message) -> None:
+        try:
+            state = decode_status(message.payload).state
+        except LiandongError:
+            state = "offline"
+        was = self._online.get(message.unit)
+        self._online[message.unit] = state == "online"
+        self._ack(message.mid, message.gen)
+        if state == "online" and not was:
+            event(log, "unit.online", unit=message.unit)
+            self._last_sweep = 0.0  # look for lost deliveries to this unit now
+        elif state == "offline" and was:
+            event(log, "unit.offline", logging.WARNING, unit=message.unit)
+
+    def _commit_control(self, messages: list[_Message], published: list[int]) -> None:
+        now = received_now()
+        with self.ledger.transaction() as tx:
+            if published:
+                tx.mark_published(published, now)
+            for m in messages:
+                try:
+                    ids = decode_acks(m.payload)
+                except LiandongError:
+                    event(log, "ack.malformed", logging.WARNING, unit=m.unit)
+                    continue
+                for document_id in tx.mark_acked(m.unit, ids, now):
+                    self.stats.delivered += 1
+                    tx.audit("delivered", actor=m.unit, client=m.unit, document_id=document_id, at=now)
+        for m in messages:
+            self._ack(m.mid, m.gen)
+
+    def _published(self, mid: int, reason_code: Any) -> _Job | None:
+        job = self._inflight.pop(mid, None)
+        if job is None:
+            return None
+        if getattr(reason_code, "is_failure", False):
+            event(log, "delivery.refused_by_broker", logging.ERROR, document_id=job.document_id, reason=str(reason_code))
+            return None
+        self.stats.published += 1
+        return job
+
+    # --- publishing and redelivery --------------------------------------------------------------
+
+    def _publish_jobs(self) -> None:
+        if not self._jobs or not self.client.is_connected():
+            return
+        room = self.config.delivery.publish_window - len(self._inflight)
+        batch = [self._jobs.popleft() for _ in range(min(room, len(self._jobs)))]
+        if not batch:
+            return
+        missing = [j for j in batch if j.raw is None]
+        sent: list[int] = []
+        with self.ledger.transaction() as tx:
+            for job in missing:
+                job.raw = tx.raw(job.document_id)
+            for i, job in enumerate(batch):
+                info = self.client.publish(job.topic, job.raw, qos=1)
+                if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                    self._jobs.extendleft(reversed(batch[i:]))
+                    break
+                job.raw = None  # the ledger has the bytes; keep memory flat
+                job.sent_at = time.monotonic()
+                self._inflight[info.mid] = job
+                sent.append(job.delivery_id)
+            if sent:
+                tx.record_attempt(sent, received_now())
+
+    def _load_outbox(self) -> None:
+        """After a restart: everything the broker never confirmed goes out again."""
+        with self.ledger.transaction() as tx:
+            for d in tx.open_deliveries():
+                if d.state == "pending":
+                    self._jobs.append(_Job(d.id, d.document_id, d.topic))
+        event(log, "hub.outbox_loaded", pending=len(self._jobs))
+
+    def _sweep(self) -> None:
+        """Redeliver to online units what they have not acknowledged in time (with backoff)."""
+        now_mono = time.monotonic()
+        interval = max(1.0, self.config.delivery.ack_timeout_seconds / 2)
+        if now_mono - self._last_sweep < interval or self._jobs:
+            return
+        self._last_sweep = now_mono
+        now = received_now()
+        # A PUBACK that never comes (a broker restart can lose it) must not block the window:
+        # such deliveries leave it and are redelivered below like any unacknowledged one.
+        stale = [mid for mid, j in self._inflight.items() if now_mono - j.sent_at > 2 * interval + 30]
+        for mid in stale:
+            del self._inflight[mid]
+        queued = {j.delivery_id for j in self._inflight.values()}
+        base = self.config.delivery.ack_timeout_seconds
+        cap = self.config.delivery.max_backoff_seconds
+        again: list[_Job] = []
+        with self.ledger.transaction() as tx:
+            online = [unit for unit, up in self._online.items() if up]
+            for d in tx.open_deliveries(recipients=online) if online else []:
+                if d.id in queued:
+                    continue
+                wait = min(cap, base * (2 ** max(0, d.attempts - 1)))
+                if d.last_sent_at is None or now - d.last_sent_at >= timedelta(seconds=wait):
+                    again.append(_Job(d.id, d.document_id, d.topic))
+        if again:
+            event(log, "delivery.redeliver", count=len(again))
+            self._jobs.extend(again)
+
+
+class _LocalChecker:
+    """A checker in the hub process for payloads that never go to workers (oversize ones)."""
+
+    _instance: IntakeChecker | None = None
+
+    @classmethod
+    def get(cls, config: HubConfig) -> IntakeChecker:
+        if cls._instance is None:
+            cls._instance = IntakeChecker(config)
+        return cls._instance
+
+
+def run(config: HubConfig) -> None:
+    """Run a hub in the foreground until interrupted (SIGINT/SIGTERM)."""
+    import signal
+
+    hub = Hub(config)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    hub.start()
+    try:
+        while not stopping.wait(1.0):
+            pass
+    finally:
+        hub.stop()

@@ -1,0 +1,114 @@
+"""Build paho-mqtt clients that speak to the network's broker (docs/topics.md).
+
+Every member connects the same way: MQTT v5 over TLS with its client certificate (CN = unit code,
+which the broker takes as the username and, with ``use_username_as_clientid``, as the client id),
+a persistent session (Clean Start off, a Session Expiry Interval) and QoS 1. :func:`tls_client`
+returns a configured but not yet connected :class:`paho.mqtt.client.Client`; set callbacks and
+the last will, then ``loop_start()`` or ``loop_forever()``: paho connects, and reconnects with
+the same settings. The JSON payloads of ``ack`` and ``status`` are in
+:mod:`broker.transport.messages`.
+
+    bank = "91445300MA5100003A"
+    client = tls_client(bank, "127.0.0.1", 8883, certs="certs-example", session_expiry=7 * 86400)
+    client.will_set(topics.status(bank), encode_status("offline"), qos=1, retain=True)
+    client.on_connect = ...
+    client.loop_start()
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+#: The example PKI of the repository (certs-example/README.md); production passes its own.
+DEFAULT_CERTS = Path(__file__).resolve().parents[2] / "certs-example"
+
+Identity = str | tuple[str | Path, str | Path] | None
+
+
+def unit_tls_paths(unit_code: str, certs: str | Path = DEFAULT_CERTS) -> tuple[Path, Path]:
+    """``(tls.pem, tls.key)`` of a unit in a certificate directory laid out like certs-example."""
+    base = Path(certs) / "units" / unit_code
+    return base / "tls.pem", base / "tls.key"
+
+
+def certificate_cn(certfile: str | Path) -> str:
+    """The Common Name of a PEM certificate: the identity the broker sees."""
+    cert = x509.load_pem_x509_certificate(Path(certfile).read_bytes())
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names:
+        raise ValueError(f"{certfile}: the certificate has no CN")
+    return str(names[0].value)
+
+
+def tls_context(
+    certfile: str | Path | None, keyfile: str | Path | None, cafile: str | Path
+) -> ssl.SSLContext:
+    """Client TLS: verify the broker against ``cafile`` (and its host name), TLS 1.2 or newer,
+    and present ``certfile``/``keyfile`` when given."""
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cafile))
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    if certfile is not None:
+        ctx.load_cert_chain(str(certfile), str(keyfile) if keyfile else None)
+    return ctx
+
+
+def tls_client(
+    identity: Identity,
+    host: str = "127.0.0.1",
+    port: int = 8883,
+    *,
+    certs: str | Path = DEFAULT_CERTS,
+    cafile: str | Path | None = None,
+    client_id: str | None = None,
+    clean_start: bool = False,
+    session_expiry: int = 3600,
+    keepalive: int = 30,
+    manual_ack: bool = False,
+) -> mqtt.Client:
+    """A paho client (callback API version 2, MQTT v5, TLS) set up to connect to ``host:port``.
+
+    ``identity`` is a unit code (its ``units/<code>/tls.pem`` and ``tls.key`` under ``certs`` are
+    used), a ``(certfile, keyfile)`` pair, or None for no client certificate (which the broker
+    refuses; for tests). ``cafile`` defaults to ``<certs>/chain.pem``.
+
+    ``client_id`` defaults to the unit code (the certificate's CN): the broker replaces the client
+    id with the CN anyway, so one unit has exactly one session. ``clean_start`` False and
+    ``session_expiry`` seconds (MQTT v5 Session Expiry Interval) keep the session and its queued
+    QoS 1 messages while the client is away (units and the hub should ask for longer than they
+    expect to be away; the broker forgets sessions left for 14 days anyway, docs/topics.md).
+
+    With ``manual_ack`` paho does not PUBACK an incoming QoS 1 message until the application
+    calls ``client.ack(mid, qos)`` (after storing it), so the broker redelivers what a crash lost.
+
+    The client is not connected: the connection is made by ``loop_start()``/``loop_forever()``,
+    and paho reconnects with the same Clean Start flag and properties.
+    """
+    certs = Path(certs)
+    if isinstance(identity, str):
+        certfile, keyfile = unit_tls_paths(identity, certs)
+    elif identity is None:
+        certfile = keyfile = None
+    else:
+        certfile, keyfile = (Path(p) for p in identity)
+    if client_id is None:
+        client_id = certificate_cn(certfile) if certfile is not None else ""
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        protocol=mqtt.MQTTv5,
+        manual_ack=manual_ack,
+    )
+    client.tls_set_context(tls_context(certfile, keyfile, cafile or certs / "chain.pem"))
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = session_expiry
+    client.connect_async(host, port, keepalive=keepalive, clean_start=clean_start, properties=props)
+    return client
