@@ -119,6 +119,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("ROUTE_TYPE_NOT_ACCEPTED", "接收方 {recipient} 不接收 {doc_type} 类文书", "the recipient {recipient} does not accept {doc_type}"),
     ErrorSpec("ROUTE_REPLY_UNKNOWN", "所答复的文书 {document_id} 未送达过该单位", "the answered document {document_id} was never delivered to this unit"),
     ErrorSpec("ROUTE_REPLY_WRONG_RECIPIENT", "答复必须发往原文书的发送方 {expected}", "an answer must go to the sender of the original document, {expected}"),
+    ErrorSpec("DOC_ID_REUSED", "文书编号 {document_id} 已用于另一份文书，请使用新的编号", "document id {document_id} was already used for another document; use a new id"),
     ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),
     ErrorSpec("MSG_MALFORMED", "消息格式错误：{detail}", "malformed message: {detail}"),
     ErrorSpec("HUB_INTERNAL", "枢纽内部错误，文书未被接收，请重发", "internal hub error; the document was not accepted, please resend"),

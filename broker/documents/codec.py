@@ -141,9 +141,12 @@ def _fail(elem: etree._Element, detail: str) -> DecodeError:
 
 
 def _scalar_text(elem: etree._Element, f: _FieldPlan) -> Any:
-    if len(elem):
-        raise _fail(elem, "unexpected child elements")
     text = elem.text or ""
+    if len(elem):
+        # Only comments may sit inside a value (the XSD allows them, exc-c14n does not sign them).
+        if any(isinstance(c.tag, str) for c in elem):
+            raise _fail(elem, "unexpected child elements")
+        text += "".join(c.tail or "" for c in elem)
     if f.base64:
         try:
             return base64.b64decode("".join(text.split()), validate=True)

@@ -84,7 +84,7 @@ ENFORCEMENT_CASE_WORDS = ("执恢", "执保", "执异", "执复", "执监", "执
 
 _CASE = re.compile(
     r"^[（(](?P<year>\d{4})[）)]"
-    r"(?P<court>[\u4e00-\u9fff]{1,2}\d{0,4})"
+    r"(?P<court>[\u4e00-\u9fff]{1,3}\d{0,4})"  # 粤53, 鄂1022, 最高法
     r"(?P<word>" + "|".join(ENFORCEMENT_CASE_WORDS) + r")"
     r"(?P<seq>[1-9]\d{0,5})号"
     r"(?:之[一二三四五六七八九十]+)?$"

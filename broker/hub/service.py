@@ -29,8 +29,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from broker.checking import payload_digest
 from broker.errors import LiandongError, Problem, problem
@@ -43,6 +41,7 @@ from broker.logs import event
 from broker.registry import load_registry
 from broker.transport import topics
 from broker.transport.messages import decode_acks, decode_status
+from broker.transport.mqtt import tls_client
 
 log = logging.getLogger("liandong.hub")
 
@@ -129,7 +128,6 @@ class Hub:
             self._inline = IntakeChecker(self.config)
         self._load_outbox()
         b = self.config.broker
-        self.client.connect_async(b.host, b.port, keepalive=b.keepalive_seconds, clean_start=False, properties=self._connect_properties())
         self.client.loop_start()
         self._thread.start()
         if not self._connected.wait(timeout):
@@ -156,27 +154,24 @@ class Hub:
 
     def _make_client(self) -> mqtt.Client:
         b = self.config.broker
-        client = mqtt.Client(
-            callback_api_version=mqtt.CallbackAPIVersion.VERSION2,
+        client = tls_client(
+            (b.cert, b.key),
+            b.host,
+            b.port,
+            cafile=b.ca,
             client_id=b.client_id,
-            protocol=mqtt.MQTTv5,
+            session_expiry=b.session_expiry_seconds,
+            keepalive=b.keepalive_seconds,
             manual_ack=True,
+            receive_maximum=b.receive_maximum,
+            max_inflight=self.config.delivery.publish_window,
         )
-        client.tls_set(ca_certs=str(b.ca), certfile=str(b.cert), keyfile=str(b.key))
         client.reconnect_delay_set(min_delay=1, max_delay=30)
-        client.max_inflight_messages_set(self.config.delivery.publish_window)
-        client.max_queued_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.on_publish = self._on_publish
         return client
-
-    def _connect_properties(self) -> Properties:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = self.config.broker.session_expiry_seconds
-        props.ReceiveMaximum = self.config.broker.receive_maximum
-        return props
 
     def _subscription(self, channel: str, shared: bool) -> str:
         base = topics.all_units(channel)

@@ -51,6 +51,7 @@ def _parser() -> etree.XMLParser:
         dtd_validation=False,
         huge_tree=False,
         remove_blank_text=False,
+        remove_comments=True,  # never signed under exc-c14n; dropping them keeps text values whole
         collect_ids=False,
     )
 
@@ -97,7 +98,8 @@ def parse(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Element:
         raise _fail("XML_TOO_LARGE", size=size, limit=limits.max_bytes)
     if size == 0 or not data.strip():
         raise _fail("XML_EMPTY")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
+        # XML never contains NUL; UTF-16 without a byte-order mark does.
         raise _fail("XML_NOT_UTF8")
     m = _DECLARATION.match(data.lstrip(b"\xef\xbb\xbf"))
     if m and m.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):

@@ -22,7 +22,7 @@ MAX_REPORTED = 5
 
 # libxml2 quotes offending values ("The value '1101...' is not accepted"); those can be ID
 # numbers or names, which must not reach logs or notices (DEVELOPERS.md), so they are cut out.
-_VALUE = re.compile(r"(The value )'[^']*'|'[^']*'( is not a valid value)")
+_VALUE = re.compile(r"(The value )'.*'(?= is not accepted)|'.*'( is not a valid value)")
 
 
 class SchemaError(LiandongError):
@@ -57,7 +57,7 @@ def problems(root: etree._Element) -> list[Problem]:
         return []
     found = []
     for entry in list(schema.error_log)[:MAX_REPORTED]:
-        message = _VALUE.sub(r"\1<value>\2", entry.message.replace("{" + NS + "}", "ld:"))
+        message = _VALUE.sub(lambda m: (m.group(1) or "") + "<value>" + (m.group(2) or ""), entry.message.replace("{" + NS + "}", "ld:"))
         found.append(problem("SCHEMA_INVALID", path=entry.path, detail=f"line {entry.line}: {message}"))
     return found
 

@@ -15,7 +15,9 @@ _UNIT_CODES = xpath(
     "|//ld:ServedRecipient|//ld:UndeliveredTo|//ld:Unit"
 )
 _ID_NUMBERS = xpath("//ld:IdNumber")
-_CASE_NUMBERS = xpath("//ld:CaseNumber")
+# Only the document's own case must be an enforcement case: earlier freezes a bank reports may
+# come from civil preservation (民初, 财保) or other authorities (003 bank rules 10).
+_CASE_NUMBERS = xpath("/ld:Document/ld:Header/ld:CaseNumber")
 _ITEM_IDS = xpath("//@MeasureId|//@QueryId|//@ReleaseId")
 _OFFICERS = xpath("/ld:Document/ld:Header/ld:Officer")
 _ROOT_ID = xpath("string(/ld:Document/@Id)")
@@ -64,7 +66,7 @@ def id_numbers(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("RULE_CASE_NUMBER", source="DOMAIN.md Identifiers")
 def case_numbers(ctx: RuleContext) -> Iterator[Problem]:
-    """Case numbers read like ``（2024）粤53执123号``: year, court, enforcement case word, sequence."""
+    """The case number reads like ``（2024）粤53执123号``: year, court, enforcement case word, sequence."""
     for elem in _CASE_NUMBERS(ctx.root):
         value = (elem.text or "").strip()
         if parse_case_number(value, today=ctx.today) is None:

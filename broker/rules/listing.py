@@ -39,6 +39,10 @@ def listing_period(ctx: RuleContext) -> Iterator[Problem]:
             if _PERIOD_GROUNDS.intersection(conducts):
                 yield report("RULE_LISTING_PERIOD", listing, detail="grounds (2)–(6) of art. 1 need a period")
             continue
+        if set(conducts) == {DishonestConduct.ABLE_BUT_REFUSES.value}:
+            # Ground (1) alone has no period: the listing ends when the debtor performs (art. 10).
+            yield report("RULE_LISTING_PERIOD", period, detail="a listing on ground (1) alone has no period")
+            continue
         base = child_text(period, "BaseYears")
         if base != "2":
             yield report("RULE_LISTING_PERIOD", period, detail=f"base period is {base} years, not 2")

@@ -16,7 +16,9 @@ _RESULT_AMOUNTS = xpath(
     "//ld:RequestedAmount|//ld:ActualAmount|//ld:DeductedAmount|//ld:NotDeductedAmount|//ld:ReleasedAmount"
     "|//ld:PriorityRight/ld:Amount|//ld:PriorMeasure/ld:Amount|//ld:TransactionRecord/ld:Amount"
 )
-_PERIODS = xpath("//ld:Period[ld:Start]")  # not DishonestListing/Period (years, not dates)
+# DishonestListing/Period counts years, not dates, and is checked by the listing rules.
+_MEASURE_PERIODS = xpath("//ld:Period[ld:Start][not(parent::ld:Query)]")
+_QUERY_PERIODS = xpath("//ld:Query/ld:Period")
 _CONTINUED = xpath("/ld:Document/ld:AssistanceNotice/ld:BankContinuedFreeze")
 _RELEASES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release")
 _PAYING_MEASURES = xpath(
@@ -56,11 +58,13 @@ def reported_amounts_not_negative(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("RULE_PERIOD_ORDER", source="003 银行网络执行查控工作规范 10")
 def periods_ordered(ctx: RuleContext) -> Iterator[Problem]:
-    """Every period (freeze, seizure, control period) ends after it starts."""
-    for elem in _PERIODS(ctx.root):
-        start, end = as_date(child_text(elem, "Start")), as_date(child_text(elem, "End"))
-        if start is None or end is None or end <= start:
-            yield report("RULE_PERIOD_ORDER", elem)
+    """Every period of a measure (freeze, seizure, control period) ends after it starts; a query
+    period includes both ends, so it may be a single day."""
+    for elems, same_day_ok in ((_MEASURE_PERIODS(ctx.root), False), (_QUERY_PERIODS(ctx.root), True)):
+        for elem in elems:
+            start, end = as_date(child_text(elem, "Start")), as_date(child_text(elem, "End"))
+            if start is None or end is None or end < start or (end == start and not same_day_ok):
+                yield report("RULE_PERIOD_ORDER", elem)
 
 
 @rule("RULE_MEASURE_REFERENCE", types={"AssistanceNotice", "ReleaseNotice"}, source="003 银行网络执行查控工作规范 10; 001 第二十一条")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Iterator
 
+from broker.documents.document import CHINA_TZ
 from broker.errors import Problem
 from broker.rules.engine import RuleContext, as_datetime, as_decimal, child_text, report, rule, xpath
 
@@ -34,7 +35,11 @@ def result_amounts_add_up(ctx: RuleContext) -> Iterator[Problem]:
         actual = as_decimal(child_text(elem, "ActualAmount"))
         deducted = as_decimal(child_text(elem, "DeductedAmount"))
         missing = as_decimal(child_text(elem, "NotDeductedAmount"))
-        if requested is not None and deducted is not None and missing is not None and deducted + missing != requested:
+        # Not deducted is what is left of the request, or of the frozen deposit when part of a
+        # freeze is deducted (rule 15), so the two add up to at least the request, never less.
+        if requested is not None and deducted is not None and (
+            deducted > requested or (missing is not None and deducted + missing < requested)
+        ):
             yield report("RULE_DEDUCT_BALANCE", elem)
         if requested is not None and actual is not None and deducted is None and actual > requested:
             yield report("RULE_FREEZE_RESULT", elem)
@@ -63,9 +68,11 @@ def entrustment_deadline(ctx: RuleContext) -> Iterator[Problem]:
     if issued is None or deadline is None or issued.tzinfo is None or deadline.tzinfo is None:
         yield report("RULE_ENTRUSTMENT_DEADLINE", detail="the entrustment must state a deadline")
         return
-    span = deadline - issued
     if _URGENT(ctx.root) in ("true", "1"):
-        if span > timedelta(hours=24):
+        if deadline - issued > timedelta(hours=24):
             yield report("RULE_ENTRUSTMENT_DEADLINE", detail="urgent items are done within 24 hours")
-    elif not timedelta(days=10) <= span <= timedelta(days=20):
-        yield report("RULE_ENTRUSTMENT_DEADLINE", detail=f"{span.days} days")
+        return
+    # Days are counted by date in China time, the day of issue not counted (期间开始的日不计算在内).
+    days = (deadline.astimezone(CHINA_TZ).date() - issued.astimezone(CHINA_TZ).date()).days
+    if not 10 <= days <= 20:
+        yield report("RULE_ENTRUSTMENT_DEADLINE", detail=f"{days} days")

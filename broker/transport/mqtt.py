@@ -72,6 +72,8 @@ def tls_client(
     session_expiry: int = 3600,
     keepalive: int = 30,
     manual_ack: bool = False,
+    receive_maximum: int | None = None,
+    max_inflight: int | None = None,
 ) -> mqtt.Client:
     """A paho client (callback API version 2, MQTT v5, TLS) set up to connect to ``host:port``.
 
@@ -87,6 +89,8 @@ def tls_client(
 
     With ``manual_ack`` paho does not PUBACK an incoming QoS 1 message until the application
     calls ``client.ack(mid, qos)`` (after storing it), so the broker redelivers what a crash lost.
+    ``receive_maximum`` (MQTT v5) bounds how many unacknowledged messages the broker pushes;
+    ``max_inflight`` how many of this client's own publications may await a PUBACK.
 
     The client is not connected: the connection is made by ``loop_start()``/``loop_forever()``,
     and paho reconnects with the same Clean Start flag and properties.
@@ -108,7 +112,11 @@ def tls_client(
         manual_ack=manual_ack,
     )
     client.tls_set_context(tls_context(certfile, keyfile, cafile or certs / "chain.pem"))
+    if max_inflight is not None:
+        client.max_inflight_messages_set(max_inflight)
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = session_expiry
+    if receive_maximum is not None:
+        props.ReceiveMaximum = receive_maximum
     client.connect_async(host, port, keepalive=keepalive, clean_start=clean_start, properties=props)
     return client

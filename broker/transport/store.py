@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
+from broker.errors import LiandongError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
     document_id TEXT PRIMARY KEY,
@@ -154,7 +156,12 @@ class UnitStore:
     # --- sent ------------------------------------------------------------------------------
 
     def record_sent(self, document_id: str, doc_type: str, digest: str, raw: bytes, at: datetime) -> bool:
+        """Keep a document until the hub answers; False when it was already sent (same bytes).
+        Sending other bytes under a known id is refused: the hub would reject it as a conflict."""
         with self._tx() as db:
+            known = db.execute("SELECT digest FROM sent WHERE document_id=?", (document_id,)).fetchone()
+            if known is not None and known[0] != digest:
+                raise LiandongError.of("DOC_ID_REUSED", document_id=document_id)
             cur = db.execute(
                 "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at) VALUES (?,?,?,?,?,?)",
                 (document_id, doc_type, digest, raw, "pending", at.isoformat()),

@@ -6,6 +6,8 @@ import logging
 import re
 from typing import Any
 
+from pathlib import Path
+
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
@@ -31,6 +33,8 @@ def make_engine(url: str, schema: str | None) -> tuple[Engine, Engine]:
     if backend == "sqlite":
         if schema is not None:
             raise ValueError("a schema name is only supported on PostgreSQL")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         base = create_engine(parsed)
         event.listen(base, "connect", _sqlite_connect)
         event.listen(base, "begin", _sqlite_begin)

@@ -1,0 +1,93 @@
+"""Configurations for a local network built from the example PKI: for the demo, the tests and
+anyone trying liandong on one machine. Production deployments write their own YAML files
+(docs/deployment.md); these functions produce the same models those files load into.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from broker.configuration import BrokerEndpoint, SealFiles, TrustFiles, UnitConfig
+from broker.hub.config import BrokerConnection, HubConfig, Ledger
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_CERTS = ROOT / "certs-example"
+EXAMPLE_REGISTRY = ROOT / "examples" / "network.yaml"
+
+
+def _trust(certs: Path) -> TrustFiles:
+    crl = certs / "crl.pem"
+    return TrustFiles(anchors=[certs / "root-ca.pem"], crls=[crl] if crl.exists() else [])
+
+
+def _seal(unit_dir: Path) -> SealFiles:
+    chain = unit_dir / "chain.pem"
+    return SealFiles(key=unit_dir / "sign.key", cert=unit_dir / "sign.pem", chain=chain if chain.exists() else None)
+
+
+def hub_config(
+    hub_code: str,
+    *,
+    port: int,
+    var: Path,
+    host: str = "127.0.0.1",
+    certs: Path = EXAMPLE_CERTS,
+    registry: Path = EXAMPLE_REGISTRY,
+    ledger_url: str | None = None,
+    ledger_schema: str | None = None,
+    workers: int = 0,
+    **overrides: object,
+) -> HubConfig:
+    """A hub of the example network on ``host:port``, keeping its ledger under ``var``."""
+    unit_dir = certs / "units" / hub_code
+    config = HubConfig(
+        registry=registry,
+        broker=BrokerConnection(
+            host=host, port=port, ca=certs / "chain.pem", cert=unit_dir / "tls.pem", key=unit_dir / "tls.key"
+        ),
+        identity=_seal(unit_dir),
+        trust=_trust(certs),
+        ledger=Ledger(url=ledger_url or f"sqlite:///{var / 'ledger.db'}", schema=ledger_schema),
+        workers=workers,
+    )
+    return _with(config, overrides)
+
+
+def _with(config: HubConfig, overrides: dict[str, object]) -> HubConfig:
+    """``config`` with ``overrides`` merged in (nested dicts merge into sections), validated."""
+
+    def merge(base: dict[str, object], extra: dict[str, object]) -> dict[str, object]:
+        out = dict(base)
+        for key, value in extra.items():
+            current = out.get(key)
+            out[key] = merge(current, value) if isinstance(current, dict) and isinstance(value, dict) else value
+        return out
+
+    if not overrides:
+        return config
+    return HubConfig.model_validate(merge(config.model_dump(by_alias=True), overrides))
+
+
+def unit_config(
+    unit: str,
+    *,
+    port: int,
+    var: Path,
+    host: str = "127.0.0.1",
+    certs: Path = EXAMPLE_CERTS,
+    registry: Path = EXAMPLE_REGISTRY,
+    resend_after_seconds: float = 30.0,
+) -> UnitConfig:
+    """A member unit of the example network, keeping its local store under ``var``."""
+    unit_dir = certs / "units" / unit
+    return UnitConfig(
+        unit=unit,
+        registry=registry,
+        broker=BrokerEndpoint(
+            host=host, port=port, ca=certs / "chain.pem", cert=unit_dir / "tls.pem", key=unit_dir / "tls.key"
+        ),
+        seal=_seal(unit_dir),
+        trust=_trust(certs),
+        store=var / f"{unit}.db",
+        resend_after_seconds=resend_after_seconds,
+    )

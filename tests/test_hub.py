@@ -1,0 +1,279 @@
+"""The hub over a real Mosquitto started per test (issue 3, "Must show")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from broker.documents import codec
+from broker.errors import LiandongError
+from broker.documents.xmlmodel import NS
+from broker.hub.ledger import Ledger
+from broker.hub.service import Hub
+from broker.signing import DocumentSigner
+from broker.transport import topics
+from tests.network import (
+    BANK,
+    COURT,
+    COURT2,
+    HUB,
+    CourtClient,
+    HubProcess,
+    Recorder,
+    fresh,
+    hub_config,
+    unit_client,
+    unit_config,
+    wait_until,
+)
+from tests.pg import pg_url  # noqa: F401
+
+CERTS = Path(__file__).resolve().parents[1] / "certs-example"
+LD = "{" + NS + "}"
+
+
+def codes_of(notice_root: etree._Element) -> list[str]:
+    return [e.text for e in notice_root.iter(f"{LD}Code")]
+
+
+@pytest.fixture
+def hub(mosquitto, tmp_path):
+    h = Hub(hub_config(HUB, port=mosquitto.port, var=tmp_path / "hub", workers=0, delivery={"ack_timeout_seconds": 5}))
+    h.start()
+    yield h
+    h.stop()
+
+
+def _unit(mosquitto, tmp_path, code, *, resend=5.0):
+    recorder = Recorder()
+    client = unit_client(unit_config(code, port=mosquitto.port, var=tmp_path / "units", resend_after_seconds=resend), recorder)
+    client.recorder = recorder
+    return client
+
+
+@pytest.fixture
+def bank(mosquitto, tmp_path):
+    client = _unit(mosquitto, tmp_path, BANK)
+    client.start()
+    yield client
+    client.stop()
+
+
+@pytest.fixture
+def court(mosquitto, tmp_path):
+    recorder = Recorder()
+    client = CourtClient(
+        unit_config(COURT, port=mosquitto.port, var=tmp_path / "units", resend_after_seconds=5), handler=recorder
+    )
+    client.recorder = recorder
+    with client:
+        yield client
+
+
+BANK_SEAL = DocumentSigner.for_unit(CERTS / "units" / BANK)
+
+
+def bank_receipt(notice_id, **header):
+    """The bank's receipt of result, answering ``notice_id``."""
+    return BANK_SEAL.sign(fresh("ExecutionReceipt", in_reply_to=notice_id, **header))
+
+
+# --- the normal path ------------------------------------------------------------------------------
+
+
+def test_notice_is_served_delivered_and_answered(hub, court, bank):
+    notice = fresh()
+    answer = court.publish(notice, timeout=30)
+    assert answer.accepted, answer.errors
+    assert answer.received_at is not None  # the time of service
+    notice_id = str(notice.header.document_id)
+
+    bank.recorder.wait_for(lambda r: r.counts[notice_id] == 1, 30, "the bank to receive the notice")
+    received = bank.recorder.of_type("AssistanceNotice")[0]
+    assert received.document().header.sender == COURT  # decoded from the verified tree
+
+    receipt_id = bank.send(bank_receipt(notice.header.document_id))
+    assert bank.wait_answer(receipt_id, 30).doc_type == "ServiceReceipt"
+    court.recorder.wait_for(lambda r: r.counts[receipt_id] == 1, 30, "the court to receive the bank's receipt")
+
+    wait_until(lambda: hub.stats.delivered >= 4, 30, "all deliveries to be acknowledged")
+    report = hub.ledger.verify()
+    assert report.ok, report.problems
+    actions = [e.action for e in hub.ledger.story(notice_id)]
+    assert actions[0] == "accepted" and "answered" in actions and actions.count("delivered") >= 2
+
+
+def test_duplicate_gets_the_original_receipt_and_a_conflict_is_rejected(hub, court, bank):
+    notice = fresh()
+    sealed = court.seal(notice)
+    first = court.publish(sealed, timeout=30)
+    court.unit.client.publish(topics.outbox(COURT), sealed, qos=1)  # the very same bytes again
+    wait_until(lambda: hub.stats.duplicates == 1, 30, "the duplicate to be seen")
+    court.recorder.wait_for(
+        lambda r: r.counts[first.notice.document_id] >= 1, 30, "the original service receipt"
+    )
+    assert bank.recorder.counts[str(notice.header.document_id)] <= 1
+
+    changed = court.seal(notice.model_copy(update={"body": notice.body.model_copy(update={"remark": "改"})}))
+    with pytest.raises(LiandongError) as refused:
+        court.send(changed)  # the court's own store refuses to reuse the id...
+    assert refused.value.codes == ["DOC_ID_REUSED"]
+    court.unit.client.publish(topics.outbox(COURT), changed, qos=1)  # ...and so does the hub
+    court.recorder.wait_for(lambda r: r.of_type("RejectionNotice"), 30, "the rejection")
+    assert codes_of(court.recorder.of_type("RejectionNotice")[0].root) == ["HUB_DUPLICATE_CONFLICT"]
+
+
+# --- identity ----------------------------------------------------------------------------------------
+
+
+def test_a_document_published_by_another_unit_is_rejected(hub, court, bank):
+    """A court's genuine notice published on the bank's topic: sender ≠ publishing unit."""
+    sealed = court.seal(fresh())
+    answer = bank.wait_answer(bank.send(sealed), 30)
+    assert answer.doc_type == "RejectionNotice"
+    assert "ROUTE_SENDER_MISMATCH" in codes_of(answer.root)
+
+
+def test_a_certificate_that_does_not_match_the_sender_is_rejected(hub, court):
+    """The bank's genuine seal on a notice naming the court as sender, published by the court."""
+    root = codec.to_element(fresh())
+    from tests.test_signatures import raw_sign
+
+    forged = raw_sign(root, CERTS / "units" / BANK)
+    answer = court.unit.wait_answer(court.unit.send(forged), 30)
+    assert answer.doc_type == "RejectionNotice"
+    assert codes_of(answer.root) == ["CERT_UNIT_MISMATCH"]
+
+
+# --- hostile input -----------------------------------------------------------------------------------
+
+
+def _wrapped(sealed: bytes) -> bytes:
+    original = etree.fromstring(sealed)
+    forged = etree.fromstring(sealed)
+    forged.find(f"{LD}Header/{LD}CaseNumber").text = "（2026）粤53执999号"
+    signature = forged.find("{http://www.w3.org/2000/09/xmldsig#}Signature")
+    original.remove(original.find("{http://www.w3.org/2000/09/xmldsig#}Signature"))
+    etree.SubElement(signature, "{http://www.w3.org/2000/09/xmldsig#}Object").append(original)
+    return etree.tostring(forged)
+
+
+def test_hostile_payloads_are_rejected_and_the_hub_goes_on(hub, court):
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "aaaaaaaaaa">'
+        + b"".join(b'<!ENTITY %c "%s">' % (98 + i, (b"&%c;" % (97 + i)) * 10) for i in range(8))
+        + b']><d>&i;</d>'
+    )
+    payloads = {
+        "garbage": bytes(range(256)) * 4,
+        "10 MB": b"<x>" + b"a" * (10 * 1024 * 1024) + b"</x>",
+        "entity bomb": bomb,
+        "wrapped signature": _wrapped(court.seal(fresh())),
+    }
+    expected = {
+        "garbage": "XML_NOT_UTF8",
+        "10 MB": "XML_TOO_LARGE",
+        "entity bomb": "XML_ENTITY_DECLARATION",
+        "wrapped signature": "SIG_DUPLICATE_ID",
+    }
+    for payload in payloads.values():
+        court.unit.client.publish(topics.outbox(COURT), payload, qos=1)
+    court.recorder.wait_for(lambda r: len(r.of_type("RejectionNotice")) == 4, 60, "four rejections")
+    found = [codes_of(r.root) for r in court.recorder.of_type("RejectionNotice")]
+    for name, code in expected.items():
+        assert any(code in c for c in found), f"{name}: no rejection with {code} in {found}"
+    answer = court.publish(fresh(), timeout=30)  # and the hub goes on serving
+    assert answer.accepted, answer.errors
+    assert hub.stats.rejected == 4
+
+
+# --- replies --------------------------------------------------------------------------------------------
+
+
+def test_an_answer_must_answer_a_document_delivered_to_its_sender(hub, court, bank):
+    unknown = bank.wait_answer(bank.send(bank_receipt(fresh().header.document_id)), 30)
+    assert codes_of(unknown.root) == ["ROUTE_REPLY_UNKNOWN"]
+
+    notice = fresh()
+    assert court.publish(notice, timeout=30).accepted
+    misrouted = bank.wait_answer(bank.send(bank_receipt(notice.header.document_id, recipient=COURT2)), 30)
+    assert codes_of(misrouted.root) == ["ROUTE_REPLY_WRONG_RECIPIENT"]
+
+
+# --- reliability ------------------------------------------------------------------------------------------
+
+
+def test_an_offline_unit_receives_its_whole_backlog(hub, court, mosquitto, tmp_path):
+    bank = _unit(mosquitto, tmp_path, BANK)
+    bank.start()
+    bank.stop()  # the bank's session exists; it is now offline
+    ids = [court.send(fresh()) for _ in range(300)]
+    wait_until(lambda: not court.unit.store.sent(state="pending"), 60, "service receipts for all documents")
+    bank = _unit(mosquitto, tmp_path, BANK)
+    bank.start()
+    try:
+        bank.recorder.wait_for(lambda r: all(r.counts[i] == 1 for i in ids), 90, "the whole backlog")
+        assert max(bank.recorder.counts.values()) == 1
+    finally:
+        bank.stop()
+
+
+def _run_and_disrupt(court: CourtClient, bank, n: int, disrupt, after: int, resume) -> None:
+    sealed = [court.seal(fresh()) for _ in range(n)]
+    ids = [court.unit.send(raw) for raw in sealed]
+
+    def settled() -> int:
+        return n - len(court.unit.store.sent(state="pending"))
+
+    wait_until(lambda: settled() >= after, 120, f"{after} service receipts before the disruption")
+    disrupt()
+    resume()
+    wait_until(lambda: settled() == n, 240, "service receipts for every document")
+    bank.recorder.wait_for(lambda r: all(r.counts[i] >= 1 for i in ids), 240, "every document at the bank")
+    assert not [s for s in court.unit.store.sent() if s.state != "receipted"]
+    duplicates = {i: c for i, c in bank.recorder.counts.items() if c != 1}
+    assert not duplicates, f"handed over more than once: {list(duplicates.items())[:5]}"
+
+
+@pytest.mark.slow
+def test_hub_killed_mid_run_loses_nothing_and_repeats_nothing(mosquitto, tmp_path, court, bank):
+    config = hub_config(
+        HUB, port=mosquitto.port, var=tmp_path / "hub", workers=1, delivery={"ack_timeout_seconds": 5}
+    )
+    process = HubProcess(config, tmp_path).start()
+    try:
+        _run_and_disrupt(court, bank, 2000, process.kill, 300, process.start)
+    finally:
+        process.stop()
+    ledger = Ledger(config.ledger.url)
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert '"hub.started"' in process.log()
+
+
+@pytest.mark.slow
+def test_broker_restart_mid_run_loses_nothing_and_repeats_nothing(mosquitto, hub, court, bank):
+    _run_and_disrupt(court, bank, 2000, lambda: mosquitto.restart(hard=True), 500, lambda: None)
+    report = hub.ledger.verify()
+    assert report.ok, report.problems
+
+
+# --- PostgreSQL ledger ------------------------------------------------------------------------------------
+
+
+def test_hub_on_a_postgresql_ledger(mosquitto, tmp_path, pg_url, court, bank):  # noqa: F811
+    url, schema = pg_url
+    h = Hub(hub_config(HUB, port=mosquitto.port, var=tmp_path / "hub", ledger_url=url, ledger_schema=schema))
+    h.start()
+    try:
+        notice = fresh()
+        assert court.publish(notice, timeout=30).accepted
+        bank.recorder.wait_for(lambda r: r.counts[str(notice.header.document_id)] == 1, 30, "delivery")
+        wait_until(lambda: h.stats.delivered >= 2, 30, "acknowledgements")
+        assert h.ledger.verify().ok
+    finally:
+        h.stop()
+
+
