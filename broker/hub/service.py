@@ -26,17 +26,18 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 
-from broker.checking import payload_digest
 from broker.errors import LiandongError, Problem, problem
 from broker.hub import intake as intake_mod
 from broker.hub.config import HubConfig
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
+from broker.hub.outbox import Job, record_delivery, record_issued
+from broker.hub.supervision import Supervisor
 from broker.logs import event
 from broker.registry import load_registry
 from broker.transport import topics
@@ -54,17 +55,6 @@ class _Message:
     unit: str
     payload: bytes
     received_at: datetime
-
-
-@dataclass
-class _Job:
-    """A delivery waiting to be published."""
-
-    delivery_id: int
-    document_id: str
-    topic: str
-    raw: bytes | None = None
-    sent_at: float = 0.0
 
 
 @dataclass
@@ -88,7 +78,7 @@ class HubStats:
 class Hub:
     """The running hub. ``start()`` returns once connected; ``stop()`` shuts everything down."""
 
-    def __init__(self, config: HubConfig):
+    def __init__(self, config: HubConfig, supervisor_factory: Callable[["Hub"], Supervisor] | None = None):
         self.config = config
         self.registry = load_registry(config.registry)
         self.code = self.registry.hub.code
@@ -96,14 +86,15 @@ class Hub:
         self.ledger.create_schema()
         self.notary = HubNotary(config.identity.signer())
         self.stats = HubStats()
+        self.supervisor: Supervisor = supervisor_factory(self) if supervisor_factory else Supervisor(self)
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()
         self._gen = 0
         self._seq = 0
         self._batches: deque[_Batch] = deque()
-        self._jobs: deque[_Job] = deque()
-        self._inflight: dict[int, _Job] = {}
+        self._jobs: deque[Job] = deque()
+        self._inflight: dict[int, Job] = {}
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
         self._pool: ProcessPoolExecutor | None = None
@@ -132,9 +123,11 @@ class Hub:
         self._thread.start()
         if not self._connected.wait(timeout):
             raise RuntimeError(f"hub could not connect to the broker at {b.host}:{b.port}")
+        self.supervisor.start()
         event(log, "hub.started", hub=self.code, workers=self.config.workers)
 
     def stop(self) -> None:
+        self.supervisor.stop()
         self._stop.set()
         self._events.put(("wake", None))
         if self._thread.is_alive():
@@ -149,6 +142,11 @@ class Hub:
     def _stats_fields(self) -> dict[str, int]:
         s = self.stats
         return {"accepted": s.accepted, "rejected": s.rejected, "duplicates": s.duplicates, "delivered": s.delivered}
+
+    def enqueue(self, jobs: list[Job]) -> None:
+        """Hand deliveries committed by another thread (the supervisor) to the publisher."""
+        if jobs:
+            self._events.put(("jobs", jobs))
 
     # --- MQTT plumbing (network thread: enqueue only) -----------------------------------------
 
@@ -294,7 +292,7 @@ class Hub:
 
     def _commit_batch(self, batch: _Batch) -> None:
         assert batch.results is not None
-        jobs: list[_Job] = []
+        jobs: list[Job] = []
         seen: dict[str, Intake] = {}
         with self.ledger.transaction() as tx:
             for message, payload, result in zip(batch.messages, batch.payloads, batch.results):
@@ -305,7 +303,7 @@ class Hub:
 
     def _commit_one(
         self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake, seen: dict[str, Intake]
-    ) -> list[_Job]:
+    ) -> list[Job]:
         if not result.ok:
             assert result.notice is not None
             return self._reject(tx, message, result, result.notice)
@@ -318,6 +316,7 @@ class Hub:
             return self._reject_late(
                 tx, message, result, [problem("HUB_DUPLICATE_CONFLICT", document_id=result.document_id)]
             )
+        original = None
         if result.in_reply_to:
             original = tx.get_document(result.in_reply_to)
             if original is None or original.recipient != result.sender or original.origin != "unit":
@@ -329,32 +328,33 @@ class Hub:
                     tx, message, result, [problem("ROUTE_REPLY_WRONG_RECIPIENT", expected=original.sender)]
                 )
         seen[result.document_id] = result
-        return self._accept(tx, message, payload, result)
+        return self._accept(tx, message, payload, result, original)
 
-    def _accept(self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake) -> list[_Job]:
+    def _accept(
+        self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake, original: DocumentRecord | None
+    ) -> list[Job]:
         receipt = result.notice
         assert receipt is not None and result.document_id and result.recipient and result.sender
-        tx.add_document(
-            DocumentRecord(
-                document_id=result.document_id,
-                doc_type=result.doc_type or "",
-                sender=result.sender,
-                recipient=result.recipient,
-                case_number=result.case_number,
-                in_reply_to=result.in_reply_to,
-                issued_at=result.issued_at or message.received_at,
-                received_at=message.received_at,
-                deadline=result.deadline,
-                digest=result.digest,
-                size=result.size,
-                raw=payload.raw,
-                origin="unit",
-                client_unit=message.unit,
-                signer_fingerprint=result.signer_fingerprint,
-                state="accepted",
-                service_receipt_id=receipt.document_id,
+        record = DocumentRecord(
+            document_id=result.document_id,
+            doc_type=result.doc_type or "",
+            sender=result.sender,
+            recipient=result.recipient,
+            case_number=result.case_number,
+            in_reply_to=result.in_reply_to,
+            issued_at=result.issued_at or message.received_at,
+            received_at=message.received_at,
+            deadline=result.deadline,
+            digest=result.digest,
+            size=result.size,
+            raw=payload.raw,
+            origin="unit",
+            client_unit=message.unit,
+            signer_fingerprint=result.signer_fingerprint,
+            state="accepted",
+            service_receipt_id=receipt.document_id,
             )
-        )
+        tx.add_document(record)
         tx.audit(
             "accepted",
             actor=result.signer_fingerprint or message.unit,
@@ -370,18 +370,20 @@ class Hub:
             },
             at=message.received_at,
         )
-        if result.in_reply_to:
+        self.supervisor.accepted(tx, record, result.items)
+        if original is not None:
+            self.supervisor.replied(tx, original, record)
             if result.doc_type == "ExecutionReceipt":
-                tx.set_document_state(result.in_reply_to, "answered")
+                tx.set_document_state(original.document_id, "answered")
             tx.audit(
                 "answered" if result.doc_type == "ExecutionReceipt" else "replied",
                 actor=result.signer_fingerprint or message.unit,
                 client=message.unit,
-                document_id=result.in_reply_to,
+                document_id=original.document_id,
                 detail={"by": result.document_id, "type": result.doc_type},
                 at=message.received_at,
             )
-        jobs = [self._deliver(tx, result.document_id, result.recipient, payload.raw)]
+        jobs = [record_delivery(tx, result.document_id, result.recipient, payload.raw)]
         jobs.append(self._issue(tx, receipt, message.unit))
         self.stats.accepted += 1
         event(
@@ -394,46 +396,10 @@ class Hub:
         )
         return jobs
 
-    def _issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> _Job:
-        """Store a hub document, record it in the chain, and queue its delivery."""
-        digest = payload_digest(notice.raw)
-        tx.add_document(
-            DocumentRecord(
-                document_id=notice.document_id,
-                doc_type=notice.doc_type,
-                sender=self.code,
-                recipient=notice.recipient,
-                case_number=None,
-                in_reply_to=notice.in_reply_to,
-                issued_at=notice.issued_at,
-                received_at=notice.issued_at,
-                deadline=None,
-                digest=digest,
-                size=len(notice.raw),
-                raw=notice.raw,
-                origin="hub",
-                client_unit=self.code,
-                signer_fingerprint=None,
-                state="issued",
-                service_receipt_id=None,
-            )
-        )
-        tx.audit(
-            "issued",
-            actor="hub",
-            client=client,
-            document_id=notice.document_id,
-            detail={"digest": digest, "type": notice.doc_type, "in_reply_to": notice.in_reply_to, "recipient": notice.recipient},
-            at=notice.issued_at,
-        )
-        return self._deliver(tx, notice.document_id, notice.recipient, notice.raw)
+    def _issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> Job:
+        return record_issued(tx, notice, hub_code=self.code, client=client)
 
-    def _deliver(self, tx: LedgerTx, document_id: str, recipient: str, raw: bytes) -> _Job:
-        topic = topics.inbox(recipient)
-        delivery_id = tx.add_delivery(document_id, recipient, topic)
-        return _Job(delivery_id, document_id, topic, raw)
-
-    def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[_Job]:
+    def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[Job]:
         tx.add_rejection(
             RejectionRecord(
                 received_at=message.received_at,
@@ -471,7 +437,7 @@ class Hub:
         )
         return [job]
 
-    def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[_Job]:
+    def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[Job]:
         """Reject for a reason only the ledger knows; the pre-sealed receipt is discarded."""
         result.problems = problems
         notice = self.notary.rejection(
@@ -484,7 +450,7 @@ class Hub:
         )
         return self._reject(tx, message, result, notice)
 
-    def _duplicate(self, tx: LedgerTx, message: _Message, result: Intake, existing: DocumentRecord | None) -> list[_Job]:
+    def _duplicate(self, tx: LedgerTx, message: _Message, result: Intake, existing: DocumentRecord | None) -> list[Job]:
         """Same id, same bytes: the sender gets the original service receipt again (idempotent)."""
         self.stats.duplicates += 1
         tx.audit(
@@ -499,7 +465,7 @@ class Hub:
         if receipt_id is None:
             return []  # the original is in this very batch; its receipt is on its way
         delivery_id = tx.rearm_delivery(receipt_id, message.unit)
-        return [_Job(delivery_id, receipt_id, topics.inbox(message.unit))] if delivery_id else []
+        return [Job(delivery_id, receipt_id, topics.inbox(message.unit))] if delivery_id else []
 
     # --- control messages: acks, statuses, PUBACKs --------------------------------------------
 
@@ -517,6 +483,8 @@ class Hub:
                     published.append(job.delivery_id)
             elif kind == "ignore":
                 self._ack(*value)
+            elif kind == "jobs":
+                self._jobs.extend(value)
             elif kind == "connected":
                 self._last_sweep = 0.0  # after a broker restart, look for lost deliveries at once
         if acks or published:
@@ -530,6 +498,8 @@ class Hub:
         was = self._online.get(message.unit)
         self._online[message.unit] = state == "online"
         self._ack(message.mid, message.gen)
+        if was != (state == "online"):
+            self.supervisor.unit_status(message.unit, state == "online", message.received_at)
         if state == "online" and not was:
             event(log, "unit.online", unit=message.unit)
             self._last_sweep = 0.0  # look for lost deliveries to this unit now
@@ -550,10 +520,11 @@ class Hub:
                 for document_id in tx.mark_acked(m.unit, ids, now):
                     self.stats.delivered += 1
                     tx.audit("delivered", actor=m.unit, client=m.unit, document_id=document_id, at=now)
+                    self.supervisor.delivered(tx, document_id, m.unit, now)
         for m in messages:
             self._ack(m.mid, m.gen)
 
-    def _published(self, mid: int, reason_code: Any) -> _Job | None:
+    def _published(self, mid: int, reason_code: Any) -> Job | None:
         job = self._inflight.pop(mid, None)
         if job is None:
             return None
@@ -594,7 +565,7 @@ class Hub:
         with self.ledger.transaction() as tx:
             for d in tx.open_deliveries():
                 if d.state == "pending":
-                    self._jobs.append(_Job(d.id, d.document_id, d.topic))
+                    self._jobs.append(Job(d.id, d.document_id, d.topic))
         event(log, "hub.outbox_loaded", pending=len(self._jobs))
 
     def _sweep(self) -> None:
@@ -613,7 +584,7 @@ class Hub:
         queued = {j.delivery_id for j in self._inflight.values()}
         base = self.config.delivery.ack_timeout_seconds
         cap = self.config.delivery.max_backoff_seconds
-        again: list[_Job] = []
+        again: list[Job] = []
         with self.ledger.transaction() as tx:
             online = [unit for unit, up in self._online.items() if up]
             for d in tx.open_deliveries(recipients=online) if online else []:
@@ -621,7 +592,7 @@ class Hub:
                     continue
                 wait = min(cap, base * (2 ** max(0, d.attempts - 1)))
                 if d.last_sent_at is None or now - d.last_sent_at >= timedelta(seconds=wait):
-                    again.append(_Job(d.id, d.document_id, d.topic))
+                    again.append(Job(d.id, d.document_id, d.topic))
         if again:
             event(log, "delivery.redeliver", count=len(again))
             self._jobs.extend(again)

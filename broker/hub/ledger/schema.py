@@ -128,6 +128,38 @@ Index(
     sqlite_where=_open,
 )
 
+DEADLINE_STATES = ("open", "answered", "closed")
+
+deadlines = Table(
+    "deadlines",
+    metadata,
+    # One row per document a unit must answer (notices, queries, releases, entrustments, ...):
+    # the clock of issue 5. The report reads it; the supervisor sends reminders and escalations.
+    Column("document_id", String(36), ForeignKey("documents.document_id"), primary_key=True),
+    Column("doc_type", String(64), nullable=False),
+    Column("court", String(64), nullable=False),  # who waits: the document's sender
+    Column("unit", String(64), nullable=False),  # who must act: the recipient
+    Column("unit_kind", String(32), nullable=False),
+    Column("case_number", String(128), nullable=True),
+    Column("served_at", UTCDateTime(), nullable=False),  # the time of service starts the clock
+    Column("due_at", UTCDateTime(), nullable=False),  # current due time (moved by extensions)
+    Column("original_due_at", UTCDateTime(), nullable=False),
+    Column("rule", String(255), nullable=False),  # the policy rule that applied and its seed source
+    Column("remind_at", UTCDateTime(), nullable=True),
+    Column("state", String(16), nullable=False),
+    Column("picked_up_at", UTCDateTime(), nullable=True),  # the unit acknowledged receipt
+    Column("answered_at", UTCDateTime(), nullable=True),  # the receipt of result arrived
+    Column("answer_id", String(36), nullable=True),
+    Column("reminded_at", UTCDateTime(), nullable=True),
+    Column("escalated_at", UTCDateTime(), nullable=True),
+    Column("non_delivery_at", UTCDateTime(), nullable=True),
+    Column("extensions", Integer, nullable=False, default=0),
+    Column("review_suggestions", Integer, nullable=False, default=0),
+    CheckConstraint("state IN ('open', 'answered', 'closed')", name="ck_deadlines_state"),
+)
+Index("ix_deadlines_open_due", deadlines.c.state, deadlines.c.due_at)
+Index("ix_deadlines_unit", deadlines.c.unit, deadlines.c.served_at)
+
 audit = Table(
     "audit",
     metadata,
