@@ -18,7 +18,6 @@ from signxml import XMLSigner, methods
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 
 from broker.checking import DocumentChecker
-from broker.documents import codec
 from broker.documents.xmlmodel import DS_NS, NS
 from broker.parsing.hardened import parse
 from broker.registry import load_registry

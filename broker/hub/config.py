@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from broker.checking import TimePolicy
 from broker.configuration import BrokerEndpoint, SealFiles, Section, TrustFiles, load_config
@@ -55,6 +55,49 @@ class Delivery(Section):
     publish_window: int = Field(1000, description="deliveries awaiting the broker's PUBACK at once")
 
 
+class Supervision(Section):
+    """Deadlines, reminders, escalations and liveness (issue 5; docs/supervision.md)."""
+
+    policy: Path | None = Field(None, description="deadline policy table; default: the shipped config/deadlines.yaml")
+    holidays: Path | None = Field(
+        None, description="holiday override file; default: the shipped config/holidays.yaml (re-read when it changes)"
+    )
+    remind_before_working_hours: float = Field(
+        8.0, ge=0, description="a reminder (催办) goes out when this much office time (09:00–17:00 of working days) is left"
+    )
+    remind_after_fraction: float = Field(
+        0.5, ge=0, le=1, description="...but not before this share of the period has run (short and 'at once' periods)"
+    )
+    non_delivery_after_hours: float = Field(
+        4.0, gt=0, description="the court gets a non-delivery notice when the unit has not picked a document up by then"
+    )
+    unit_offline_after_minutes: float = Field(
+        60.0, gt=0, description="a unit offline this long is reported to the linkage office (003 SPC–MPS 四(五): within 24 h)"
+    )
+    hub_outage_after_minutes: float = Field(
+        10.0, gt=0, description="a hub starting with its last heartbeat older than this reports the outage to the office"
+    )
+    scan_interval_seconds: float = Field(60.0, gt=0, description="how often the ledger is scanned (and the heartbeat written)")
+    scan_batch: int = Field(200, ge=1, description="notices claimed and sealed per ledger transaction at most")
+    clock_speed: float = Field(
+        1.0, gt=0, description="supervision time runs this many times faster than real time (demos only)"
+    )
+    clock_start: AwareDatetime | None = Field(
+        None, description="supervision time when the hub starts (demos and tests only; default: real time)"
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_fits(self) -> "Supervision":
+        # The heartbeat is written at every scan; an outage threshold shorter than two scans
+        # (in supervision time) would report every restart as an outage.
+        if self.hub_outage_after_minutes * 60 <= 2 * self.scan_interval_seconds * self.clock_speed:
+            raise ValueError(
+                "hub_outage_after_minutes must be longer than two scan intervals "
+                f"({2 * self.scan_interval_seconds * self.clock_speed / 60:g} min of supervision time)"
+            )
+        return self
+
+
 class HubConfig(Section):
     registry: Path
     broker: BrokerConnection
@@ -63,6 +106,7 @@ class HubConfig(Section):
     ledger: Ledger = Ledger()
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
+    supervision: Supervision = Supervision()
     workers: int = Field(2, description="processes checking documents in parallel; 0 checks in the hub process")
     batch_size: int = Field(100, description="documents committed to the ledger per transaction at most")
 

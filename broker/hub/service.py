@@ -33,6 +33,7 @@ import paho.mqtt.client as mqtt
 from broker.errors import LiandongError, Problem, problem
 from broker.hub import intake as intake_mod
 from broker.hub.config import HubConfig
+from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
@@ -86,7 +87,7 @@ class Hub:
         self.ledger.create_schema()
         self.notary = HubNotary(config.identity.signer())
         self.stats = HubStats()
-        self.supervisor: Supervisor = supervisor_factory(self) if supervisor_factory else Supervisor(self)
+        self.supervisor: Supervisor = (supervisor_factory or DeadlineSupervisor)(self)
         self._events: queue.Queue[tuple[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._connected = threading.Event()

@@ -159,6 +159,28 @@ deadlines = Table(
 )
 Index("ix_deadlines_open_due", deadlines.c.state, deadlines.c.due_at)
 Index("ix_deadlines_unit", deadlines.c.unit, deadlines.c.served_at)
+# The supervisor's scans (broker.hub.deadlines): reminders by remind_at, non-delivery by the time
+# of service among rows not picked up, case completion by case number.
+Index("ix_deadlines_open_remind", deadlines.c.state, deadlines.c.remind_at)
+_not_picked_up = deadlines.c.picked_up_at.is_(None)
+Index(
+    "ix_deadlines_not_picked_up",
+    deadlines.c.served_at,
+    postgresql_where=_not_picked_up,
+    sqlite_where=_not_picked_up,
+)
+Index("ix_deadlines_case", deadlines.c.case_number)
+
+supervision_state = Table(
+    "supervision_state",
+    metadata,
+    # Small facts the supervisor must share between hubs and keep across restarts: the hub's
+    # heartbeat, units seen offline and since when, provisional deadlines, completed cases
+    # waiting for their outstanding-measures notice. Keys are namespaced ("unit.offline:<code>").
+    Column("key", String(255), primary_key=True),
+    Column("value", String(255), nullable=False),
+    Column("at", UTCDateTime(), nullable=True),
+)
 
 audit = Table(
     "audit",

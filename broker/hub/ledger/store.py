@@ -19,10 +19,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
 from sqlalchemy.schema import CreateSchema
 
 from broker.hub.ledger import chain
@@ -36,7 +37,16 @@ from broker.hub.ledger.records import (
     require_aware,
     sha256_hex,
 )
-from broker.hub.ledger.schema import audit, chain_head, deliveries, documents, metadata, rejections
+from broker.hub.ledger.schema import (
+    audit,
+    chain_head,
+    deadlines,
+    deliveries,
+    documents,
+    metadata,
+    rejections,
+    supervision_state,
+)
 
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 
@@ -209,6 +219,60 @@ _REARM = (
 )
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DeadlineRecord:
+    """One row of the ``deadlines`` table (see :mod:`broker.hub.ledger.schema`)."""
+
+    document_id: str
+    doc_type: str
+    court: str
+    unit: str
+    unit_kind: str
+    case_number: str | None
+    served_at: datetime
+    due_at: datetime
+    original_due_at: datetime
+    rule: str
+    remind_at: datetime | None
+    state: str
+    picked_up_at: datetime | None = None
+    answered_at: datetime | None = None
+    answer_id: str | None = None
+    reminded_at: datetime | None = None
+    escalated_at: datetime | None = None
+    non_delivery_at: datetime | None = None
+    extensions: int = 0
+    review_suggestions: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StateEntry:
+    """One row of ``supervision_state``: a key, its value and the instant it refers to."""
+
+    key: str
+    value: str
+    at: datetime | None
+
+
+_DEADLINE_COLUMNS = tuple(c.name for c in deadlines.columns)
+_CLAIMABLE = frozenset({"reminded_at", "escalated_at", "non_delivery_at"})
+_INSERT_DEADLINE = insert(deadlines)
+_GET_DEADLINE = select(deadlines).where(deadlines.c.document_id == bindparam("document_id"))
+_MARK_PICKED_UP = (
+    update(deadlines)
+    .where(
+        deadlines.c.document_id == bindparam("key"),
+        deadlines.c.unit == bindparam("to_unit"),
+        deadlines.c.picked_up_at.is_(None),
+    )
+    .values(picked_up_at=bindparam("at", type_=deadlines.c.picked_up_at.type))
+)
+_GET_STATE = select(supervision_state).where(supervision_state.c.key == bindparam("state_key"))
+_DELIVERY_OF = select(deliveries).where(
+    deliveries.c.document_id == bindparam("document_id"), deliveries.c.recipient == bindparam("to_recipient")
+)
+
+
 class LedgerTx:
     """Operations inside one :meth:`Ledger.transaction`; not usable after the block ends."""
 
@@ -355,6 +419,235 @@ class LedgerTx:
         value = self._exec(_REARM, {"doc_id": document_id, "to_recipient": recipient}).scalar()
         return int(value) if value is not None else None
 
+    def delivery_of(self, document_id: str, recipient: str) -> DeliveryRecord | None:
+        """The delivery of one document to one recipient (without the bytes), None when unknown."""
+        row = self._exec(_DELIVERY_OF, {"document_id": document_id, "to_recipient": recipient}).first()
+        return _delivery(row) if row else None
+
+    def case_documents(self, case_number: str, doc_types: Sequence[str]) -> list[DocumentRecord]:
+        """Documents of one case with one of ``doc_types``, sent by units (not the hub's own),
+        in the order they were received."""
+        query = (
+            select(documents)
+            .where(
+                documents.c.case_number == case_number,
+                documents.c.doc_type.in_(list(doc_types)),
+                documents.c.origin == "unit",
+            )
+            .order_by(*_BY_RECEIPT_ORDER)
+        )
+        return [_document(r) for r in self._exec(query)]
+
+    # --- deadlines (issue 5; written by broker.hub.deadlines, read by broker.hub.reports) --------
+    #
+    # Every state change is a conditional UPDATE that reports whether it hit a row: the
+    # supervisor sends a notice only when its claim hit, in the transaction that records the
+    # notice, so two hubs on one ledger never both send it (and the exclusive transaction makes
+    # the check-then-act race-free besides).
+
+    def add_deadline(self, record: DeadlineRecord) -> None:
+        """Open the clock of a document (one row per document)."""
+        for name in ("served_at", "due_at", "original_due_at", "remind_at"):
+            require_aware(getattr(record, name), name)
+        self._exec(_INSERT_DEADLINE, {name: getattr(record, name) for name in _DEADLINE_COLUMNS})
+
+    def get_deadline(self, document_id: str) -> DeadlineRecord | None:
+        row = self._exec(_GET_DEADLINE, {"document_id": document_id}).first()
+        return _deadline(row) if row else None
+
+    def deadlines_to_remind(self, now: datetime, *, limit: int) -> list[DeadlineRecord]:
+        """Open rows whose reminder time has come, not reminded yet and not yet due."""
+        require_aware(now, "now")
+        c = deadlines.c
+        query = (
+            select(deadlines)
+            .where(c.state == "open", c.remind_at <= now, c.reminded_at.is_(None), c.due_at > now)
+            .order_by(c.remind_at, c.document_id)
+            .limit(limit)
+        )
+        return [_deadline(r) for r in self._exec(query)]
+
+    def deadlines_to_escalate(self, now: datetime, *, limit: int) -> list[DeadlineRecord]:
+        """Open rows past their due time that have not been escalated."""
+        require_aware(now, "now")
+        c = deadlines.c
+        query = (
+            select(deadlines)
+            .where(c.state == "open", c.due_at < now, c.escalated_at.is_(None))
+            .order_by(c.due_at, c.document_id)
+            .limit(limit)
+        )
+        return [_deadline(r) for r in self._exec(query)]
+
+    def deadlines_not_picked_up(self, served_before: datetime, *, limit: int) -> list[DeadlineRecord]:
+        """Open rows served before ``served_before`` that the unit has not picked up, and for which
+        no non-delivery notice has gone out."""
+        require_aware(served_before, "served_before")
+        c = deadlines.c
+        query = (
+            select(deadlines)
+            .where(
+                c.picked_up_at.is_(None),
+                c.served_at < served_before,
+                c.state == "open",
+                c.non_delivery_at.is_(None),
+            )
+            .order_by(c.served_at, c.document_id)
+            .limit(limit)
+        )
+        return [_deadline(r) for r in self._exec(query)]
+
+    def open_deadlines_in_case(self, case_number: str, court: str) -> list[DeadlineRecord]:
+        """Open rows of one case that ``court`` is waiting for."""
+        c = deadlines.c
+        query = (
+            select(deadlines)
+            .where(c.case_number == case_number, c.court == court, c.state == "open")
+            .order_by(c.served_at, c.document_id)
+        )
+        return [_deadline(r) for r in self._exec(query)]
+
+    def claim_deadline(self, document_id: str, column: str, at: datetime) -> bool:
+        """Set ``reminded_at``, ``escalated_at`` or ``non_delivery_at`` of an open row if it is
+        still empty. True when this call set it (the caller, and only it, sends the notice)."""
+        if column not in _CLAIMABLE:
+            raise ValueError(f"{column!r} is not a claimable deadline column")
+        require_aware(at, "at")
+        c = deadlines.c
+        statement = (
+            update(deadlines)
+            .where(c.document_id == document_id, c.state == "open", c[column].is_(None))
+            .values({column: at})
+        )
+        return self._exec(statement).rowcount == 1
+
+    def answer_deadline(self, document_id: str, answer_id: str, at: datetime) -> bool:
+        """The receipt of result arrived: state 'answered'. The first answer counts; a row already
+        answered is left alone (False). A closed row (case completed) still records its answer."""
+        require_aware(at, "at")
+        c = deadlines.c
+        statement = (
+            update(deadlines)
+            .where(c.document_id == document_id, c.state.in_(("open", "closed")))
+            .values(state="answered", answered_at=at, answer_id=answer_id)
+        )
+        return self._exec(statement).rowcount == 1
+
+    def count_extension(self, document_id: str) -> bool:
+        """One more extension notice received for this document (whether or not it moved the due time)."""
+        c = deadlines.c
+        statement = update(deadlines).where(c.document_id == document_id).values(extensions=c.extensions + 1)
+        return self._exec(statement).rowcount == 1
+
+    def count_review_suggestion(self, document_id: str) -> bool:
+        """One more review suggestion for this document; the clock runs on (001 art. 20)."""
+        c = deadlines.c
+        statement = (
+            update(deadlines)
+            .where(c.document_id == document_id)
+            .values(review_suggestions=c.review_suggestions + 1)
+        )
+        return self._exec(statement).rowcount == 1
+
+    def move_deadline(
+        self,
+        document_id: str,
+        *,
+        due_at: datetime,
+        remind_at: datetime | None,
+        rearm_reminder: bool,
+        original_due_at: datetime | None = None,
+        rule: str | None = None,
+    ) -> bool:
+        """Change an open row's due time (an extension, or a provisional deadline recomputed).
+
+        ``rearm_reminder`` clears ``reminded_at`` so the new due time gets its own reminder;
+        ``escalated_at`` is never cleared (one escalation per document at most).
+        """
+        require_aware(due_at, "due_at")
+        require_aware(remind_at, "remind_at")
+        values: dict[str, Any] = {"due_at": due_at, "remind_at": remind_at}
+        if rearm_reminder:
+            values["reminded_at"] = None
+        if original_due_at is not None:
+            values["original_due_at"] = original_due_at
+        if rule is not None:
+            values["rule"] = rule
+        c = deadlines.c
+        statement = update(deadlines).where(c.document_id == document_id, c.state == "open").values(values)
+        return self._exec(statement).rowcount == 1
+
+    def close_deadlines(self, document_ids: Sequence[str]) -> int:
+        """Open rows that no longer need an answer (the case was completed): state 'closed'."""
+        closed = 0
+        c = deadlines.c
+        for chunk in _chunks(document_ids):
+            statement = update(deadlines).where(c.document_id.in_(chunk), c.state == "open").values(state="closed")
+            closed += self._exec(statement).rowcount
+        return closed
+
+    def mark_picked_up(self, document_id: str, unit: str, at: datetime) -> bool:
+        """The unit acknowledged the document: ``picked_up_at`` (the first time only)."""
+        require_aware(at, "at")
+        return self._exec(_MARK_PICKED_UP, {"key": document_id, "to_unit": unit, "at": at}).rowcount == 1
+
+    # --- supervision state (key-value, shared by the hubs of one ledger) ------------------------
+
+    def get_state(self, key: str) -> StateEntry | None:
+        row = self._exec(_GET_STATE, {"state_key": key}).first()
+        return StateEntry(row.key, row.value, row.at) if row else None
+
+    def states(
+        self,
+        prefix: str,
+        *,
+        value: str | None = None,
+        before: datetime | None = None,
+        after_key: str | None = None,
+        limit: int = 1000,
+    ) -> list[StateEntry]:
+        """Entries whose key starts with ``prefix``, by key: optionally only those with this value,
+        with ``at`` before an instant, or with a key after ``after_key`` (to page through)."""
+        s = supervision_state.c
+        query = select(supervision_state).where(s.key.startswith(prefix, autoescape=True))
+        if value is not None:
+            query = query.where(s.value == value)
+        if before is not None:
+            require_aware(before, "before")
+            query = query.where(s.at < before)
+        if after_key is not None:
+            query = query.where(s.key > after_key)
+        query = query.order_by(s.key).limit(limit)
+        return [StateEntry(r.key, r.value, r.at) for r in self._exec(query)]
+
+    def put_state(self, key: str, value: str, at: datetime | None = None) -> None:
+        """Set ``key`` (insert or overwrite)."""
+        require_aware(at, "at")
+        s = supervision_state.c
+        if self._exec(update(supervision_state).where(s.key == key).values(value=value, at=at)).rowcount == 0:
+            self._exec(insert(supervision_state), {"key": key, "value": value, "at": at})
+
+    def add_state(self, key: str, value: str, at: datetime | None = None) -> bool:
+        """Insert ``key`` unless it exists (race-free: the transaction is exclusive). True if inserted."""
+        require_aware(at, "at")
+        if self.get_state(key) is not None:
+            return False
+        self._exec(insert(supervision_state), {"key": key, "value": value, "at": at})
+        return True
+
+    def replace_state(self, key: str, expected: str, value: str) -> bool:
+        """Change ``key``'s value from ``expected`` to ``value`` (a claim). True if it hit."""
+        s = supervision_state.c
+        statement = update(supervision_state).where(s.key == key, s.value == expected).values(value=value)
+        return self._exec(statement).rowcount == 1
+
+    def delete_state(self, key: str) -> StateEntry | None:
+        """Remove ``key``; returns the entry removed (None when there was none)."""
+        entry = self.get_state(key)
+        if entry is not None:
+            self._exec(delete(supervision_state).where(supervision_state.c.key == key))
+        return entry
+
     # --- audit -------------------------------------------------------------------------------
 
     def audit(
@@ -439,6 +732,11 @@ def _chunks(items: Sequence[Any]) -> Iterator[list[Any]]:
 
 def _document(row: Row[Any]) -> DocumentRecord:
     return DocumentRecord(**{c.name: row._mapping[c.name] for c in documents.columns})
+
+
+def _deadline(row: Row[Any]) -> DeadlineRecord:
+    m = row._mapping
+    return DeadlineRecord(**{name: m[name] for name in _DEADLINE_COLUMNS})
 
 
 def _delivery(row: Row[Any]) -> DeliveryRecord:

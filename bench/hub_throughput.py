@@ -1,0 +1,251 @@
+"""Hub throughput and latency through a real Mosquitto (issue 3), with the baselines measured in
+the same run: raw paho QoS 1 through the same broker, and bare signxml verification.
+
+    .venv/bin/python -m bench.hub_throughput [--documents 4000] [--workers 2]
+
+What is measured:
+
+- raw paho: one publisher → Mosquitto (TLS, the project's config) → one subscriber, 5 KB, QoS 1;
+- bare signxml verify of the same signed document (one core);
+- the hub: pre-sealed ~5 KB documents published by a court at full speed; the hub (a separate
+  process, SQLite ledger) checks, commits, acknowledges, delivers to the bank and returns a sealed
+  service receipt to the court. Throughput = documents / time until every delivery and every
+  receipt arrived. The receivers are plain paho clients that acknowledge to the hub (they do not
+  verify: the hub is what is measured, and the machine has two cores for everything);
+- latency: the same at half the measured maximum rate, publish → delivery to the bank, p50/p99.
+
+Everything runs on this machine: broker, hub, its workers and the load generators share the
+cores, so the ratios within one run are what the results mean (docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+from bench.common import machine_info, write_result
+from broker.documents import codec
+from broker.hub.ledger import Ledger
+from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
+from broker.registry import load_registry
+from broker.restamp import restamp
+from broker.sandbox import EXAMPLE_CERTS, EXAMPLE_REGISTRY, hub_config
+from broker.signing import DocumentSigner
+from broker.transport import topics
+from broker.transport.messages import encode_acks
+from broker.transport.mqtt import tls_client
+
+ROOT = Path(__file__).resolve().parents[1]
+COURT = "11445300MB0000001W"
+POLICE = "11445300MB00000046"
+EXAMPLE = ROOT / "examples" / "unsigned" / "AssistanceNotice-PublicSecurity.xml"
+_ID = re.compile(rb"<ld:DocumentId>([0-9a-f-]{36})</ld:DocumentId>")
+_REPLY = re.compile(rb"<ld:InReplyTo>([0-9a-f-]{36})</ld:InReplyTo>")
+
+
+class Receiver:
+    """A plain paho subscriber on a unit's inbox: records arrival times and acks to the hub."""
+
+    def __init__(self, unit: str, port: int, key: re.Pattern[bytes]):
+        self.unit = unit
+        self.key = key
+        self.arrived: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.pending: list[str] = []
+        # One connection per unit: the broker makes the certificate's CN the client id, so a
+        # second connection with the same certificate would take this one's session over.
+        self.client = tls_client(unit, "127.0.0.1", port, certs=EXAMPLE_CERTS, session_expiry=3600, max_inflight=1000)
+        self.ready = threading.Event()
+        self.client.on_connect = lambda c, u, f, rc, p: (c.subscribe(topics.inbox(unit), qos=1), self.ready.set())
+        self.client.on_message = self._on_message
+        self.client.loop_start()
+        self.ready.wait(10)
+        self._stop = threading.Event()
+        threading.Thread(target=self._acker, daemon=True).start()
+
+    def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
+        now = time.perf_counter()
+        m = self.key.search(msg.payload)
+        doc_id = _ID.search(msg.payload).group(1).decode()  # type: ignore[union-attr]
+        with self.lock:
+            if m:
+                self.arrived.setdefault(m.group(1).decode(), now)
+            self.pending.append(doc_id)
+
+    def _acker(self) -> None:
+        while not self._stop.wait(0.05):
+            with self.lock:
+                ids, self.pending = self.pending, []
+            for i in range(0, len(ids), 1000):
+                self.client.publish(topics.acks(self.unit), encode_acks(ids[i : i + 1000]), qos=1)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def seal_documents(n: int) -> list[bytes]:
+    signer = DocumentSigner.for_unit(EXAMPLE_CERTS / "units" / COURT)
+    template = codec.from_element(codec.to_element(restamp(EXAMPLE)))
+    return [signer.sign(restamp(template)) for _ in range(n)]
+
+
+def raw_paho_rate(port: int, payload: bytes, n: int) -> float:
+    """One publisher → broker → one subscriber, QoS 1, as the hub's own subscription sees it."""
+    got = threading.Event()
+    count = [0]
+    hub_code = load_registry(EXAMPLE_REGISTRY).hub.code
+
+    def on_message(c, u, msg):  # type: ignore[no-untyped-def]
+        count[0] += 1
+        if count[0] == n:
+            got.set()
+
+    sub = tls_client(hub_code, "127.0.0.1", port, certs=EXAMPLE_CERTS, client_id="bench-sub", clean_start=True)
+    ready = threading.Event()
+    sub.on_connect = lambda c, u, f, rc, p: (c.subscribe(topics.all_units("out"), qos=1), ready.set())
+    sub.on_message = on_message
+    sub.loop_start()
+    ready.wait(10)
+    time.sleep(0.3)
+    pub = tls_client(COURT, "127.0.0.1", port, certs=EXAMPLE_CERTS, clean_start=True, max_inflight=1000)
+    pub.loop_start()  # (the subscriber uses the hub's certificate: two identities, two sessions)
+    while not pub.is_connected():
+        time.sleep(0.01)
+    start = time.perf_counter()
+    for _ in range(n):
+        pub.publish(topics.outbox(COURT), payload, qos=1)
+    got.wait(300)
+    elapsed = time.perf_counter() - start
+    for c in (pub, sub):
+        c.disconnect()
+        c.loop_stop()
+    return n / elapsed
+
+
+def bare_verify_rate(raw: bytes, seconds: float = 3.0) -> float:
+    from signxml import SignatureConfiguration, XMLVerifier
+
+    from broker.signing import load_certificate
+
+    cert = load_certificate(EXAMPLE_CERTS / "units" / COURT / "sign.pem")
+    config = SignatureConfiguration(location="./", expect_references=1)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        XMLVerifier().verify(raw, x509_cert=cert, expect_config=config)
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def run_hub(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "broker.cli.main", "hub", "run", "--config", str(config_path), "--log-level", "WARNING"],
+        stdout=open(log, "ab"),
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    return proc
+
+
+def drive(port: int, docs: list[bytes], rate: float | None) -> dict[str, float]:
+    """Publish ``docs`` (at ``rate`` per second, or flat out); wait for every delivery and receipt."""
+    sent: dict[str, float] = {}
+    police = Receiver(POLICE, port, _ID)
+    court_in = Receiver(COURT, port, _REPLY)
+    pub = court_in.client  # the court publishes and receives its service receipts on one session
+    start = time.perf_counter()
+    for i, raw in enumerate(docs):
+        if rate:
+            target = start + i / rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        sent[_ID.search(raw).group(1).decode()] = time.perf_counter()  # type: ignore[union-attr]
+        pub.publish(topics.outbox(COURT), raw, qos=1)
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        with police.lock, court_in.lock:
+            if len(police.arrived) >= len(docs) and len(court_in.arrived) >= len(docs):
+                break
+        time.sleep(0.02)
+    end = max(max(police.arrived.values(), default=start), max(court_in.arrived.values(), default=start))
+    latencies = sorted((police.arrived[i] - t) * 1000 for i, t in sent.items() if i in police.arrived)
+    for r in (police, court_in):
+        r.close()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [float("nan")] * 99
+    return {
+        "documents": len(docs),
+        "delivered": len(latencies),
+        "rate": len(docs) / (end - start),
+        "p50_ms": statistics.median(latencies) if latencies else float("nan"),
+        "p99_ms": q[98],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="liandong-bench-") as tmp:
+        var = Path(tmp)
+        registry = load_registry(EXAMPLE_REGISTRY)
+        broker = MosquittoProcess(registry, BrokerSettings.from_certs(EXAMPLE_CERTS, port=free_port(), data_dir=var / "broker")).start()
+        try:
+            print(f"sealing {args.documents * 3 // 2} documents ...", flush=True)
+            docs = seal_documents(args.documents + args.documents // 2)
+            size = sum(len(d) for d in docs) / len(docs)
+            paho = raw_paho_rate(broker.port, docs[0], 20000)
+            print(f"raw paho QoS 1: {paho:,.0f} msg/s", flush=True)
+            verify = bare_verify_rate(docs[0])
+            print(f"bare signxml verify: {verify:,.0f}/s (one core)", flush=True)
+
+            config = hub_config(registry.hub.code, port=broker.port, var=var / "hub", workers=args.workers)
+            config_path = var / "hub.yaml"
+            config_path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True)))
+            hub = run_hub(config_path, var / "hub.log")
+            try:
+                time.sleep(4 if args.workers else 2)
+                flat = drive(broker.port, docs[: args.documents], None)
+                print(f"hub, flat out: {flat['rate']:,.0f} documents/s ({flat['delivered']} delivered)", flush=True)
+                half = drive(broker.port, docs[args.documents :], flat["rate"] / 2)
+                print(f"hub at half rate ({flat['rate'] / 2:,.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms", flush=True)
+            finally:
+                hub.terminate()
+                hub.wait(60)
+            report = Ledger(config.ledger.url).verify()
+        finally:
+            broker.stop()
+        result = {
+            "machine": machine_info(),
+            "document_bytes": round(size),
+            "workers": args.workers,
+            "raw_paho_qos1_msgs_per_s": round(paho),
+            "bare_signxml_verify_per_s": round(verify),
+            "hub_documents_per_s": round(flat["rate"]),
+            "hub_vs_raw_paho": round(flat["rate"] / paho, 3),
+            "hub_vs_bare_verify": round(flat["rate"] / verify, 3),
+            "half_rate": round(flat["rate"] / 2),
+            "latency_p50_ms": round(half["p50_ms"], 1),
+            "latency_p99_ms": round(half["p99_ms"], 1),
+            "ledger_entries": report.entries,
+            "ledger_intact": report.ok,
+        }
+        write_result("hub_throughput", result)
+        print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
