@@ -6,6 +6,7 @@ document may go from which kind of unit to which (DOMAIN.md "Member unit kinds" 
 from __future__ import annotations
 
 from enum import StrEnum
+from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping
 
@@ -219,6 +220,7 @@ OFFICER_TYPES: frozenset[str] = frozenset({"AssistanceNotice", "QueryNotice", "R
 """Types that must name the officers (003 bank rules 3: name, phone, credentials; 002 四.7)."""
 
 
+@lru_cache(maxsize=None)
 def accepted_types(kind: UnitKind) -> frozenset[str]:
     """The document types a unit of ``kind`` can receive, by :data:`DIRECTIONS`."""
     return frozenset(t for t, d in DIRECTIONS.items() if kind in d.recipients)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 # --- GB 11643-1999 ---------------------------------------------------------------------------
 
@@ -28,6 +29,7 @@ def resident_id_check_char(first17: str) -> str:
     return _ID_CHECK[total % 11]
 
 
+@lru_cache(maxsize=65536)  # the same debtors recur in document after document
 def resident_id_is_valid(value: str) -> bool:
     """Form and check character only; :func:`birth_date_of` checks the date."""
     return bool(_ID_FORM.match(value)) and resident_id_check_char(value[:17]) == value[17]
@@ -68,6 +70,7 @@ def uscc_check_char(first17: str) -> str:
     return USCC_ALPHABET[(31 - total % 31) % 31]
 
 
+@lru_cache(maxsize=65536)  # a network has a few thousand unit codes
 def uscc_is_valid(value: str) -> bool:
     return bool(_USCC_FORM.match(value)) and uscc_check_char(value[:17]) == value[17]
 

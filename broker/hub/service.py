@@ -296,20 +296,30 @@ class Hub:
         jobs: list[Job] = []
         seen: dict[str, Intake] = {}
         with self.ledger.transaction() as tx:
+            # One query for every document the batch names (itself, or the one it answers).
+            known = tx.get_documents(
+                [i for r in batch.results if r.ok for i in (r.document_id, r.in_reply_to) if i]
+            )
             for message, payload, result in zip(batch.messages, batch.payloads, batch.results):
-                jobs.extend(self._commit_one(tx, message, payload, result, seen))
+                jobs.extend(self._commit_one(tx, message, payload, result, seen, known))
         for message in batch.messages:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
 
     def _commit_one(
-        self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake, seen: dict[str, Intake]
+        self,
+        tx: LedgerTx,
+        message: _Message,
+        payload: Payload,
+        result: Intake,
+        seen: dict[str, Intake],
+        known: dict[str, DocumentRecord],
     ) -> list[Job]:
         if not result.ok:
             assert result.notice is not None
             return self._reject(tx, message, result, result.notice)
         assert result.document_id and result.sender and result.recipient and result.doc_type
-        existing = tx.get_document(result.document_id)
+        existing = known.get(result.document_id)
         if existing is not None or result.document_id in seen:
             same = (existing.digest if existing else seen[result.document_id].digest) == result.digest
             if same and (existing is None or existing.client_unit == message.unit):
@@ -319,7 +329,7 @@ class Hub:
             )
         original = None
         if result.in_reply_to:
-            original = tx.get_document(result.in_reply_to)
+            original = known.get(result.in_reply_to)
             if original is None or original.recipient != result.sender or original.origin != "unit":
                 return self._reject_late(
                     tx, message, result, [problem("ROUTE_REPLY_UNKNOWN", document_id=result.in_reply_to)]

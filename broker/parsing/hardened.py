@@ -75,7 +75,13 @@ def _too_deep(depth: int) -> etree.XPath:
     return etree.XPath("boolean(/" + "/*" * (depth + 1) + ")")
 
 
-_DEPTH_CHECKS: dict[int, etree.XPath] = {}
+def _suspect(depth: int) -> etree.XPath:
+    # One pass for both: most documents have neither, and each XPath walks the whole tree.
+    return etree.XPath("boolean(//processing-instruction() | /" + "/*" * (depth + 1) + ")")
+
+
+_DEPTH_CHECKS: dict[int, tuple[etree.XPath, etree.XPath]] = {}
+_MIN_ELEMENT_BYTES = 4  # "<a/>": input of n bytes cannot hold more than n/4 elements
 
 
 def _fail(code: str, **params: object) -> ParseError:
@@ -101,10 +107,11 @@ def parse(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Element:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         # XML never contains NUL; UTF-16 without a byte-order mark does.
         raise _fail("XML_NOT_UTF8")
-    m = _DECLARATION.match(data.lstrip(b"\xef\xbb\xbf"))
+    m = _DECLARATION.match(data[:256].lstrip(b"\xef\xbb\xbf"))  # the declaration comes first
     if m and m.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise _fail("XML_NOT_UTF8")
-    if _DOCTYPE.search(data):
+    # A plain byte search first: the case-insensitive scan costs more than parsing the document.
+    if (b"<!D" in data or b"<!d" in data) and _DOCTYPE.search(data):
         raise _fail(classify_doctype(data))
     try:
         data.decode("utf-8")
@@ -117,14 +124,14 @@ def parse(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Element:
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None or tree.docinfo.externalDTD is not None:
         raise _fail("XML_DTD_FORBIDDEN")  # unreachable after the scan; kept as a backstop
-    if _PI(root):  # "//" starts at the document node, so PIs beside the root count too
-        raise _fail("XML_PROCESSING_INSTRUCTION")
-    check = _DEPTH_CHECKS.get(limits.max_depth)
-    if check is None:
-        check = _DEPTH_CHECKS[limits.max_depth] = _too_deep(limits.max_depth)
-    if check(root):
+    checks = _DEPTH_CHECKS.get(limits.max_depth)
+    if checks is None:
+        checks = _DEPTH_CHECKS[limits.max_depth] = (_suspect(limits.max_depth), _too_deep(limits.max_depth))
+    if checks[0](root):
+        if _PI(root):  # "//" starts at the document node, so PIs beside the root count too
+            raise _fail("XML_PROCESSING_INSTRUCTION")
         raise _fail("XML_TOO_DEEP", limit=limits.max_depth)
-    if _COUNT(root) > limits.max_elements:
+    if size > limits.max_elements * _MIN_ELEMENT_BYTES and _COUNT(root) > limits.max_elements:
         raise _fail("XML_TOO_MANY_NODES", limit=limits.max_elements)
     return root
 

@@ -1,8 +1,10 @@
 """The business-rule engine: rules beyond the XSD, each with a stable code and its source.
 
-Rules run on the document tree (after a signature check, on the *verified* tree only), with
-XPath compiled once, because decoding every document into models on the hub's hot path would
-cost as much as the signature check itself (docs/performance.md). A rule is a function that
+Rules run on the document tree (after a signature check, on the *verified* tree only). The
+elements rules look at anywhere in a document are collected in one pass (:func:`indexed` names
+them, :meth:`RuleContext.named` returns them), and everything else is found by anchored paths:
+the checks run on every document the hub receives, beside a signature check they must not
+dwarf (docs/performance.md). A rule is a function that
 yields :class:`~broker.errors.Problem` values; :func:`rule` registers it with the codes it can
 raise, the document types it applies to, and whether it needs the member registry.
 ``docs/rules.md`` is generated from this registry.
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from lxml import etree
 
@@ -30,11 +32,14 @@ def xpath(expression: str) -> etree.XPath:
     return etree.XPath(expression, namespaces=NSMAP)
 
 
-_HEADER = {
-    name: xpath(f"string(/ld:Document/ld:Header/ld:{name})")
-    for name in ("DocumentId", "DocumentType", "Sender", "Recipient", "IssuedAt", "CaseNumber", "InReplyTo", "Deadline")
-}
-_BODY = xpath("/ld:Document/*[2]")
+_INDEXED: set[str] = set()
+
+
+def indexed(*names: str) -> tuple[str, ...]:
+    """Declare element names a rule needs from anywhere in the document; returns their tags."""
+    tags = tuple(_Q + n for n in names)
+    _INDEXED.update(tags)
+    return tags
 
 
 def path_of(elem: etree._Element) -> str:
@@ -94,16 +99,39 @@ class RuleContext:
     sender: str = ""
     recipient: str = ""
     _body: etree._Element | None = field(default=None, repr=False)
+    _header: dict[str, etree._Element] = field(default_factory=dict, repr=False)
+    _index: dict[str, list[etree._Element]] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        self.doc_type = _HEADER["DocumentType"](self.root)
-        self.sender = _HEADER["Sender"](self.root)
-        self.recipient = _HEADER["Recipient"](self.root)
-        bodies = _BODY(self.root)
-        self._body = bodies[0] if bodies else None
+        children = [c for c in self.root if isinstance(c.tag, str)]
+        if children and children[0].tag == _Q + "Header":
+            for c in children[0]:
+                if isinstance(c.tag, str):
+                    self._header.setdefault(c.tag[len(_Q):], c)
+        self._body = children[1] if len(children) > 1 else None
+        self.doc_type = self.header("DocumentType")
+        self.sender = self.header("Sender")
+        self.recipient = self.header("Recipient")
 
     def header(self, name: str) -> str:
-        return _HEADER[name](self.root)
+        """The text of a header field ("" when absent)."""
+        elem = self._header.get(name)
+        return (elem.text or "").strip() if elem is not None else ""
+
+    def header_element(self, name: str) -> etree._Element | None:
+        return self._header.get(name)
+
+    def named(self, *tags: str) -> list[etree._Element]:
+        """Elements with these tags (from :func:`indexed`) anywhere in the document, in order."""
+        if self._index is None:
+            index: dict[str, list[etree._Element]] = {}
+            for elem in self.root.iter(*_INDEXED):
+                index.setdefault(elem.tag, []).append(elem)
+            self._index = index
+        if len(tags) == 1:
+            return self._index.get(tags[0], [])
+        found = [e for t in tags for e in self._index.get(t, [])]
+        return found
 
     @property
     def body(self) -> etree._Element | None:
@@ -166,7 +194,3 @@ def check(
             continue
         found.extend(r.function(ctx))
     return found
-
-
-def iter_elements(ctx: RuleContext, expression: etree.XPath) -> Iterator[etree._Element]:
-    yield from expression(ctx.root)

@@ -8,26 +8,21 @@ from typing import Iterator
 from broker.documents.catalogue import CASE_TYPES, OFFICER_TYPES, REPLY_TYPES
 from broker.documents.identifiers import birth_date_of, gender_of, parse_case_number, resident_id_is_valid, uscc_is_valid
 from broker.errors import Problem
-from broker.rules.engine import RuleContext, as_datetime, child_text, local, report, rule, xpath
+from broker.rules.engine import RuleContext, as_datetime, child_text, indexed, local, report, rule
 
-_UNIT_CODES = xpath(
-    "//ld:Sender|//ld:Recipient|//ld:UnitCode|//ld:CompanyCode|//ld:AuthorityCode|//ld:ServedSender"
-    "|//ld:ServedRecipient|//ld:UndeliveredTo|//ld:Unit"
+_UNIT_CODES = indexed(
+    "Sender", "Recipient", "UnitCode", "CompanyCode", "AuthorityCode", "ServedSender", "ServedRecipient",
+    "UndeliveredTo", "Unit",
 )
-_ID_NUMBERS = xpath("//ld:IdNumber")
-# Only the document's own case must be an enforcement case: earlier freezes a bank reports may
-# come from civil preservation (民初, 财保) or other authorities (003 bank rules 10).
-_CASE_NUMBERS = xpath("/ld:Document/ld:Header/ld:CaseNumber")
-_ITEM_IDS = xpath("//@MeasureId|//@QueryId|//@ReleaseId")
-_OFFICERS = xpath("/ld:Document/ld:Header/ld:Officer")
-_ROOT_ID = xpath("string(/ld:Document/@Id)")
+_ID_NUMBERS = indexed("IdNumber")
+_ITEM_ATTRIBUTES = ("MeasureId", "QueryId", "ReleaseId")
 
 
 @rule("RULE_ID_ATTRIBUTE", "RULE_BODY_TYPE", "RULE_SELF_ADDRESSED")
 def header_consistent(ctx: RuleContext) -> Iterator[Problem]:
     """The root ``Id`` is ``ld-`` plus the document id; the body element is the declared type;
     a document is not addressed to its own sender."""
-    if _ROOT_ID(ctx.root) != "ld-" + ctx.header("DocumentId"):
+    if ctx.root.get("Id") != "ld-" + ctx.header("DocumentId"):
         yield report("RULE_ID_ATTRIBUTE", ctx.root)
     body = ctx.body
     if body is not None and local(body) != ctx.doc_type:
@@ -40,7 +35,7 @@ def header_consistent(ctx: RuleContext) -> Iterator[Problem]:
 def unit_codes(ctx: RuleContext) -> Iterator[Problem]:
     """Every unit code (sender, recipient, organisations, companies, authorities) has a valid
     GB 32100-2015 check character."""
-    for elem in _UNIT_CODES(ctx.root):
+    for elem in ctx.named(*_UNIT_CODES):
         value = (elem.text or "").strip()
         if not uscc_is_valid(value):
             yield report("RULE_USCC", elem, value=value)
@@ -50,7 +45,7 @@ def unit_codes(ctx: RuleContext) -> Iterator[Problem]:
 def id_numbers(ctx: RuleContext) -> Iterator[Problem]:
     """Every resident ID number has a valid ISO 7064 MOD 11-2 check character and a real birth
     date; a stated gender matches the ID number's sequence digit."""
-    for elem in _ID_NUMBERS(ctx.root):
+    for elem in ctx.named(*_ID_NUMBERS):
         value = (elem.text or "").strip()
         if not resident_id_is_valid(value):
             yield report("RULE_ID_NUMBER", elem)
@@ -67,7 +62,10 @@ def id_numbers(ctx: RuleContext) -> Iterator[Problem]:
 @rule("RULE_CASE_NUMBER", source="DOMAIN.md Identifiers")
 def case_numbers(ctx: RuleContext) -> Iterator[Problem]:
     """The case number reads like ``（2024）粤53执123号``: year, court, enforcement case word, sequence."""
-    for elem in _CASE_NUMBERS(ctx.root):
+    # Only the document's own case must be an enforcement case: earlier freezes a bank reports may
+    # come from civil preservation (民初, 财保) or other authorities (003 bank rules 10).
+    elem = ctx.header_element("CaseNumber")
+    if elem is not None:
         value = (elem.text or "").strip()
         if parse_case_number(value, today=ctx.today) is None:
             yield report("RULE_CASE_NUMBER", elem, value=value)
@@ -91,14 +89,15 @@ def reply_names_original(ctx: RuleContext) -> Iterator[Problem]:
 @rule("RULE_OFFICERS_REQUIRED", types=OFFICER_TYPES, source="003 银行网络执行查控工作规范 3; 002 四.7")
 def officers_named(ctx: RuleContext) -> Iterator[Problem]:
     """Notices name the officers handling them, with phone and credential number."""
-    if not _OFFICERS(ctx.root):
+    if ctx.header_element("Officer") is None:
         yield report("RULE_OFFICERS_REQUIRED", doc_type=ctx.doc_type)
 
 
 @rule("RULE_DUPLICATE_ITEM_ID")
 def item_ids_unique(ctx: RuleContext) -> Iterator[Problem]:
     """Measure, query and release ids are unique within a document (receipts answer them by id)."""
-    counts = Counter(str(v) for v in _ITEM_IDS(ctx.root))
+    # Items (measures, queries, releases, their results) are the body's direct children.
+    counts = Counter(v for item in ctx.body_items() for a in _ITEM_ATTRIBUTES if (v := item.get(a)) is not None)
     for value, n in counts.items():
         if n > 1:
             yield report("RULE_DUPLICATE_ITEM_ID", value=value)

@@ -5,37 +5,32 @@ from __future__ import annotations
 from typing import Iterator
 
 from broker.errors import Problem
-from broker.rules.engine import RuleContext, as_date, as_decimal, child_text, local, report, rule, xpath
+from broker.rules.engine import RuleContext, as_date, as_decimal, child_text, indexed, local, report, rule, xpath
 
 _REQUEST_AMOUNTS = xpath(
     "/ld:Document/ld:AssistanceNotice/*/ld:Amount|/ld:Document/ld:ReleaseNotice/ld:Release/ld:Amount"
     "|/ld:Document/ld:AssistanceNotice/*/ld:Equity/ld:Contribution"
 )
 # Reported amounts; balances are left out (an overdraft is a negative balance).
-_RESULT_AMOUNTS = xpath(
-    "//ld:RequestedAmount|//ld:ActualAmount|//ld:DeductedAmount|//ld:NotDeductedAmount|//ld:ReleasedAmount"
-    "|//ld:PriorityRight/ld:Amount|//ld:PriorMeasure/ld:Amount|//ld:TransactionRecord/ld:Amount"
+_RESULT_AMOUNTS = indexed(
+    "RequestedAmount", "ActualAmount", "DeductedAmount", "NotDeductedAmount", "ReleasedAmount", "Amount"
 )
-# DishonestListing/Period counts years, not dates, and is checked by the listing rules.
-_MEASURE_PERIODS = xpath("//ld:Period[ld:Start][not(parent::ld:Query)]")
-_QUERY_PERIODS = xpath("//ld:Query/ld:Period")
+# Of the "Amount" elements, only those of priority rights, earlier measures and transactions are
+# reported amounts; the others are requests (checked above) or balances (which may be negative).
+_REPORTED_AMOUNT_PARENTS = {"PriorityRight", "PriorMeasure", "TransactionRecord"}
+_PERIODS = indexed("Period")
 _CONTINUED = xpath("/ld:Document/ld:AssistanceNotice/ld:BankContinuedFreeze")
 _RELEASES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release")
-_PAYING_MEASURES = xpath(
-    "/ld:Document/ld:AssistanceNotice/*[self::ld:BankDeduct or self::ld:HousingFundExtract"
-    " or self::ld:SocialInsuranceExtract or self::ld:InsuranceExtract or self::ld:TaxRefundExtract"
-    " or self::ld:SecuritiesDeduct]"
-)
-_BANK_MEASURES = xpath(
-    "/ld:Document/ld:AssistanceNotice/*[self::ld:BankFreeze or self::ld:BankRotatingFreeze"
-    " or self::ld:BankContinuedFreeze or self::ld:BankDeduct]"
-)
-_BANK_UNFREEZES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release[ld:Kind='BankUnfreeze']")
-_PERSON_MEASURES = xpath(
-    "/ld:Document/ld:AssistanceNotice/*[self::ld:ExitRestriction or self::ld:LocatePerson][not(ld:NaturalPerson)]"
-)
-_TRANSACTION_QUERIES = xpath("/ld:Document/ld:QueryNotice/ld:Query[ld:Kind='BankTransactions'][not(ld:Period)]")
 _NS = "{urn:liandong:v1}"
+# Measures are the notice's direct children; filtering them by tag is cheaper than XPath predicates.
+_PAYING_MEASURES = frozenset(
+    _NS + t
+    for t in ("BankDeduct", "HousingFundExtract", "SocialInsuranceExtract", "InsuranceExtract", "TaxRefundExtract", "SecuritiesDeduct")
+)
+_BANK_MEASURES = frozenset(_NS + t for t in ("BankFreeze", "BankRotatingFreeze", "BankContinuedFreeze", "BankDeduct"))
+_PERSON_MEASURES = frozenset(_NS + t for t in ("ExitRestriction", "LocatePerson"))
+_BANK_UNFREEZES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release[ld:Kind='BankUnfreeze']")
+_TRANSACTION_QUERIES = xpath("/ld:Document/ld:QueryNotice/ld:Query[ld:Kind='BankTransactions'][not(ld:Period)]")
 
 
 @rule("RULE_AMOUNT_NOT_POSITIVE", types={"AssistanceNotice", "ReleaseNotice"}, source="003 银行网络执行查控工作规范 9")
@@ -50,7 +45,9 @@ def request_amounts_positive(ctx: RuleContext) -> Iterator[Problem]:
 @rule("RULE_AMOUNT_NEGATIVE")
 def reported_amounts_not_negative(ctx: RuleContext) -> Iterator[Problem]:
     """Reported amounts (requested, frozen, deducted, not deducted, priority rights) are never negative."""
-    for elem in _RESULT_AMOUNTS(ctx.root):
+    for elem in ctx.named(*_RESULT_AMOUNTS):
+        if local(elem) == "Amount" and local(elem.getparent()) not in _REPORTED_AMOUNT_PARENTS:
+            continue
         value = as_decimal((elem.text or "").strip())
         if value is None or value < 0:
             yield report("RULE_AMOUNT_NEGATIVE", elem)
@@ -60,11 +57,13 @@ def reported_amounts_not_negative(ctx: RuleContext) -> Iterator[Problem]:
 def periods_ordered(ctx: RuleContext) -> Iterator[Problem]:
     """Every period of a measure (freeze, seizure, control period) ends after it starts; a query
     period includes both ends, so it may be a single day."""
-    for elems, same_day_ok in ((_MEASURE_PERIODS(ctx.root), False), (_QUERY_PERIODS(ctx.root), True)):
-        for elem in elems:
-            start, end = as_date(child_text(elem, "Start")), as_date(child_text(elem, "End"))
-            if start is None or end is None or end < start or (end == start and not same_day_ok):
-                yield report("RULE_PERIOD_ORDER", elem)
+    for elem in ctx.named(*_PERIODS):
+        if elem.find(_NS + "Start") is None:
+            continue  # DishonestListing/Period counts years, not dates: the listing rules check it
+        same_day_ok = local(elem.getparent()) == "Query"
+        start, end = as_date(child_text(elem, "Start")), as_date(child_text(elem, "End"))
+        if start is None or end is None or end < start or (end == start and not same_day_ok):
+            yield report("RULE_PERIOD_ORDER", elem)
 
 
 @rule("RULE_MEASURE_REFERENCE", types={"AssistanceNotice", "ReleaseNotice"}, source="003 银行网络执行查控工作规范 10; 001 第二十一条")
@@ -87,7 +86,9 @@ def continuation_and_release_named(ctx: RuleContext) -> Iterator[Problem]:
 def deductions_name_court_account(ctx: RuleContext) -> Iterator[Problem]:
     """A deduction or extraction names the court's enforcement account; a foreign-currency
     deduction goes to an account in that currency."""
-    for elem in _PAYING_MEASURES(ctx.root):
+    for elem in ctx.body_items():
+        if elem.tag not in _PAYING_MEASURES:
+            continue
         account = elem.find(_NS + "EnforcementAccount")
         if account is None:
             yield report("RULE_ENFORCEMENT_ACCOUNT", elem)
@@ -104,16 +105,17 @@ def bank_measures_have_ruling(ctx: RuleContext) -> Iterator[Problem]:
     body = ctx.body
     if body is None or body.find(_NS + "Ruling") is not None:
         return
-    for elem in [*_BANK_MEASURES(ctx.root), *_BANK_UNFREEZES(ctx.root)]:
-        yield report("RULE_RULING_REQUIRED", elem)
-        return
+    bank = [e for e in ctx.body_items() if e.tag in _BANK_MEASURES] or _BANK_UNFREEZES(ctx.root)
+    if bank:
+        yield report("RULE_RULING_REQUIRED", bank[0])
 
 
 @rule("RULE_PERSON_REQUIRED", types={"AssistanceNotice"}, source="003 SPC–MPS 三(一)、(三)")
 def person_measures_name_a_person(ctx: RuleContext) -> Iterator[Problem]:
     """Exit restriction and locating a person apply to natural persons only."""
-    for elem in _PERSON_MEASURES(ctx.root):
-        yield report("RULE_PERSON_REQUIRED", elem, measure=local(elem))
+    for elem in ctx.body_items():
+        if elem.tag in _PERSON_MEASURES and elem.find(_NS + "NaturalPerson") is None:
+            yield report("RULE_PERSON_REQUIRED", elem, measure=local(elem))
 
 
 @rule("RULE_TRANSACTION_PERIOD", types={"QueryNotice"}, source="003 银行网络执行查控工作规范 6")

@@ -36,10 +36,16 @@ class ValidatedChain:
     chain: tuple[x509.Certificate, ...]
     not_before: datetime
     not_after: datetime
+    issuer_names: tuple[bytes, ...] = ()
+    """DER of each issuer's subject, to find its CRLs without encoding names per document."""
 
     @property
     def leaf(self) -> x509.Certificate:
         return self.chain[0]
+
+
+def _issuer_names(chain: Sequence[x509.Certificate]) -> tuple[bytes, ...]:
+    return tuple(issuer.subject.public_bytes() for issuer in chain[1:])
 
 
 def _utc(at: datetime) -> datetime:
@@ -111,13 +117,12 @@ class TrustStore:
             raise ValueError("a trust store needs at least one anchor")
         self._anchors = tuple(anchors)
         self._store = xv.Store(list(anchors))
-        self._crls: dict[bytes, list[x509.CertificateRevocationList]] = {}
+        self._crls: dict[bytes, list[_RevocationList]] = {}
         for crl in crls:
-            self._crls.setdefault(crl.issuer.public_bytes(), []).append(crl)
+            self._crls.setdefault(crl.issuer.public_bytes(), []).append(_RevocationList(crl))
         self._require_fresh = require_fresh_crls
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._chains: dict[tuple[bytes, ...], ValidatedChain] = {}
-        self._crl_ok: set[tuple[int, bytes]] = set()
         self._lock = threading.Lock()
 
     @classmethod
@@ -146,7 +151,7 @@ class TrustStore:
             cached = self._build(leaf, intermediates, at)
             with self._lock:
                 self._chains[key] = cached
-        self._check_revocation(cached.chain, at)
+        self.check_revocation(cached, at)
         return cached
 
     def _build(self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: datetime) -> ValidatedChain:
@@ -167,30 +172,52 @@ class TrustStore:
             chain=chain,
             not_before=max(c.not_valid_before_utc for c in chain),
             not_after=min(c.not_valid_after_utc for c in chain),
+            issuer_names=_issuer_names(chain),
         )
 
-    def _check_revocation(self, chain: Sequence[x509.Certificate], at: datetime) -> None:
-        for cert, issuer in zip(chain, chain[1:]):
-            for crl in self._crls.get(issuer.subject.public_bytes(), ()):
+    def check_revocation(self, chain: "ValidatedChain | Sequence[x509.Certificate]", at: datetime) -> None:
+        """Raise ``CERT_REVOKED`` (or ``CRL_STALE``/``CRL_INVALID``) for any certificate of ``chain``."""
+        at = _utc(at)
+        if not self._crls:
+            return
+        certs = chain.chain if isinstance(chain, ValidatedChain) else tuple(chain)
+        issuer_names = chain.issuer_names if isinstance(chain, ValidatedChain) else _issuer_names(certs)
+        for cert, issuer, issuer_name in zip(certs, certs[1:], issuer_names):
+            for crl in self._crls.get(issuer_name, ()):
                 self._check_crl(crl, issuer)
-                revoked = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
-                if revoked is None:
+                entry = crl.revoked.get(cert.serial_number)
+                if entry is None:
                     continue
-                reason = None
-                try:
-                    reason = revoked.extensions.get_extension_for_class(x509.CRLReason).value.reason
-                except x509.ExtensionNotFound:
-                    pass
+                revoked_at, reason = entry
                 # A compromised key taints every signature; otherwise revocation counts from its date.
-                if reason in _COMPROMISE or revoked.revocation_date_utc <= at:
-                    raise _fail("CERT_REVOKED", revoked_at=revoked.revocation_date_utc.isoformat())
+                if reason in _COMPROMISE or revoked_at <= at:
+                    raise _fail("CERT_REVOKED", revoked_at=revoked_at.isoformat())
 
-    def _check_crl(self, crl: x509.CertificateRevocationList, issuer: x509.Certificate) -> None:
-        key = (id(crl), issuer.public_bytes(serialization.Encoding.DER))
-        if key not in self._crl_ok:
-            if not crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+    def _check_crl(self, crl: "_RevocationList", issuer: x509.Certificate) -> None:
+        # The CRL is found by its issuer's name; its signature is checked against the issuer of a
+        # validated chain once, then trusted.
+        if not crl.verified:
+            if not crl.crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
                 raise _fail("CRL_INVALID", detail="signature does not match the issuing CA")
-            with self._lock:
-                self._crl_ok.add(key)
-        if self._require_fresh and crl.next_update_utc is not None and crl.next_update_utc < self._clock():
-            raise _fail("CRL_STALE", next_update=crl.next_update_utc.isoformat())
+            crl.verified = True
+        next_update = crl.crl.next_update_utc
+        if self._require_fresh and next_update is not None and next_update < self._clock():
+            raise _fail("CRL_STALE", next_update=next_update.isoformat())
+
+
+class _RevocationList:
+    """A CRL with its revoked serials indexed (a national CRL holds many thousands)."""
+
+    __slots__ = ("crl", "revoked", "verified")
+
+    def __init__(self, crl: x509.CertificateRevocationList):
+        self.crl = crl
+        self.verified = False
+        self.revoked: dict[int, tuple[datetime, x509.ReasonFlags | None]] = {}
+        for entry in crl:
+            reason = None
+            try:
+                reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+            except x509.ExtensionNotFound:
+                pass
+            self.revoked[entry.serial_number] = (entry.revocation_date_utc, reason)

@@ -83,6 +83,18 @@ class VerifiedDocument:
     """The reference's DigestValue (base64 SHA-256 of the canonical signed content)."""
 
 
+class _ParsedVerifier(XMLVerifier):
+    """signxml, given the tree that :mod:`broker.parsing.hardened` already made from the bytes.
+
+    signxml would serialize and parse it again; it never changes the tree it is given (it works on
+    copies), so the hardened parse is used as is. Comments are gone from it, which exc-c14n
+    without comments ignores anyway.
+    """
+
+    def get_root(self, data):  # type: ignore[no-untyped-def]
+        return data if isinstance(data, etree._Element) else super().get_root(data)
+
+
 class VerificationError(LiandongError):
     """The document's seal is missing, malformed, untrusted or does not match."""
 
@@ -104,8 +116,40 @@ def _single(parent: etree._Element, tag: str, what: str) -> etree._Element:
     return found[0]
 
 
-def check_profile(root: etree._Element) -> tuple[etree._Element, list[x509.Certificate]]:
-    """Structural checks of the signature against the profile; returns it and its certificates."""
+_EXC_C14N_NS = "{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces"
+# The exact element sequence of each part of a signature (XML-DSig allows more: Object, Manifest,
+# several references, KeyValue, ...; the profile does not). Checking it here, stricter than the
+# xmldsig schema, is why signxml's own schema validation is switched off (docs/performance.md).
+_SEQUENCES = {
+    name: tuple(_DS + c for c in children)
+    for name, children in {
+        "Signature": ("SignedInfo", "SignatureValue", "KeyInfo"),
+        "SignedInfo": ("CanonicalizationMethod", "SignatureMethod", "Reference"),
+        "Reference": ("Transforms", "DigestMethod", "DigestValue"),
+    }.items()
+}
+_LEAVES = tuple(
+    _DS + n
+    for n in ("CanonicalizationMethod", "SignatureMethod", "DigestMethod", "Transform", "DigestValue", "SignatureValue")
+)
+
+
+def _check_sequence(elem: etree._Element, name: str) -> None:
+    found = tuple(c.tag for c in elem if isinstance(c.tag, str))
+    if found != _SEQUENCES[name]:
+        names = ", ".join(etree.QName(t).localname for t in found) or "nothing"
+        raise _fail("SIG_INVALID", detail=f"ds:{name} holds {names}")
+
+
+def _check_leaves(signature: etree._Element) -> None:
+    for elem in signature.iter(*_LEAVES):
+        if len(elem) and any(isinstance(c.tag, str) and c.tag != _EXC_C14N_NS for c in elem):
+            raise _fail("SIG_INVALID", detail=f"ds:{etree.QName(elem).localname} may not hold elements")
+
+
+def check_profile(root: etree._Element) -> tuple[etree._Element, tuple[str, ...]]:
+    """Structural checks of the signature against the profile; returns it and the base64 text of
+    its certificates (signer first)."""
     signatures = _ALL_SIGNATURES(root)
     if not signatures:
         raise _fail("SIG_MISSING")
@@ -150,14 +194,14 @@ def check_profile(root: etree._Element) -> tuple[etree._Element, list[x509.Certi
     x509_data = children[0]
     if any(c.tag != _DS + "X509Certificate" for c in x509_data if isinstance(c.tag, str)):
         raise _fail("SIG_KEYINFO", detail="X509Data may hold only X509Certificate elements")
-    blobs = [c.text or "" for c in x509_data.iterfind(_DS + "X509Certificate")]
+    blobs = tuple(c.text or "" for c in x509_data.iterfind(_DS + "X509Certificate"))
     if not blobs:
         raise _fail("CERT_MISSING")
-    try:
-        certs = [_certificate(b) for b in blobs]
-    except ValueError:
-        raise _fail("CERT_MALFORMED") from None
-    return signature, certs
+    _check_sequence(signature, "Signature")
+    _check_sequence(signed_info, "SignedInfo")
+    _check_sequence(reference, "Reference")
+    _check_leaves(signature)
+    return signature, blobs
 
 
 def _parse_time(text: str) -> datetime:
@@ -191,20 +235,46 @@ class DocumentVerifier:
     Safe to share between threads; keep one per process so certificate caches stay warm.
     """
 
+    _MAX_CACHED = 10_000
+
     def __init__(self, trust: TrustStore, registry: Registry | None = None):
         self.trust = trust
         self.registry = registry
+        # KeyInfo blobs and signature method -> the validated chain and what is derived from it.
+        # The same few certificates seal documents all day; only validity and revocation depend
+        # on the signing time and are checked again for every document.
+        self._signers: dict[tuple[tuple[str, ...], str], tuple[ValidatedChain, SignerInfo]] = {}
+
+    def _signer(self, blobs: tuple[str, ...], algorithm: str, at: datetime) -> tuple[ValidatedChain, SignerInfo]:
+        cached = self._signers.get((blobs, algorithm))
+        if cached is not None and cached[0].not_before <= at <= cached[0].not_after:
+            self.trust.check_revocation(cached[0], at)
+            return cached
+        try:
+            certs = [_certificate(b) for b in blobs]
+        except ValueError:
+            raise _fail("CERT_MALFORMED") from None
+        chain = self.trust.validate(certs[0], certs[1:], at)
+        entry = (chain, _signer_info(chain, algorithm))
+        if len(self._signers) >= self._MAX_CACHED:
+            self._signers.clear()
+        self._signers[(blobs, algorithm)] = entry
+        return entry
 
     def verify(self, raw: bytes, root: etree._Element) -> VerifiedDocument:
-        """Verify ``raw`` (whose hardened parse is ``root``); raise :class:`VerificationError`."""
-        signature, certs = check_profile(root)
+        """Verify ``raw`` (whose hardened parse is ``root``); raise :class:`VerificationError`.
+
+        ``root`` is not modified (signxml works on copies)."""
+        signature, blobs = check_profile(root)
         claimed = _ISSUED_AT(root)
         at = _parse_time(claimed)
-        chain = self.trust.validate(certs[0], certs[1:], at)
+        algorithm = signature.find(f"{_DS}SignedInfo/{_DS}SignatureMethod").get("Algorithm")
+        chain, info = self._signer(blobs, algorithm, at)
         try:
-            result = XMLVerifier().verify(
-                raw,
+            result = _ParsedVerifier().verify(
+                root,
                 x509_cert=chain.leaf,
+                validate_schema=False,  # check_profile is stricter than the xmldsig schema
                 expect_config=SignatureConfiguration(verification_time=at, **_CONFIG_KW),  # type: ignore[arg-type]
             )
         except InvalidDigest:
@@ -215,13 +285,11 @@ class DocumentVerifier:
         if verified is None or verified.tag != root.tag or _ISSUED_AT(verified) != claimed:
             raise _fail("SIG_INVALID", detail="the signed content is not the document")
 
-        cert_unit = unit_code_of(chain.leaf)
-        if cert_unit is None:
+        if not info.unit_code:
             raise _fail("CERT_NO_UNIT")
         sender = _SENDER(verified)
-        if cert_unit != sender:
-            raise _fail("CERT_UNIT_MISMATCH", cert_unit=cert_unit, sender=sender)
-        info = _signer_info(chain, signature.find(f"{_DS}SignedInfo/{_DS}SignatureMethod").get("Algorithm"))
+        if info.unit_code != sender:
+            raise _fail("CERT_UNIT_MISMATCH", cert_unit=info.unit_code, sender=sender)
         if self.registry is not None:
             unit = self.registry.unit(sender)
             pins = unit.certificate_fingerprints if unit else []

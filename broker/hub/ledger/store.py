@@ -175,6 +175,8 @@ _SET_NOTICE = (
     .values(notice_id=bindparam("notice_id"))
 )
 _INSERT_DELIVERY = insert(deliveries)
+_MAX_DELIVERY_ID = select(func.max(deliveries.c.id))
+_GET_DOCUMENTS = select(documents).where(documents.c.document_id.in_(bindparam("ids", expanding=True)))
 _GET_DELIVERY = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 _AT = bindparam("at", type_=deliveries.c.last_sent_at.type)
 _IDS = bindparam("ids", expanding=True)
@@ -285,8 +287,24 @@ class LedgerTx:
         self._seq: int = head.seq
         self._hash: str = head.hash
         self._pending_audit: list[dict[str, Any]] = []
+        # Documents and deliveries are written in bulk (one executemany each) before the next
+        # statement of any other kind and at commit: the hub commits batches of documents, and
+        # one round trip per row cost more than all its checks. Delivery ids are assigned here,
+        # which is safe because every writer holds the chain-head lock for its whole transaction.
+        self._pending_documents: list[dict[str, Any]] = []
+        self._pending_deliveries: list[dict[str, Any]] = []
+        self._next_delivery_id: int | None = None
 
     # --- documents ---------------------------------------------------------------------------
+
+    def get_documents(self, document_ids: Sequence[str]) -> dict[str, DocumentRecord]:
+        """The known documents among ``document_ids``, by id (one query)."""
+        found: dict[str, DocumentRecord] = {}
+        for chunk in _chunks(list(dict.fromkeys(document_ids))):
+            for row in self._exec(_GET_DOCUMENTS, {"ids": chunk}):
+                record = _document(row)
+                found[record.document_id] = record
+        return found
 
     def get_document(self, document_id: str) -> DocumentRecord | None:
         row = self._exec(_GET_DOCUMENT, {"document_id": document_id}).first()
@@ -298,7 +316,8 @@ class LedgerTx:
             raise ValueError(f"origin must be 'unit' or 'hub', not {record.origin!r}")
         if record.digest != sha256_hex(record.raw) or record.size != len(record.raw):
             raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
-        self._exec(_INSERT_DOCUMENT, {name: getattr(record, name) for name in _DOCUMENT_COLUMNS})
+        self._check_open()
+        self._pending_documents.append({name: getattr(record, name) for name in _DOCUMENT_COLUMNS})
 
     def set_document_state(self, document_id: str, state: str) -> None:
         self._update_document(_SET_STATE, {"key": document_id, "new_state": state})
@@ -355,7 +374,13 @@ class LedgerTx:
             "state": "pending",
             "attempts": 0,
         }
-        return int(self._exec(_INSERT_DELIVERY, values).inserted_primary_key[0])
+        self._check_open()
+        if self._next_delivery_id is None:
+            self._next_delivery_id = int(self._conn.execute(_MAX_DELIVERY_ID).scalar() or 0) + 1
+        values["id"] = self._next_delivery_id
+        self._next_delivery_id += 1
+        self._pending_deliveries.append(values)
+        return int(values["id"])
 
     def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
         row = self._exec(_GET_DELIVERY, {"delivery_id": delivery_id}).first()
@@ -688,7 +713,16 @@ class LedgerTx:
 
     def _exec(self, statement: Any, params: Any = None) -> Any:
         self._check_open()
+        self._flush()
         return self._conn.execute(statement, params)
+
+    def _flush(self) -> None:
+        if self._pending_documents:
+            self._conn.execute(_INSERT_DOCUMENT, self._pending_documents)
+            self._pending_documents = []
+        if self._pending_deliveries:
+            self._conn.execute(_INSERT_DELIVERY, self._pending_deliveries)
+            self._pending_deliveries = []
 
     def _check_open(self) -> None:
         if self._closed:
@@ -699,6 +733,7 @@ class LedgerTx:
             raise KeyError(f"no document {params['key']} in the ledger")
 
     def _write_chain(self) -> None:
+        self._flush()
         if not self._pending_audit:
             return
         self._conn.execute(_INSERT_AUDIT, self._pending_audit)
