@@ -712,3 +712,19 @@ def test_a_continued_freeze_is_released_with_the_freeze_it_continues_and_partial
     release = release.model_copy(update={"body": release.body.model_copy(update={"releases": items})})
     left = outstanding_measures([record(notice), record(release, case_number="x", in_reply_to=None)])
     assert [(m.measure_id, m.measure_type) for m in left] == [("M2", "BankRotatingFreeze")]
+    # and a measure that later lapsed (a rotating freeze or seizure whose asset was transferred
+    # by the first court, reported with a measure-status notice) is no longer outstanding
+    lapsed = fresh("MeasureStatusNotice")
+    lapsed = lapsed.model_copy(
+        update={
+            "body": lapsed.body.model_copy(
+                update={
+                    "measure": MeasureRef(document_id=notice_id, measure_id="M2"),
+                    "status": "NotExecuted",
+                    "reason": "首先查封法院已办理过户，轮候查封失效",
+                }
+            )
+        }
+    )
+    left = outstanding_measures([record(notice), record(release, in_reply_to=None), record(lapsed)])
+    assert left == []

@@ -32,6 +32,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -54,10 +55,17 @@ class IdempotentLedger:
     """Operations recorded by idempotency key, in SQLite, in the native data's transaction.
 
     ``IdempotentLedger(path)`` opens (and creates) a database file; ``IdempotentLedger(conn)``
-    uses an open connection (its owner keeps closing it). Thread-safe: one lock per ledger.
+    uses an open connection (its owner keeps closing it). Thread-safe: one lock per ledger, or
+    the one given with ``lock=`` when the connection is shared with other code.
     """
 
-    def __init__(self, db: str | Path | sqlite3.Connection, *, table: str = "native_operations"):
+    def __init__(
+        self,
+        db: str | Path | sqlite3.Connection,
+        *,
+        table: str = "native_operations",
+        lock: "AbstractContextManager[Any] | None" = None,
+    ):
         if not table.isidentifier():
             raise ValueError(f"bad table name {table!r}")
         self.table = table
@@ -70,7 +78,9 @@ class IdempotentLedger:
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=FULL")
             self._owned = True
-        self._lock = threading.RLock()
+        # Pass the lock that guards a shared connection, so no other thread's write can slip into
+        # the transaction ``once`` holds open on it.
+        self._lock = lock if lock is not None else threading.RLock()
         with self._lock:
             self.db.execute(_SCHEMA.format(table=table))
             if self.db.in_transaction:

@@ -97,7 +97,9 @@ class ReleaseResult(XmlModel):
     status: ReleaseStatus
     released_amount: Money | None = None
     effective_at: AwareDatetime | None = None
+    publicity_date: date | None = None  # an equity unfreeze is publicised too (002 四.17)
     reason: str | None = None
+    remark: str | None = None
 
 
 # --- query result records ---------------------------------------------------------------------

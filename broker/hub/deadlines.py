@@ -289,7 +289,9 @@ def outstanding_measures(notices: Iterable[DocumentRecord]) -> list[MeasureInPla
       amounts (same currency) reach its own amount (the example release of 100000.00 of a
       500000.00 freeze says 其余继续冻结). A release without an amount lifts the whole measure.
     - A continued freeze (续冻) and the freeze it continues are one freeze: releasing either lifts both.
-    - A measure the unit's receipt of result reports as ``NotExecuted`` was never in place.
+    - A measure the unit's receipt of result reports as ``NotExecuted`` was never in place, and one
+      a measure-status notice later reports as ``NotExecuted`` lapsed (a rotating seizure ends when
+      the first seizing court transfers the property, 001 art. 12).
     - Deductions, extractions and transfers are final and never outstanding.
     """
     measures: dict[tuple[str, str], MeasureInPlace] = {}
@@ -336,6 +338,10 @@ def outstanding_measures(notices: Iterable[DocumentRecord]) -> list[MeasureInPla
             for result in body.iter(_LD + "MeasureResult"):
                 if _text(result, "Status") == "NotExecuted" and result.get("MeasureId"):
                     not_executed.add((document.in_reply_to, result.get("MeasureId")))
+        elif document.doc_type == "MeasureStatusNotice" and _text(body, "Status") == "NotExecuted":
+            ref = _find(body, "Measure")
+            if ref is not None:
+                not_executed.add((_text(ref, "DocumentId") or "", _text(ref, "MeasureId") or ""))
 
     def lifted(key: tuple[str, str], measure: MeasureInPlace | None) -> bool:
         if key in released_full:
@@ -1089,7 +1095,7 @@ class DeadlineSupervisor(Supervisor):
             return []
         case = completion.case_number
         measures = outstanding_measures(
-            tx.case_documents(case, ("AssistanceNotice", "ReleaseNotice", "ExecutionReceipt"))
+            tx.case_documents(case, ("AssistanceNotice", "ReleaseNotice", "ExecutionReceipt", "MeasureStatusNotice"))
         )
         listed = sorted((m.document_id, m.measure_id) for m in measures)
         digest = hashlib.sha256(json.dumps(listed).encode()).hexdigest()
