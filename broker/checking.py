@@ -162,7 +162,7 @@ class DocumentChecker:
         if signed:
             if self.verifier is None:
                 raise ValueError("checking signed documents needs a trust store")
-            result.verified, found = self.verifier.problems(raw, root)
+            result.verified, found = self.verifier.problems(raw, root, schema_valid=not schema_problems)
             result.problems.extend(found)
         tree = result.verified.root if result.verified else root
         result.header = _header(tree, not schema_problems)

@@ -171,6 +171,7 @@ def rule(
 
     def register(function: RuleFunction) -> RuleFunction:
         RULES.append(Rule(function, codes, frozenset(types) if types else None, registry, source))
+        _APPLICABLE.clear()
         return function
 
     return register
@@ -181,16 +182,27 @@ def report(code: str, elem: etree._Element | None = None, **params: object) -> P
     return problem(code, path=path_of(elem) if elem is not None else None, **params)
 
 
+_APPLICABLE: dict[tuple[str, bool], tuple[RuleFunction, ...]] = {}
+
+
+def _applicable(doc_type: str, with_registry: bool) -> tuple[RuleFunction, ...]:
+    key = (doc_type, with_registry)
+    found = _APPLICABLE.get(key)
+    if found is None:
+        found = _APPLICABLE[key] = tuple(
+            r.function
+            for r in RULES
+            if (r.types is None or doc_type in r.types) and (with_registry or not r.needs_registry)
+        )
+    return found
+
+
 def check(
     root: etree._Element, registry: Registry | None = None, *, today: date | None = None
 ) -> list[Problem]:
     """Run every applicable rule on ``root``; return all problems found (empty when valid)."""
     ctx = RuleContext(root=root, registry=registry, today=today or date.today())
     found: list[Problem] = []
-    for r in RULES:
-        if r.types is not None and ctx.doc_type not in r.types:
-            continue
-        if r.needs_registry and registry is None:
-            continue
-        found.extend(r.function(ctx))
+    for function in _applicable(ctx.doc_type, registry is not None):
+        found.extend(function(ctx))
     return found

@@ -147,9 +147,23 @@ def _check_leaves(signature: etree._Element) -> None:
             raise _fail("SIG_INVALID", detail=f"ds:{etree.QName(elem).localname} may not hold elements")
 
 
-def check_profile(root: etree._Element) -> tuple[etree._Element, tuple[str, ...]]:
+_ID_NAMES = ("Id", "ID", "id", "{http://www.w3.org/XML/1998/namespace}id")
+
+
+def _signature_ids(root: etree._Element, signature: etree._Element) -> list[str]:
+    ids = [v for n in _ID_NAMES if (v := root.get(n)) is not None]
+    for elem in signature.iter():
+        if isinstance(elem.tag, str) and elem.attrib:
+            ids.extend(v for n in _ID_NAMES if (v := elem.get(n)) is not None)
+    return ids
+
+
+def check_profile(root: etree._Element, *, schema_valid: bool = False) -> tuple[etree._Element, tuple[str, ...]]:
     """Structural checks of the signature against the profile; returns it and the base64 text of
-    its certificates (signer first)."""
+    its certificates (signer first).
+
+    With ``schema_valid`` (the document passed the XSD, which allows no undeclared attribute
+    outside ``ds:Signature``), only the root and the signature are searched for ``Id`` values."""
     signatures = _ALL_SIGNATURES(root)
     if not signatures:
         raise _fail("SIG_MISSING")
@@ -159,7 +173,7 @@ def check_profile(root: etree._Element) -> tuple[etree._Element, tuple[str, ...]
     if signature.getparent() is not root:
         raise _fail("SIG_LOCATION")
 
-    ids = Counter(str(v) for v in _ID_ATTRIBUTES(root))
+    ids = Counter(_signature_ids(root, signature) if schema_valid else (str(v) for v in _ID_ATTRIBUTES(root)))
     duplicated = [v for v, n in ids.items() if n > 1]
     if duplicated:
         raise _fail("SIG_DUPLICATE_ID", value=duplicated[0][:80])
@@ -261,11 +275,12 @@ class DocumentVerifier:
         self._signers[(blobs, algorithm)] = entry
         return entry
 
-    def verify(self, raw: bytes, root: etree._Element) -> VerifiedDocument:
+    def verify(self, raw: bytes, root: etree._Element, *, schema_valid: bool = False) -> VerifiedDocument:
         """Verify ``raw`` (whose hardened parse is ``root``); raise :class:`VerificationError`.
 
-        ``root`` is not modified (signxml works on copies)."""
-        signature, blobs = check_profile(root)
+        ``root`` is not modified (signxml works on copies). ``schema_valid``: the caller has
+        validated ``root`` against the XSD (some profile checks can then look at less)."""
+        signature, blobs = check_profile(root, schema_valid=schema_valid)
         claimed = _ISSUED_AT(root)
         at = _parse_time(claimed)
         algorithm = signature.find(f"{_DS}SignedInfo/{_DS}SignatureMethod").get("Algorithm")
@@ -298,9 +313,11 @@ class DocumentVerifier:
         digest = signature.findtext(f"{_DS}SignedInfo/{_DS}Reference/{_DS}DigestValue") or ""
         return VerifiedDocument(root=verified, signer=info, signed_at=at, digest=digest.strip())
 
-    def problems(self, raw: bytes, root: etree._Element) -> tuple[VerifiedDocument | None, list[Problem]]:
+    def problems(
+        self, raw: bytes, root: etree._Element, *, schema_valid: bool = False
+    ) -> tuple[VerifiedDocument | None, list[Problem]]:
         """Like :meth:`verify` but returns the problems instead of raising."""
         try:
-            return self.verify(raw, root), []
+            return self.verify(raw, root, schema_valid=schema_valid), []
         except LiandongError as exc:
             return None, exc.problems
