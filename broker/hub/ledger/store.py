@@ -291,8 +291,9 @@ class LedgerTx:
         # statement of any other kind and at commit: the hub commits batches of documents, and
         # one round trip per row cost more than all its checks. Delivery ids are assigned here,
         # which is safe because every writer holds the chain-head lock for its whole transaction.
-        self._pending_documents: list[dict[str, Any]] = []
-        self._pending_deliveries: list[dict[str, Any]] = []
+        # statement -> parameter rows; documents are written first (other rows refer to them), the
+        # rest in the order they were first queued.
+        self._pending: dict[Any, list[dict[str, Any]]] = {}
         self._next_delivery_id: int | None = None
 
     # --- documents ---------------------------------------------------------------------------
@@ -316,8 +317,7 @@ class LedgerTx:
             raise ValueError(f"origin must be 'unit' or 'hub', not {record.origin!r}")
         if record.digest != sha256_hex(record.raw) or record.size != len(record.raw):
             raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
-        self._check_open()
-        self._pending_documents.append({name: getattr(record, name) for name in _DOCUMENT_COLUMNS})
+        self._defer(_INSERT_DOCUMENT, {name: getattr(record, name) for name in _DOCUMENT_COLUMNS})
 
     def set_document_state(self, document_id: str, state: str) -> None:
         self._update_document(_SET_STATE, {"key": document_id, "new_state": state})
@@ -379,7 +379,7 @@ class LedgerTx:
             self._next_delivery_id = int(self._conn.execute(_MAX_DELIVERY_ID).scalar() or 0) + 1
         values["id"] = self._next_delivery_id
         self._next_delivery_id += 1
-        self._pending_deliveries.append(values)
+        self._defer(_INSERT_DELIVERY, values)
         return int(values["id"])
 
     def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
@@ -474,7 +474,7 @@ class LedgerTx:
         """Open the clock of a document (one row per document)."""
         for name in ("served_at", "due_at", "original_due_at", "remind_at"):
             require_aware(getattr(record, name), name)
-        self._exec(_INSERT_DEADLINE, {name: getattr(record, name) for name in _DEADLINE_COLUMNS})
+        self._defer(_INSERT_DEADLINE, {name: getattr(record, name) for name in _DEADLINE_COLUMNS})
 
     def get_deadline(self, document_id: str) -> DeadlineRecord | None:
         row = self._exec(_GET_DEADLINE, {"document_id": document_id}).first()
@@ -611,10 +611,11 @@ class LedgerTx:
             closed += self._exec(statement).rowcount
         return closed
 
-    def mark_picked_up(self, document_id: str, unit: str, at: datetime) -> bool:
-        """The unit acknowledged the document: ``picked_up_at`` (the first time only)."""
+    def mark_picked_up(self, document_id: str, unit: str, at: datetime) -> None:
+        """The unit acknowledged the document: ``picked_up_at`` (the first time only; written in
+        bulk with the transaction's other acknowledgements)."""
         require_aware(at, "at")
-        return self._exec(_MARK_PICKED_UP, {"key": document_id, "to_unit": unit, "at": at}).rowcount == 1
+        self._defer(_MARK_PICKED_UP, {"key": document_id, "to_unit": unit, "at": at})
 
     # --- supervision state (key-value, shared by the hubs of one ledger) ------------------------
 
@@ -716,13 +717,18 @@ class LedgerTx:
         self._flush()
         return self._conn.execute(statement, params)
 
+    def _defer(self, statement: Any, params: dict[str, Any]) -> None:
+        """Queue a write that needs no answer; it runs with its like in one executemany."""
+        self._check_open()
+        self._pending.setdefault(statement, []).append(params)
+
     def _flush(self) -> None:
-        if self._pending_documents:
-            self._conn.execute(_INSERT_DOCUMENT, self._pending_documents)
-            self._pending_documents = []
-        if self._pending_deliveries:
-            self._conn.execute(_INSERT_DELIVERY, self._pending_deliveries)
-            self._pending_deliveries = []
+        pending, self._pending = self._pending, {}
+        documents_first = pending.pop(_INSERT_DOCUMENT, None)
+        if documents_first:
+            self._conn.execute(_INSERT_DOCUMENT, documents_first)
+        for statement, rows in pending.items():
+            self._conn.execute(statement, rows)
 
     def _check_open(self) -> None:
         if self._closed:
