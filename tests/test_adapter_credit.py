@@ -539,3 +539,21 @@ def test_live_listing_correction_deletion_status_and_a_refused_minor_over_mosqui
         _, result = ask(listing_body(turning_18_in(20), decided=today() + timedelta(days=20)))
         assert result.status is ResultStatus.NOT_EXECUTED and "未成年人" in result.reason
         assert status()[0].listed is False
+
+
+def test_a_consumption_restriction_order_is_recorded_for_the_punishing_units(tmp_path):
+    """限制消费令 (003 memorandum 19-22): the platform records it and answers Executed, once."""
+    from adapters.credit import CreditAdapter
+    from adapters.credit.adapter import CreditSettings
+    from adapters.sdk.testing import Harness
+
+    signed = Path(__file__).resolve().parents[1] / "examples" / "signed" / "ConsumptionRestrictionOrder.xml"
+    with Harness(CreditAdapter, CreditSettings(demo=True), directory=tmp_path) as h:
+        out = h.deliver(signed)
+        result = out.receipt.result("ConsumptionRestrictionOrder")
+        assert result.status.value == "Executed" and "限制消费令" in result.remark
+        rows = h.adapter.native.ledger.db.execute("SELECT count(*) FROM consumption_restrictions").fetchone()[0]
+        assert rows == 1
+        again = h.redeliver(signed)
+        assert again.receipt is not None
+        assert h.adapter.native.ledger.db.execute("SELECT count(*) FROM consumption_restrictions").fetchone()[0] == 1

@@ -488,3 +488,17 @@ def test_live_two_courts_seize_one_property_and_the_release_activates_the_rotati
         assert status.body.status is ResultStatus.EXECUTED
         assert status.body.measure == MeasureRef(document_id=second.header.document_id, measure_id="P1")
     assert not court.recorder.of_type("MeasureStatusNotice")
+
+
+def test_a_planning_file_in_the_paper_archive_is_answered_after_an_extension_notice(tmp_path):
+    """002 四.13: a unit that cannot answer in time tells the court why; the answer follows."""
+    settings = RealEstateSettings(demo=True, archive_retrieval_seconds=3600)
+    with Harness(RealEstateAdapter, settings, directory=tmp_path) as h:
+        first = h.deliver(SIGNED / "QueryNotice-NaturalResources.xml")
+        assert first.receipt is None
+        [extension] = first.extensions
+        notice = extension.document.body
+        assert "纸质" in notice.reason and notice.proposed_deadline is not None
+        later = h.advance(hours=2)
+        assert later.receipt is not None and not later.extensions
+        assert later.receipt.result("Q2").status.value == "Found"

@@ -43,9 +43,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.credit.demo import seed
-from adapters.credit.native import CreditPlatform, Entry, Listing, Refusal
+from adapters.credit.native import CreditPlatform, Entry, Listing, Refusal, record_restriction
 from adapters.sdk import Adapter, Context, TransientError, handles, on_document
 from broker.documents.bodies import (
+    ConsumptionRestrictionOrder,
     DishonestListing,
     DishonestListingCorrection,
     DishonestListingDeletion,
@@ -71,6 +72,7 @@ RESULT_IDS = {
     "DishonestListingCorrection": "DishonestListingCorrection",
     "DishonestListingRevocation": "DishonestListingRevocation",
     "DishonestListingDeletion": "DishonestListingDeletion",
+    "ConsumptionRestrictionOrder": "ConsumptionRestrictionOrder",
 }
 """The item id of the one result answering each whole document (see the module docstring)."""
 
@@ -110,6 +112,37 @@ class CreditAdapter(Adapter):
         self.native.close()
 
     # --- the list (003 失信规定) ----------------------------------------------------------------------
+
+    @on_document("ConsumptionRestrictionOrder")
+    def restriction(self, doc: Document, ctx: Context) -> list[Result]:
+        """限制消费令: recorded for the punishing units that carry it out (003 memorandum 19-22)."""
+        body: ConsumptionRestrictionOrder = doc.body  # type: ignore[assignment]
+        outcome, refusal = _decide(
+            lambda: record_restriction(
+                self.native,
+                ctx.idempotency_key,
+                order_id=ctx.document_id,
+                court=ctx.court,
+                case_number=ctx.case_number,
+                code=_code(body.subject),
+                restrictions=[r.value for r in body.restrictions],
+                persons=len(body.responsible_persons),
+                effective_from=body.effective_from.isoformat(),
+                at=_now(ctx),
+            )
+        )
+        result_id = RESULT_IDS["ConsumptionRestrictionOrder"]
+        if refusal is not None:
+            return [MeasureResult(measure_id=result_id, status=ResultStatus.NOT_EXECUTED, reason=refusal)]
+        ctx.log.info("credit.restriction_recorded", restrictions=len(body.restrictions))
+        return [
+            MeasureResult(
+                measure_id=result_id,
+                status=ResultStatus.EXECUTED,
+                effective_at=datetime.fromisoformat(outcome["recorded_at"]),
+                remark="限制消费令已记录，并推送至交通运输、民航、铁路、宾馆等惩戒单位执行。",
+            )
+        ]
 
     @on_document("DishonestListing")
     def listing(self, doc: Document, ctx: Context) -> list[Result]:

@@ -75,6 +75,16 @@ CREATE TABLE IF NOT EXISTS listings (
     end_reason     TEXT
 );
 CREATE INDEX IF NOT EXISTS listings_code ON listings(code, state);
+CREATE TABLE IF NOT EXISTS consumption_restrictions (
+    order_id       TEXT PRIMARY KEY,          -- the order's document id
+    court          TEXT NOT NULL,
+    case_number    TEXT,
+    code           TEXT NOT NULL,             -- the debtor's ID number or USCC
+    restrictions   TEXT NOT NULL,             -- JSON list (003 memorandum measures 19-22)
+    persons        INTEGER NOT NULL,          -- responsible persons also restricted
+    effective_from TEXT NOT NULL,
+    received_at    TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS listing_history (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
     listing_id TEXT NOT NULL,
@@ -534,6 +544,23 @@ class CreditPlatform:
             return {"ended_at": at.isoformat(), "already": None}
 
         return decide(self.ledger, key, act)
+
+
+def record_restriction(
+    native: "CreditPlatform", key: str, *, order_id: str, court: str, case_number: str | None, code: str,
+    restrictions: list[str], persons: int, effective_from: str, at: datetime,
+) -> dict[str, Any]:
+    """Keep a consumption restriction order (限制消费令) for distribution to the punishing units —
+    transport, aviation, rail, hotels (003 memorandum measures 19-22) — once per order."""
+
+    def act(db: sqlite3.Connection) -> dict[str, Any]:
+        db.execute(
+            "INSERT OR IGNORE INTO consumption_restrictions VALUES (?,?,?,?,?,?,?,?)",
+            (order_id, court, case_number, code, json.dumps(restrictions), persons, effective_from, at.isoformat()),
+        )
+        return {"recorded_at": at.isoformat()}
+
+    return decide(native.ledger, key, act)
 
 
 _STATE_ZH = {REVOKED: "撤销", DELETED: "删除", EXPIRED: "因纳入期限届满停止公布", LISTED: "纳入"}

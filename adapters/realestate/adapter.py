@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeVar
 from uuid import UUID
@@ -47,7 +48,7 @@ from adapters.realestate.model import (
     TransferOutcome,
 )
 from adapters.realestate.native import RealEstateRegister
-from adapters.sdk import Adapter, Context, IdempotentLedger, PermanentError, TransientError, handles
+from adapters.sdk import Adapter, Context, IdempotentLedger, NeedsMoreTime, PermanentError, TransientError, handles
 from adapters.sdk.runtime import Runtime
 from broker.deadlines.calendar import local_date
 from broker.documents.bodies import AssistanceNotice, MeasureStatusNotice
@@ -105,6 +106,10 @@ class RealEstateSettings(BaseModel):
     """The register's SQLite file; default ``<data_dir>/realestate.db``."""
     demo: bool = False
     """Load the example network's data at start (:mod:`adapters.realestate.demo`), once."""
+    archive_retrieval_seconds: float | None = None
+    """When set, planning files are kept in the paper archive: a planning query is answered
+    only after the file is fetched (this many seconds), and the court is told why with an
+    extension notice meanwhile (002 四.13). None: the files are online."""
 
 
 def party(subject: Subject) -> Party:
@@ -214,7 +219,16 @@ class RealEstateAdapter(Adapter):
 
     @handles(Query, kinds={QueryKind.PLANNING_APPROVALS})
     def planning(self, query: Query, ctx: Context) -> QueryResult:
-        """001 art. 12: 协助人民法院查询有关工程项目的规划审批情况."""
+        """001 art. 12: 协助人民法院查询有关工程项目的规划审批情况. Files still on paper are fetched
+        first; a unit that cannot answer in time tells the court why (002 四.13)."""
+        wait = self.settings.archive_retrieval_seconds
+        if wait is not None and ctx.attempt == 1:
+            raise NeedsMoreTime(
+                "规划审批档案存放于档案馆纸质卷宗，需调阅后答复（002 四.13）。"
+                " The planning file is in the paper archive and is being retrieved.",
+                proposed_deadline=ctx.runtime.now() + timedelta(days=5),
+                retry_after=wait,
+            )
         records: list[Record] = []
         for a in self.native.planning_of(party(query.subject).code):
             fields = [("许可证号", a.permit_number), ("项目代码", a.project_code), ("项目名称", a.project_name),
