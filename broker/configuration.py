@@ -8,9 +8,9 @@ be moved as a whole. Loading reports problems with line numbers (:mod:`broker.ya
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TypeVar
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from broker.signing import DocumentSigner, TrustStore
 from broker.yamlfile import load_yaml_model
@@ -32,6 +32,37 @@ class BrokerEndpoint(Section):
     key: Path
     session_expiry_seconds: int = 7 * 24 * 3600
     keepalive_seconds: int = 30
+    protocol: Literal["5", "3.1.1"] = Field(
+        "5", description="MQTT version: 5, or 3.1.1 for a broker without v5 such as NATS (docs/deployment.md)"
+    )
+    failover: list[str] = Field(
+        default_factory=list,
+        description="further nodes of a clustered broker, 'host:port': each reconnection tries the next one",
+    )
+
+    @field_validator("protocol", mode="before")
+    @classmethod
+    def _protocol_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value  # YAML reads `protocol: 5` as a number
+
+    @field_validator("failover")
+    @classmethod
+    def _host_ports(cls, value: list[str]) -> list[str]:
+        for item in value:
+            _host_port(item)
+        return value
+
+    def failover_endpoints(self) -> list[tuple[str, int]]:
+        """``failover`` as ``(host, port)`` pairs."""
+        return [_host_port(item) for item in self.failover]
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r} is not host:port")
+    return host, int(port)
 
 
 class SealFiles(Section):

@@ -22,11 +22,17 @@ def restamp(
     issued_at: datetime | None = None,
     **header: object,
 ) -> Document:
-    """A copy of ``document`` with a new id, the current time, and any other header fields given."""
+    """A copy of ``document`` with a new id, the current time, and any other header fields given.
+
+    A stated deadline moves with the issue time, so the period the document gives is kept."""
     if isinstance(document, Path):
         document = document.read_bytes()
     if isinstance(document, bytes):
         document = codec.from_element(parse(document))
     doc_id = document_id or uuid4()
-    fields = {"document_id": doc_id, "issued_at": issued_at or now(), **header}
+    issued = issued_at or now()
+    fields: dict[str, object] = {"document_id": doc_id, "issued_at": issued}
+    if document.header.deadline is not None:
+        fields["deadline"] = document.header.deadline + (issued - document.header.issued_at)
+    fields.update(header)
     return document.model_copy(update={"id": element_id(doc_id), "header": document.header.model_copy(update=fields)})

@@ -3,12 +3,10 @@ in this process or as a separate process that can be killed, and units with reco
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -17,6 +15,7 @@ import yaml
 
 from broker.configuration import UnitConfig
 from broker.court import CourtClient
+from broker.demo.network import Recorder
 from broker.hub.config import HubConfig
 from broker.registry import load_registry
 from broker.restamp import restamp
@@ -40,27 +39,6 @@ def wait_until(predicate: Callable[[], bool], timeout: float, what: str, interva
         time.sleep(interval)
 
 
-class Recorder:
-    """A unit handler that counts how often each document id was handed over."""
-
-    def __init__(self) -> None:
-        self.counts: collections.Counter[str] = collections.Counter()
-        self.received: list[Received] = []
-        self._lock = threading.Lock()
-
-    def __call__(self, received: Received) -> None:
-        with self._lock:
-            self.counts[received.document_id] += 1
-            self.received.append(received)
-
-    def of_type(self, doc_type: str) -> list[Received]:
-        with self._lock:
-            return [r for r in self.received if r.doc_type == doc_type]
-
-    def wait_for(self, predicate: Callable[["Recorder"], bool], timeout: float, what: str) -> None:
-        wait_until(lambda: predicate(self), timeout, what)
-
-
 def unit_client(config: UnitConfig, handler: Callable[[Received], None] | None = None) -> UnitClient:
     return UnitClient(
         config.unit,
@@ -73,6 +51,8 @@ def unit_client(config: UnitConfig, handler: Callable[[Received], None] | None =
         tls=(config.broker.cert, config.broker.key),
         cafile=config.broker.ca,
         resend_after=config.resend_after_seconds,
+        protocol=config.broker.protocol,
+        failover=config.broker.failover_endpoints(),
     )
 
 

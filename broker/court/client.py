@@ -68,6 +68,8 @@ class CourtClient:
             cafile=config.broker.ca,
             session_expiry=config.broker.session_expiry_seconds,
             resend_after=config.resend_after_seconds,
+            protocol=config.broker.protocol,
+            failover=config.broker.failover_endpoints(),
         )
 
     def __enter__(self) -> "CourtClient":

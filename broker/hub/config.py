@@ -27,6 +27,16 @@ class BrokerConnection(BrokerEndpoint):
         None, description="MQTT v5 shared-subscription group: hubs in one group share the load (docs/deployment.md)"
     )
 
+    @model_validator(mode="after")
+    def _shared_needs_v5(self) -> "BrokerConnection":
+        if self.shared_group and self.protocol != "5":
+            raise ValueError(
+                f"shared_group needs MQTT v5 shared subscriptions ($share/...), and protocol is {self.protocol}: "
+                "MQTT 3.1.1 has none, so several hubs cannot share one subscription; run one hub per broker "
+                "(or partition the units between hubs) instead (docs/deployment.md, 'Clustered broker (NATS)')"
+            )
+        return self
+
 
 class Ledger(Section):
     url: str = "sqlite:///var/hub/ledger.db"

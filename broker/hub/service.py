@@ -164,6 +164,8 @@ class Hub:
             manual_ack=True,
             receive_maximum=b.receive_maximum,
             max_inflight=self.config.delivery.publish_window,
+            protocol=b.protocol,
+            failover=b.failover_endpoints(),
         )
         client.reconnect_delay_set(min_delay=1, max_delay=30)
         client.on_connect = self._on_connect

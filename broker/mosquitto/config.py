@@ -6,8 +6,8 @@
   the certificate's CN (the unit code) as the MQTT username, persistence, raised queue limits and
   a packet size limit; every setting that differs from Mosquitto's default carries a comment with
   the reason;
-- ``acl`` — one explicit ``user <code>`` block for the hub and for every unit of the registry and
-  nothing else (no ``pattern`` lines), so a certificate whose CN is not in the registry can
+- ``acl`` — one explicit ``user <code>`` block for the hub, for each hub instance
+  (``<hub code>-<instance>``) and for every unit of the registry, and nothing else (no ``pattern`` lines), so a certificate whose CN is not in the registry can
   neither publish nor subscribe.
 
 Targets Mosquitto 2.0.x (tested with 2.0.11). See docs/topics.md for the topic layout and why
@@ -218,7 +218,7 @@ def render_config(registry: Registry, settings: BrokerSettings, acl_path: Path) 
 
 
 def render_acl(registry: Registry) -> str:
-    """The text of the ACL file: explicit blocks for the hub and each unit, nothing else."""
+    """The text of the ACL file: explicit blocks for the hub, its instances and each unit, nothing else."""
     hub = registry.hub.code
     lines = [
         f"# Mosquitto ACL of the liandong network {_clean(registry.network)!r}",
@@ -227,14 +227,20 @@ def render_acl(registry: Registry) -> str:
         "# There are no `pattern` lines on purpose: an identity that is not listed below (for example",
         "# a certificate of our CA naming a code that is not in the registry) may do nothing at all.",
         "",
-        f"# hub: {_clean(registry.hub.name)}",
-        f"user {hub}",
-        f"topic read {topics.all_units('out')}",
-        f"topic read {topics.all_units('ack')}",
-        f"topic read {topics.all_units('status')}",
-        f"topic write {topics.all_units('in')}",
-        "",
     ]
+    for identity in registry.hub.identities:
+        # the hub itself, then each hub instance (several hub processes, docs/deployment.md):
+        # the same permissions, one identity (certificate, session) per process
+        which = "hub" if identity == hub else f"hub instance {identity[len(hub) + 1:]}"
+        lines += [
+            f"# {which}: {_clean(registry.hub.name)}",
+            f"user {identity}",
+            f"topic read {topics.all_units('out')}",
+            f"topic read {topics.all_units('ack')}",
+            f"topic read {topics.all_units('status')}",
+            f"topic write {topics.all_units('in')}",
+            "",
+        ]
     for unit in registry.units:
         lines += [
             f"# {unit.kind.value}: {_clean(unit.name)}",

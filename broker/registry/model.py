@@ -78,12 +78,50 @@ class UnitEntry(BaseModel):
         return frozenset(self.accepts) if self.accepts is not None else accepted_types(self.kind)
 
 
+_INSTANCE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,14}[a-z0-9])?$")
+
+
 class HubEntry(BaseModel):
+    """The hub: one signing identity (its code and seal), run by one or more processes.
+
+    ``instances`` names the hub processes that share the load on one broker and one ledger
+    (docs/deployment.md, "Several hubs"). Instance ``a`` of hub ``<code>`` connects with a TLS
+    certificate whose CN is ``<code>-a``: its MQTT username and client id, with the hub's
+    permissions in the broker's ACL. The hyphen keeps it apart from every unit code (a unified
+    social credit code has none). The hub's own CN (``<code>``) stays valid for a single hub.
+    """
+
     model_config = ConfigDict(extra="forbid")
     code: str
     name: str
+    instances: list[str] = Field(
+        default_factory=list,
+        description="names of the hub processes sharing the load (lower-case letters, digits, '-', "
+        "at most 16); instance 'a' connects as '<code>-a'",
+    )
 
     _code = field_validator("code")(_check_code)
+
+    @field_validator("instances")
+    @classmethod
+    def _instance_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _INSTANCE.match(name):
+                raise ValueError(
+                    f"hub instance {name!r}: 1-16 lower-case letters, digits and '-', not starting or ending with '-'"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError("hub instance names must be unique")
+        return value
+
+    def instance_identity(self, instance: str) -> str:
+        """The TLS CN (= MQTT username and client id) of one hub instance: ``<code>-<instance>``."""
+        return f"{self.code}-{instance}"
+
+    @property
+    def identities(self) -> list[str]:
+        """Every MQTT identity with the hub's permissions: the hub's code, then each instance's."""
+        return [self.code, *(self.instance_identity(i) for i in self.instances)]
 
 
 class Registry(BaseModel):

@@ -2,7 +2,9 @@
 
 Every member connects the same way: MQTT v5 over TLS with its client certificate (CN = unit code,
 which the broker takes as the username and, with ``use_username_as_clientid``, as the client id),
-a persistent session (Clean Start off, a Session Expiry Interval) and QoS 1. :func:`tls_client`
+a persistent session (Clean Start off, a Session Expiry Interval) and QoS 1. On a broker without
+v5 (a NATS cluster) the same works over MQTT 3.1.1 (``protocol="3.1.1"``: Clean Session off),
+with the client moving to the next node when it loses one (``failover``). :func:`tls_client`
 returns a configured but not yet connected :class:`paho.mqtt.client.Client`; set callbacks and
 the last will, then ``loop_start()`` or ``loop_forever()``: paho connects, and reconnects with
 the same settings. The JSON payloads of ``ack`` and ``status`` are in
@@ -18,6 +20,7 @@ the same settings. The JSON payloads of ``ack`` and ``status`` are in
 from __future__ import annotations
 
 import ssl
+from collections.abc import Sequence
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -31,6 +34,10 @@ from paho.mqtt.properties import Properties
 DEFAULT_CERTS = Path(__file__).resolve().parents[2] / "certs-example"
 
 Identity = str | tuple[str | Path, str | Path] | None
+
+#: MQTT versions a client can speak: v5 (Mosquitto, the default) and 3.1.1 (brokers without v5,
+#: such as NATS; what is given up is in docs/deployment.md).
+PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
 
 
 def unit_tls_paths(unit_code: str, certs: str | Path = DEFAULT_CERTS) -> tuple[Path, Path]:
@@ -74,8 +81,10 @@ def tls_client(
     manual_ack: bool = False,
     receive_maximum: int | None = None,
     max_inflight: int | None = None,
+    protocol: str = "5",
+    failover: Sequence[tuple[str, int]] = (),
 ) -> mqtt.Client:
-    """A paho client (callback API version 2, MQTT v5, TLS) set up to connect to ``host:port``.
+    """A paho client (callback API version 2, MQTT v5 or 3.1.1, TLS) set up to connect to ``host:port``.
 
     ``identity`` is a unit code (its ``units/<code>/tls.pem`` and ``tls.key`` under ``certs`` are
     used), a ``(certfile, keyfile)`` pair, or None for no client certificate (which the broker
@@ -92,6 +101,16 @@ def tls_client(
     ``receive_maximum`` (MQTT v5) bounds how many unacknowledged messages the broker pushes;
     ``max_inflight`` how many of this client's own publications may await a PUBACK.
 
+    ``protocol`` ``"3.1.1"`` is for brokers without MQTT v5 (NATS, docs/deployment.md): the
+    session is kept with Clean Session 0 instead (for as long as the broker keeps sessions;
+    ``session_expiry`` cannot be sent), and ``receive_maximum`` cannot be sent either (the broker's
+    own limit applies: ``max_ack_pending`` on NATS). Callbacks are the same (callback API
+    version 2: paho gives 3.1.1 return codes as reason codes, and empty properties).
+
+    ``failover``: further ``(host, port)`` of a clustered broker. Each reconnection goes to the
+    next endpoint in turn (``host:port`` first, then ``failover``, round and round), so a client
+    whose node was lost comes back on another; the session lives in the cluster.
+
     The client is not connected: the connection is made by ``loop_start()``/``loop_forever()``,
     and paho reconnects with the same Clean Start flag and properties.
     """
@@ -105,18 +124,41 @@ def tls_client(
     if client_id is None:
         client_id = certificate_cn(certfile) if certfile is not None else ""
 
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"MQTT protocol {protocol!r}: one of {', '.join(PROTOCOLS)}")
+    v5 = protocol == "5"
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
-        protocol=mqtt.MQTTv5,
+        protocol=PROTOCOLS[protocol],
+        clean_session=None if v5 else clean_start,
         manual_ack=manual_ack,
     )
     client.tls_set_context(tls_context(certfile, keyfile, cafile or certs / "chain.pem"))
     if max_inflight is not None:
         client.max_inflight_messages_set(max_inflight)
-    props = Properties(PacketTypes.CONNECT)
-    props.SessionExpiryInterval = session_expiry
-    if receive_maximum is not None:
-        props.ReceiveMaximum = receive_maximum
-    client.connect_async(host, port, keepalive=keepalive, clean_start=clean_start, properties=props)
+    if v5:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = session_expiry
+        if receive_maximum is not None:
+            props.ReceiveMaximum = receive_maximum
+        client.connect_async(host, port, keepalive=keepalive, clean_start=clean_start, properties=props)
+    else:
+        client.connect_async(host, port, keepalive=keepalive)
+    if failover:
+        _rotate_endpoints(client, [(host, port), *failover])
     return client
+
+
+def _rotate_endpoints(client: mqtt.Client, endpoints: list[tuple[str, int]]) -> None:
+    """Make every reconnection of ``client`` go to the next of ``endpoints`` (the first
+    connection to the first). paho connects to one host; ``on_pre_connect`` runs before each
+    connection attempt, while paho does not let the public ``host``/``port`` change, so the
+    endpoint is set on the attributes paho reads when it opens the socket (paho 2.x)."""
+    attempts = [0]
+
+    def pre_connect(c: mqtt.Client, userdata: object) -> None:
+        c._host, c._port = endpoints[attempts[0] % len(endpoints)]  # noqa: SLF001
+        attempts[0] += 1
+
+    client.on_pre_connect = pre_connect

@@ -96,6 +96,8 @@ class UnitClient:
         session_expiry: int = 7 * 24 * 3600,
         resend_after: float = 30.0,
         max_resend_interval: float = 600.0,
+        protocol: str = "5",
+        failover: list[tuple[str, int]] | None = None,
     ):
         self.unit = unit
         self.store = store if isinstance(store, UnitStore) else UnitStore(store)
@@ -103,7 +105,12 @@ class UnitClient:
         self.handler = handler
         self.resend_after = resend_after
         self.max_resend_interval = max_resend_interval
-        kwargs: dict[str, Any] = {"session_expiry": session_expiry, "manual_ack": True}
+        kwargs: dict[str, Any] = {
+            "session_expiry": session_expiry,
+            "manual_ack": True,
+            "protocol": protocol,
+            "failover": failover or (),
+        }
         if certs is not None:
             kwargs["certs"] = certs
         if cafile is not None:

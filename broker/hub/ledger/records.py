@@ -98,6 +98,7 @@ class DeliveryRecord:
     last_sent_at: datetime | None
     published_at: datetime | None
     acked_at: datetime | None
+    owner: str | None = None  # the hub instance that publishes it (None: any)
     doc_type: str | None = None
     raw: bytes | None = None
 

@@ -113,6 +113,10 @@ deliveries = Table(
     Column("last_sent_at", UTCDateTime(), nullable=True),
     Column("published_at", UTCDateTime(), nullable=True),
     Column("acked_at", UTCDateTime(), nullable=True),
+    # The hub instance that publishes and redelivers it (several hubs on one ledger,
+    # docs/deployment.md): the one that recorded it, or took it over from an instance that
+    # stopped or fell silent. NULL: any hub (recorded outside a hub, or before the column existed).
+    Column("owner", String(128), nullable=True),
     UniqueConstraint("document_id", "recipient", name="uq_deliveries_document_recipient"),
     CheckConstraint("state IN ('pending', 'published', 'acked')", name="ck_deliveries_state"),
 )

@@ -8,7 +8,11 @@ on both backends (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the ``chain_head`` ro
 - check-then-insert (``get_document`` then ``add_document``) is race-free across processes;
 - the audit head is read once per transaction, kept in memory, and the new entries and head are
   written once, just before the commit. Everything (documents, outbox, audit) commits together
-  or not at all.
+  or not at all;
+- each delivery has an ``owner``, the hub instance that publishes it (``Ledger(instance=...)``);
+  instances write a heartbeat, and one takes over the open deliveries of an instance that
+  stopped or fell silent (:meth:`LedgerTx.take_over_deliveries`), so several hubs divide the
+  outbox instead of all redelivering all of it (docs/deployment.md, "Several hubs").
 
 Audit ``detail`` goes into the hash chain forever and cannot be redacted without breaking it:
 put identifiers, types, codes and digests there, never document content or personal data.
@@ -23,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, func, insert, inspect, or_, select, text, update
 from sqlalchemy.schema import CreateSchema
 
 from broker.hub.ledger import chain
@@ -60,11 +64,14 @@ class Ledger:
 
     ``schema`` (PostgreSQL only) puts the tables in that schema, so several deployments can share
     one database. Call :meth:`create_schema` once (it is idempotent) before first use.
+    ``instance`` names the hub process writing through this object: deliveries it records or
+    re-arms are its own (``deliveries.owner``); None records them as anyone's.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, instance: str | None = None) -> None:
         self.url = url
         self.schema = schema
+        self.instance = instance
         self._base, self.engine = make_engine(url, schema)
         self._local = threading.local()
 
@@ -74,8 +81,20 @@ class Ledger:
             if self.schema is not None:
                 conn.execute(CreateSchema(self.schema, if_not_exists=True))
             metadata.create_all(conn, checkfirst=True)
+            self._add_missing_columns(conn)
             if conn.execute(select(chain_head.c.id)).first() is None:
                 conn.execute(insert(chain_head).values(id=1, seq=0, hash=chain.GENESIS))
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Columns added since a ledger was created (nullable, so old rows stay valid):
+        ``deliveries.owner`` (several hubs)."""
+        present = {c["name"] for c in inspect(conn).get_columns("deliveries", schema=self.schema)}
+        if "owner" not in present:
+            quote = conn.dialect.identifier_preparer
+            table = quote.quote("deliveries")
+            if self.schema is not None:
+                table = f"{quote.quote_schema(self.schema)}.{table}"
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN owner VARCHAR(128)"))
 
     @contextmanager
     def transaction(self) -> Iterator[LedgerTx]:
@@ -89,7 +108,7 @@ class Ledger:
         self._local.active = True
         try:
             with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-                tx = LedgerTx(conn)
+                tx = LedgerTx(conn, owner=self.instance)
                 try:
                     yield tx
                     tx._write_chain()
@@ -216,9 +235,11 @@ _RAW = select(documents.c.raw).where(documents.c.document_id == bindparam("docum
 _REARM = (
     update(deliveries)
     .where(deliveries.c.document_id == bindparam("doc_id"), deliveries.c.recipient == bindparam("to_recipient"))
-    .values(state="pending")
+    .values(state="pending", owner=bindparam("new_owner"))
     .returning(deliveries.c.id)
 )
+INSTANCE_STATE = "hub.instance:"
+"""``supervision_state`` key prefix of the hub instances' heartbeats (value 'running' or 'stopped')."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -278,9 +299,10 @@ _DELIVERY_OF = select(deliveries).where(
 class LedgerTx:
     """Operations inside one :meth:`Ledger.transaction`; not usable after the block ends."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, owner: str | None = None) -> None:
         self._conn = conn
         self._closed = False
+        self._owner = owner
         head = conn.execute(_LOCK_HEAD).first()
         if head is None:
             raise LedgerError("the ledger has no chain head: run create_schema() first")
@@ -373,6 +395,7 @@ class LedgerTx:
             "topic": topic,
             "state": "pending",
             "attempts": 0,
+            "owner": self._owner,
         }
         self._check_open()
         if self._next_delivery_id is None:
@@ -421,12 +444,15 @@ class LedgerTx:
         return [_delivery(r) for r in self._exec(query)]
 
     def open_deliveries(
-        self, *, recipients: Sequence[str] | None = None, limit: int | None = None
+        self, *, recipients: Sequence[str] | None = None, limit: int | None = None, owner: str | None = None
     ) -> list[DeliveryRecord]:
-        """Like :meth:`undelivered` but without the bytes: for scanning large backlogs."""
+        """Like :meth:`undelivered` but without the bytes: for scanning large backlogs.
+        ``owner``: only the deliveries of this hub instance."""
         query = _OPEN
         if recipients is not None:
             query = query.where(deliveries.c.recipient.in_(list(recipients)))
+        if owner is not None:
+            query = query.where(deliveries.c.owner == owner)
         if limit is not None:
             query = query.limit(limit)
         return [_delivery(r) for r in self._exec(query)]
@@ -440,9 +466,43 @@ class LedgerTx:
 
     def rearm_delivery(self, document_id: str, recipient: str) -> int | None:
         """Send a document to a recipient again (e.g. the original service receipt of a
-        duplicate): the delivery goes back to 'pending'. Returns its id, None when unknown."""
-        value = self._exec(_REARM, {"doc_id": document_id, "to_recipient": recipient}).scalar()
+        duplicate): the delivery goes back to 'pending', owned by this transaction's hub instance
+        (which publishes it now). Returns its id, None when unknown."""
+        params = {"doc_id": document_id, "to_recipient": recipient, "new_owner": self._owner}
+        value = self._exec(_REARM, params).scalar()
         return int(value) if value is not None else None
+
+    # --- several hub instances on one ledger --------------------------------------------------
+
+    def instance_heartbeat(self, instance: str, at: datetime, *, running: bool = True) -> None:
+        """Record that hub ``instance`` is alive at ``at`` (real time), or that it stopped."""
+        self.put_state(INSTANCE_STATE + instance, "running" if running else "stopped", at)
+
+    def live_instances(self, since: datetime) -> list[str]:
+        """Hub instances running with a heartbeat at or after ``since``."""
+        require_aware(since, "since")
+        return [
+            e.key[len(INSTANCE_STATE) :]
+            for e in self.states(INSTANCE_STATE, value="running")
+            if e.at is not None and e.at >= since
+        ]
+
+    def take_over_deliveries(self, instance: str, live: Sequence[str]) -> dict[str | None, int]:
+        """Make ``instance`` the owner of every open delivery whose owner is not in ``live``
+        (stopped, silent, unknown) or is None. Returns how many were taken from which owner.
+        Race-free between hubs: the transaction is exclusive, and the UPDATE re-checks the owner."""
+        keep = sorted({instance, *live})
+        c = deliveries.c
+        orphaned = or_(c.owner.is_(None), c.owner.not_in(keep))
+        counts = {
+            owner: n
+            for owner, n in self._exec(
+                select(c.owner, func.count()).where(c.state != "acked", orphaned).group_by(c.owner)
+            )
+        }
+        if counts:
+            self._exec(update(deliveries).where(c.state != "acked", orphaned).values(owner=instance))
+        return counts
 
     def delivery_of(self, document_id: str, recipient: str) -> DeliveryRecord | None:
         """The delivery of one document to one recipient (without the bytes), None when unknown."""

@@ -1,0 +1,201 @@
+"""A whole network on this machine: Mosquitto with the generated TLS configuration, the hub on
+SQLite, every reference adapter, two courts and the linkage office — for ``liandong demo``.
+
+Everything is started from the example PKI and registry (``certs-example/``,
+``examples/network.yaml``) with its state in one working directory, and stopped again by
+:meth:`LocalNetwork.stop` (the only child process is Mosquitto; the rest runs in this process).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from broker.court import CourtClient
+from broker.hub.service import Hub
+from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
+from broker.registry import Registry, load_registry
+from broker.sandbox import EXAMPLE_CERTS, EXAMPLE_REGISTRY, hub_config, unit_config
+from broker.transport.unit import Received, UnitClient
+
+COURT_A = "11445300MB0000001W"  # 云浮市中级人民法院
+COURT_B = "11421022MB0000002J"  # 公安县人民法院
+BANK = "91445300MA5100003A"
+POLICE = "11445300MB00000046"
+REGISTRY = "12445300MB00000056"
+MARKET = "11445300MB0000006C"
+CREDIT = "11100000MB0000007D"
+
+
+class Recorder:
+    """A handler that keeps what a unit received and lets the caller wait for it."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._cond = threading.Condition()
+        self.also: Callable[[Received], None] | None = None
+
+    def __call__(self, received: Received) -> None:
+        with self._cond:
+            self.counts[received.document_id] += 1
+            self.received.append(received)
+            self._cond.notify_all()
+        if self.also is not None:
+            self.also(received)
+
+    def of_type(self, doc_type: str) -> list[Received]:
+        with self._cond:
+            return [r for r in self.received if r.doc_type == doc_type]
+
+    def wait_for(self, predicate: Callable[["Recorder"], Any], timeout: float, what: str) -> Any:
+        """Wait until ``predicate(self)`` is truthy and return its value; AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = predicate(self)
+                if value:
+                    return value
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+                self._cond.wait(min(remaining, 0.2))
+
+    def answer_to(self, document_id: str, doc_type: str, timeout: float = 30.0) -> Received:
+        """Wait for a document of ``doc_type`` answering ``document_id``."""
+        return self.wait_for(
+            lambda r: next((x for x in r.of_type(doc_type) if x.in_reply_to == document_id), None),
+            timeout,
+            f"a {doc_type} answering {document_id}",
+        )
+
+
+@dataclass
+class Party:
+    """A court or the office: its client and what it received."""
+
+    code: str
+    name: str
+    recorder: Recorder
+    court: CourtClient | None = None
+    unit: UnitClient | None = None
+
+    @property
+    def client(self) -> UnitClient:
+        assert self.court is not None or self.unit is not None
+        return self.court.unit if self.court is not None else self.unit  # type: ignore[return-value, union-attr]
+
+
+@dataclass
+class LocalNetwork:
+    workdir: Path
+    clock_start: datetime
+    registry: Registry = field(default_factory=lambda: load_registry(EXAMPLE_REGISTRY))
+    broker: MosquittoProcess | None = None
+    hub: Hub | None = None
+    parties: dict[str, Party] = field(default_factory=dict)
+    adapters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def office(self) -> Party:
+        return self.parties[self.registry.office]
+
+    def start(self, on_step: Callable[[str], None] = lambda _: None) -> None:
+        port = free_port()
+        self.broker = MosquittoProcess(
+            self.registry, BrokerSettings.from_certs(EXAMPLE_CERTS, port=port, data_dir=self.workdir / "broker")
+        ).start()
+        on_step(f"Mosquitto on 127.0.0.1:{port} (TLS, client certificates, per-unit ACL)")
+        self.hub = Hub(
+            hub_config(
+                self.registry.hub.code,
+                port=port,
+                var=self.workdir / "hub",
+                workers=0,
+                delivery={"ack_timeout_seconds": 5},
+                supervision={"scan_interval_seconds": 0.5, "clock_start": self.clock_start.isoformat()},
+            )
+        )
+        self.hub.start()
+        on_step(f"hub {self.registry.hub.code} with its ledger in {self.workdir / 'hub' / 'ledger.db'}")
+        for code in (COURT_A, COURT_B):
+            recorder = Recorder()
+            court = CourtClient(self._unit_config(code), handler=recorder)
+            court.unit.start()
+            self.parties[code] = Party(code, self._name(code), recorder, court=court)
+        office_recorder = Recorder()
+        office = self._unit_client(self.registry.office, office_recorder)
+        office.start()
+        self.parties[self.registry.office] = Party(self.registry.office, self._name(self.registry.office), office_recorder, unit=office)
+        on_step("two courts and the linkage office connected")
+        for name in ("bank", "realestate", "police", "market", "credit"):
+            self.start_adapter(name)
+        on_step("adapters: bank, real-estate registry, public security, market regulation, credit platform")
+
+    def start_adapter(self, name: str) -> Any:
+        from adapters.sdk import AdapterService, ExecutionSettings, load_adapter, load_adapter_config
+
+        cls = load_adapter(name)
+        unit = {"bank": BANK, "realestate": REGISTRY, "police": POLICE, "market": MARKET, "credit": CREDIT}[name]
+        settings: dict[str, Any] = {"bank": {"seed_example_data": True}}.get(name, {"demo": True})
+        if name == "realestate":
+            settings["archive_retrieval_seconds"] = 1.5  # the paper archive, so one answer takes an extension
+        config = load_adapter_config(
+            cls,
+            None,
+            unit=self._unit_config(unit),
+            adapter=cls.settings_model(**settings),
+            execution=ExecutionSettings(idle_poll_seconds=0.2),
+        )
+        service = AdapterService(cls, config)
+        service.start()
+        self.adapters[name] = service
+        return service
+
+    def stop_adapter(self, name: str) -> None:
+        service = self.adapters.pop(name, None)
+        if service is not None:
+            service.stop()
+
+    def stop(self) -> None:
+        for name in list(self.adapters):
+            self.stop_adapter(name)
+        for party in self.parties.values():
+            try:
+                party.client.stop()
+            except Exception:  # noqa: BLE001 - stopping must go on whatever one client does
+                pass
+        self.parties.clear()
+        if self.hub is not None:
+            self.hub.stop()
+            self.hub = None
+        if self.broker is not None:
+            self.broker.stop()
+            self.broker = None
+
+    def _unit_config(self, code: str):  # type: ignore[no-untyped-def]
+        assert self.broker is not None
+        return unit_config(code, port=self.broker.port, var=self.workdir / "units", resend_after_seconds=5)
+
+    def _unit_client(self, code: str, handler: Recorder) -> UnitClient:
+        config = self._unit_config(code)
+        return UnitClient(
+            code,
+            host=config.broker.host,
+            port=config.broker.port,
+            trust=config.trust.store(),
+            registry=self.registry,
+            store=config.store,
+            handler=handler,
+            tls=(config.broker.cert, config.broker.key),
+            cafile=config.broker.ca,
+        )
+
+    def _name(self, code: str) -> str:
+        unit = self.registry.unit(code)
+        return unit.name if unit else code

@@ -1,0 +1,34 @@
+"""The README's main command, as a user runs it: ``liandong demo`` (issue 6)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from broker.documents.catalogue import DIRECTIONS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_liandong_demo_runs_the_whole_story_and_stops_cleanly():
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "broker.cli.main", "demo"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    elapsed = time.monotonic() - started
+    out = proc.stdout
+    assert proc.returncode == 0, out[-4000:] + proc.stderr[-2000:]
+    assert "demo passed" in out
+    assert f"document types used: {len(DIRECTIONS)} of {len(DIRECTIONS)}" in out
+    assert "hash chain intact" in out
+    assert "✗" not in out
+    assert elapsed < 60, f"the demo took {elapsed:.0f} s"
+    # every process it started was stopped: no Mosquitto of the demo is left behind
+    leftover = subprocess.run(["pgrep", "-f", "liandong-demo-"], capture_output=True, text=True)
+    assert leftover.stdout.strip() == ""
