@@ -557,3 +557,24 @@ def test_a_consumption_restriction_order_is_recorded_for_the_punishing_units(tmp
         again = h.redeliver(signed)
         assert again.receipt is not None
         assert h.adapter.native.ledger.db.execute("SELECT count(*) FROM consumption_restrictions").fetchone()[0] == 1
+
+
+def test_any_unit_may_ask_the_platform_whether_a_subject_is_listed(tmp_path):
+    """003 失信规定 art. 8: banks check borrowers against the list; other queries from units are refused."""
+    from adapters.credit import CreditAdapter
+    from adapters.credit.adapter import CreditSettings
+    from adapters.sdk.testing import Harness
+    from broker.documents import codec
+    from broker.parsing.hardened import parse
+
+    bank = "91445300MA5100003A"
+    example = Path(__file__).resolve().parents[1] / "examples" / "unsigned" / "QueryNotice-CreditPlatform.xml"
+    body = codec.from_element(parse(example.read_bytes())).body
+    with Harness(CreditAdapter, CreditSettings(demo=True), directory=tmp_path) as h:
+        answered = h.deliver(h.document(body, sender=bank, case_number=None))
+        assert answered.receipt is not None
+        assert answered.receipt.result("Q1").status.value == "Found"
+        # any other query from a unit never reaches the platform: the hub's rules refuse it
+        other = body.model_copy(update={"queries": [body.queries[0].model_copy(update={"kind": "Identity"})]})
+        with pytest.raises(AssertionError, match="RULE_STATUS_QUERY_ONLY"):
+            h.deliver(h.document(other, sender=bank, case_number=None))

@@ -276,6 +276,8 @@ REFUSED: list[Case] = [
             setting(header__recipient=REGISTRY_CENTRE), path=D + "ReleaseNotice/Release"),
     refused("RULE_QUERY_UNIT_KIND", "bank-query-to-police", "QueryNotice", setting(header__recipient=POLICE),
             path=D + "QueryNotice/Query[1]"),
+    refused("RULE_STATUS_QUERY_ONLY", "bank-asks-police-about-a-person", "QueryNotice-PublicSecurity",
+            setting(header__sender=BANK)),
     refused("RULE_ENFORCEMENT_ACCOUNT_UNREGISTERED", "unknown-account-number", "AssistanceNotice",
             measure(3, enforcement_account__account_number="2017002119200099999"),
             path=NOTICE + "BankDeduct[1]/EnforcementAccount"),
@@ -285,6 +287,9 @@ REFUSED: list[Case] = [
 # --- accepted borderline documents ---------------------------------------------------------------------
 
 ACCEPTED: list[Case] = [
+    # 003 失信规定 art. 8: a bank checks a borrower against the list; no case, no officers
+    accepted("bank-checks-the-dishonest-list", "QueryNotice-CreditPlatform",
+             setting(header__sender=BANK, header__case_number=None, header__officers=[])),
     accepted("listing-debtor-exactly-18", "DishonestListing", debtor_born(date(2008, 3, 9))),
     accepted("listing-2+2-for-obstruction", "DishonestListing", listing(C.OBSTRUCTS, extension=2, reason=REASON)),
     accepted("listing-2+3-for-several-acts", "DishonestListing",

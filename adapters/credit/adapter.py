@@ -92,6 +92,7 @@ class CreditAdapter(Adapter):
 
     name = "credit"
     unit_kinds = frozenset({UnitKind.CREDIT_PLATFORM})
+    open_queries = frozenset({QueryKind.DISHONEST_STATUS})  # every unit checks the list (失信规定 art. 8)
     settings_model = CreditSettings
 
     def __init__(self, settings: CreditSettings, runtime) -> None:  # type: ignore[no-untyped-def]

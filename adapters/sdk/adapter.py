@@ -192,6 +192,10 @@ class Adapter:
     name: ClassVar[str] = ""
     unit_kinds: ClassVar[Collection[UnitKind]] = frozenset()
     settings_model: ClassVar[type[BaseModel]] = NoSettings
+    open_queries: ClassVar[Collection["QueryKind"]] = frozenset()
+    """Query kinds any member unit may ask (not only courts): the credit platform answers every
+    unit that checks whether a subject is on the dishonest list (003 失信规定 art. 8). A
+    ``QueryNotice`` from another unit is refused unless all its queries are of these kinds."""
     handlers: ClassVar[Mapping[ItemKey, HandlerSpec]] = {}
 
     def __init__(self, settings: Any, runtime: Runtime):

@@ -70,6 +70,9 @@ log = logging.getLogger("liandong.adapter")
 EXECUTING_SENDERS = frozenset({UnitKind.COURT, UnitKind.LINKAGE_OFFICE})
 """Who may make an adapter act: courts and the linkage office, nobody else."""
 
+ANSWERS = frozenset({"ExecutionReceipt", "ExtensionNotice", "ReviewSuggestion", "MeasureStatusNotice"})
+"""Answers to what this unit sent (a status query to the credit platform): kept, never executed."""
+
 _RESULT_TAGS: dict[str, type[Result]] = {"MeasureResult": MeasureResult, "QueryResult": QueryResult, "ReleaseResult": ReleaseResult}
 
 
@@ -168,6 +171,13 @@ class Engine:
 
     # --- intake (transport thread) ---------------------------------------------------------------
 
+    def _open_query(self, received: Received) -> bool:
+        """A query every member unit may ask (:attr:`Adapter.open_queries`)."""
+        if received.doc_type != "QueryNotice" or not self.adapter.open_queries:
+            return False
+        kinds = [k.text for k in received.root.iter(f"{{{NS}}}Kind")]
+        return bool(kinds) and all(k in {q.value for q in self.adapter.open_queries} for k in kinds)
+
     def accept(self, received: Received) -> None:
         """Record a verified document as a job (or refuse it); never executes anything itself."""
         doc_type, sender, document_id = received.doc_type, received.sender, received.document_id
@@ -187,7 +197,9 @@ class Engine:
             # hub notices (reminders, escalations, anomalies, non-delivery) inform; they order nothing
             if self.adapter.handler_for(ItemKey("document", doc_type)) is None:
                 state = "noted"
-        elif kind not in EXECUTING_SENDERS:
+        elif doc_type in ANSWERS and self.adapter.handler_for(ItemKey("document", doc_type)) is None:
+            state = "noted"  # an answer to this unit's own query orders nothing
+        elif kind not in EXECUTING_SENDERS and not self._open_query(received):
             state, detail = "refused", codes.SENDER_REFUSED
         elif doc_type not in ("AssistanceNotice", "QueryNotice", "ReleaseNotice") and (
             self.adapter.handler_for(ItemKey("document", doc_type)) is None

@@ -158,7 +158,11 @@ class Direction:
 DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
     {
         "AssistanceNotice": Direction(_COURT, frozenset().union(*MEASURE_UNIT_KINDS.values())),
-        "QueryNotice": Direction(_COURT, frozenset().union(*QUERY_UNIT_KINDS.values())),
+        # Courts query every unit; any member unit may ask the credit platform whether a subject is
+        # listed (003 失信规定 art. 8) — RULE_STATUS_QUERY_ONLY keeps those queries to that.
+        "QueryNotice": Direction(
+            _COURT | (NON_COURT_MEMBERS - _HUB_OR_OFFICE), frozenset().union(*QUERY_UNIT_KINDS.values())
+        ),
         "EnforcementRuling": Direction(_COURT, NON_COURT_MEMBERS | _COURT),
         "OfficerCredentials": Direction(_COURT, NON_COURT_MEMBERS | _COURT),
         "ReleaseNotice": Direction(_COURT, frozenset().union(*RELEASE_UNIT_KINDS.values())),
@@ -172,7 +176,9 @@ DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
         "JudicialSuggestion": Direction(_COURT, NON_COURT_MEMBERS),  # 001 arts. 19, 24
         "ItemEntrustment": Direction(_COURT, _COURT),  # 003 事项委托
         "EntrustmentFeedback": Direction(_COURT, _COURT),
-        "ExecutionReceipt": Direction(EXECUTING_KINDS, _COURT),
+        # Receipts go back to whoever asked: courts, or a unit that checked the dishonest list; the
+        # hub routes every answer to the sender of the document it answers (ROUTE_REPLY_*).
+        "ExecutionReceipt": Direction(EXECUTING_KINDS, _COURT | (NON_COURT_MEMBERS - _HUB_OR_OFFICE)),
         "ExtensionNotice": Direction(EXECUTING_KINDS | _COURT, _COURT),
         "ReviewSuggestion": Direction(EXECUTING_KINDS, _COURT),  # 001 art. 20
         "LeadReport": Direction(EXECUTING_KINDS, _COURT),  # 002 四.7(2)

@@ -9,6 +9,7 @@ from broker.documents.catalogue import CASE_TYPES, OFFICER_TYPES, REPLY_TYPES
 from broker.documents.identifiers import birth_date_of, gender_of, parse_case_number, resident_id_is_valid, uscc_is_valid
 from broker.errors import Problem
 from broker.rules.engine import RuleContext, as_datetime, child_text, indexed, local, report, rule
+from broker.rules.routing import outside_a_case, status_query_from_a_unit
 
 _UNIT_CODES = indexed(
     "Sender", "Recipient", "UnitCode", "CompanyCode", "AuthorityCode", "ServedSender", "ServedRecipient",
@@ -73,8 +74,9 @@ def case_numbers(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("RULE_CASE_NUMBER_REQUIRED", types=CASE_TYPES)
 def case_number_present(ctx: RuleContext) -> Iterator[Problem]:
-    """Documents of an enforcement case carry its case number."""
-    if not ctx.header("CaseNumber"):
+    """Documents of an enforcement case carry its case number (a unit's check of the dishonest
+    list belongs to no case)."""
+    if not ctx.header("CaseNumber") and not outside_a_case(ctx):
         yield report("RULE_CASE_NUMBER_REQUIRED", doc_type=ctx.doc_type)
 
 
@@ -88,8 +90,9 @@ def reply_names_original(ctx: RuleContext) -> Iterator[Problem]:
 
 @rule("RULE_OFFICERS_REQUIRED", types=OFFICER_TYPES, source="003 银行网络执行查控工作规范 3; 002 四.7")
 def officers_named(ctx: RuleContext) -> Iterator[Problem]:
-    """Notices name the officers handling them, with phone and credential number."""
-    if ctx.header_element("Officer") is None:
+    """Notices name the officers handling them, with phone and credential number (a unit's check
+    of the dishonest list has none)."""
+    if ctx.header_element("Officer") is None and not status_query_from_a_unit(ctx):
         yield report("RULE_OFFICERS_REQUIRED", doc_type=ctx.doc_type)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from broker.documents.catalogue import DIRECTIONS, MEASURE_UNIT_KINDS, QUERY_UNIT_KINDS, RELEASE_UNIT_KINDS
+from broker.documents.catalogue import DIRECTIONS, MEASURE_UNIT_KINDS, QUERY_UNIT_KINDS, RELEASE_UNIT_KINDS, UnitKind
 from broker.documents.measures import ReleaseKind
 from broker.documents.queries import QueryKind
 from broker.errors import Problem
@@ -41,6 +41,35 @@ def direction_allowed(ctx: RuleContext) -> Iterator[Problem]:
     unit = ctx.registry.unit(ctx.recipient)
     if unit is not None and ctx.doc_type not in unit.accepted:
         yield report("ROUTE_TYPE_NOT_ACCEPTED", recipient=ctx.recipient, doc_type=ctx.doc_type)
+
+
+def status_query_from_a_unit(ctx: RuleContext) -> bool:
+    """A query a member unit (not a court) sends to check the dishonest list (003 失信规定 art. 8)."""
+    if ctx.doc_type != "QueryNotice" or ctx.registry is None:
+        return False
+    kind = ctx.registry.kind_of(ctx.sender)
+    return kind is not None and kind is not UnitKind.COURT
+
+
+def outside_a_case(ctx: RuleContext) -> bool:
+    """A unit's check of the dishonest list, or its answer: no enforcement case, no officers."""
+    if status_query_from_a_unit(ctx):
+        return True
+    if ctx.doc_type != "ExecutionReceipt" or ctx.registry is None:
+        return False
+    kind = ctx.registry.kind_of(ctx.recipient)
+    return kind is not None and kind is not UnitKind.COURT
+
+
+@rule("RULE_STATUS_QUERY_ONLY", types={"QueryNotice"}, registry=True, source="003 失信规定 第八条")
+def units_only_check_the_list(ctx: RuleContext) -> Iterator[Problem]:
+    """Courts query every unit; a unit that is not a court may only ask the credit platform
+    whether a subject is on the dishonest list (before lending, tendering, ...)."""
+    if not status_query_from_a_unit(ctx):
+        return
+    kinds = {child_text(q, "Kind") for q in _QUERIES(ctx.root)}
+    if ctx.registry.kind_of(ctx.recipient) is not UnitKind.CREDIT_PLATFORM or kinds - {QueryKind.DISHONEST_STATUS.value}:  # type: ignore[union-attr]
+        yield report("RULE_STATUS_QUERY_ONLY")
 
 
 @rule(
