@@ -103,6 +103,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("RULE_UNKNOWN_UNIT", "单位 {unit} 不是联动网络成员", "unit {unit} is not a member of the network"),
     ErrorSpec("RULE_LISTING_MINOR", "被执行人在决定日为未成年人，不得纳入失信被执行人名单（{path}）", "the debtor is a minor on the decision date and may not be listed as dishonest ({path})", "003 失信规定 第四条"),
     ErrorSpec("RULE_LISTING_PERIOD", "失信名单期限为二年，延长须为一至三年并说明理由：{detail}", "a dishonest listing lasts two years; an extension must be one to three years with a reason: {detail}", "003 失信规定 第二条"),
+    ErrorSpec("RULE_LISTING_DATES", "失信名单的立案日期、决定日期与签发时间顺序不符：{detail}", "the listing's filing date, decision date and issue time are out of order: {detail}", "003 失信规定 第五条、第六条"),
     ErrorSpec("RULE_LISTING_FIELDS", "失信名单信息缺少第六条规定的事项：{detail}", "the listing lacks a field required by article 6: {detail}", "003 失信规定 第六条"),
     ErrorSpec("RULE_REVIEW_REFUSES", "审查建议不得拒绝采取措施", "a review suggestion may not refuse to carry out the measure", "001 第二十条"),
     ErrorSpec("RULE_RESULT_REASON", "未执行或部分执行的结果必须说明原因（{path}）", "a result that was not or only partly executed must give the reason ({path})", "003 银行网络执行查控工作规范 17"),

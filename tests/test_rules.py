@@ -235,6 +235,11 @@ REFUSED: list[Case] = [
         if ground is not C.ABLE_BUT_REFUSES
     ],
     refused("RULE_LISTING_PERIOD", "period-for-ground-1-alone", "DishonestListing", listing(C.ABLE_BUT_REFUSES)),
+    refused("RULE_LISTING_DATES", "filed-after-the-decision", "DishonestListing",
+            setting(body__filed_on=date(2026, 3, 9), body__decision_date=date(2026, 3, 1)),
+            path=D + "DishonestListing"),
+    refused("RULE_LISTING_DATES", "decided-after-issue", "DishonestListing",
+            setting(body__decision_date=date(2026, 3, 20)), path=D + "DishonestListing"),
     refused("RULE_LISTING_FIELDS", "organisation-without-legal-representative", "DishonestListing",
             setting(body__subject=BUILD.HENGDA.model_copy(update={"legal_representative": None})),
             path=D + "DishonestListing/Organisation"),

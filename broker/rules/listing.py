@@ -7,7 +7,8 @@ from typing import Iterator
 from broker.documents.bodies import DishonestConduct
 from broker.documents.identifiers import age_on, resident_id_is_valid
 from broker.errors import Problem
-from broker.rules.engine import RuleContext, as_date, child_text, report, rule, xpath
+from broker.documents.document import CHINA_TZ
+from broker.rules.engine import RuleContext, as_date, as_datetime, child_text, report, rule, xpath
 
 _LISTING = xpath("/ld:Document/ld:DishonestListing")
 _NS = "{urn:liandong:v1}"
@@ -57,6 +58,20 @@ def listing_period(ctx: RuleContext) -> Iterator[Problem]:
             yield report(
                 "RULE_LISTING_PERIOD", period, detail="extension only for obstruction or several dishonest acts"
             )
+
+
+@rule("RULE_LISTING_DATES", types={"DishonestListing"}, source="003 失信规定 第五条、第六条")
+def listing_dates(ctx: RuleContext) -> Iterator[Problem]:
+    """The case was filed before the listing decision, and the decision (which takes effect when
+    made, art. 5) is not later than the document that publishes it."""
+    issued = as_datetime(ctx.header("IssuedAt"))
+    for listing in _LISTING(ctx.root):
+        filed = as_date(child_text(listing, "FiledOn"))
+        decided = as_date(child_text(listing, "DecisionDate"))
+        if filed and decided and filed > decided:
+            yield report("RULE_LISTING_DATES", listing, detail="filed after the decision")
+        if decided and issued and issued.tzinfo and decided > issued.astimezone(CHINA_TZ).date():
+            yield report("RULE_LISTING_DATES", listing, detail="decided after the document was issued")
 
 
 @rule("RULE_LISTING_FIELDS", types={"DishonestListing"}, source="003 失信规定 第六条")
