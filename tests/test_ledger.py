@@ -560,3 +560,19 @@ def test_cli_refuses_missing_sqlite_file(tmp_path, cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["ledger", "verify", "--url", f"sqlite:///{tmp_path / 'nope.db'}"])
     assert result.exit_code == 2
     assert not (tmp_path / "nope.db").exists()
+
+
+def test_cli_reads_the_ledger_from_the_hub_configuration(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from broker.cli.main import app
+    from broker.sandbox import hub_config
+
+    config = hub_config("12100000MB0000009G", port=1883, var=tmp_path)
+    Ledger(config.ledger.url).create_schema()
+    path = tmp_path / "hub.yaml"
+    path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True)), encoding="utf-8")
+    result = CliRunner().invoke(app, ["ledger", "verify", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "intact" in result.output

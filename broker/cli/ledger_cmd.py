@@ -17,17 +17,34 @@ from broker.cli.output import err, out
 from broker.hub.ledger import AuditEntry, Ledger
 
 UrlOpt = Annotated[
-    str,
+    Optional[str],
     typer.Option(
         "--url",
         envvar="LIANDONG_LEDGER_URL",
         help="ledger database: sqlite:///path/ledger.db or postgresql+psycopg://user@host/db",
     ),
 ]
+ConfigOpt = Annotated[
+    Optional[Path], typer.Option("--config", help="the hub's configuration: its ledger section is used", exists=True)
+]
 SchemaOpt = Annotated[Optional[str], typer.Option("--schema", help="PostgreSQL schema holding the ledger")]
 
 
-def _open(url: str, schema: str | None) -> Ledger:
+def _open(url: str | None, schema: str | None, config: Path | None = None) -> Ledger:
+    if config is not None:
+        from broker.errors import LiandongError
+        from broker.hub.config import load_hub_config
+
+        try:
+            section = load_hub_config(config).ledger
+        except LiandongError as exc:
+            for p in exc.problems:
+                err.print(f"[red]{p.code}[/red] {p.message_en}")
+            raise typer.Exit(2) from None
+        url, schema = url or section.url, schema or section.schema_name
+    if not url:
+        err.print("[red]no ledger[/red]: give --url (or LIANDONG_LEDGER_URL) or --config HUB.yaml")
+        raise typer.Exit(2)
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -50,9 +67,9 @@ def _cannot_read(exc: SQLAlchemyError) -> NoReturn:
     raise typer.Exit(2) from None
 
 
-def verify(url: UrlOpt, schema: SchemaOpt = None) -> None:
+def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None) -> None:
     """Check the audit hash chain and the stored evidence bytes. Exit 0 when intact, 1 otherwise."""
-    ledger = _open(url, schema)
+    ledger = _open(url, schema, config)
     try:
         report = ledger.verify()
     except SQLAlchemyError as exc:
@@ -76,11 +93,12 @@ def verify(url: UrlOpt, schema: SchemaOpt = None) -> None:
 
 def show(
     document_id: Annotated[str, typer.Argument(help="document id")],
-    url: UrlOpt,
+    url: UrlOpt = None,
     schema: SchemaOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Show one document's story: its audit entries and those of its receipts, replies and notices."""
-    ledger = _open(url, schema)
+    ledger = _open(url, schema, config)
     try:
         entries = ledger.story(document_id)
     except SQLAlchemyError as exc:
