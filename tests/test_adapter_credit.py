@@ -340,20 +340,20 @@ def status_query(h: Harness, subject=CHEN) -> Document:
     )
 
 
-def test_a_minor_is_refused_by_the_platform_even_when_the_hub_lets_the_listing_through(platform):
-    """003 失信规定 art. 4, defence in depth. The hub (RULE_LISTING_MINOR) and the SDK refuse a
-    listing of a person under 18 on its decision date; a decision dated after the 18th birthday
-    passes them, but the person is 17 on the day of entry: the platform refuses, and the court
-    gets a receipt saying so. A correction of the ID number to a minor's is refused too."""
+def test_a_minor_is_never_listed_whatever_the_decision_date(platform):
+    """003 失信规定 art. 4. The hub (RULE_LISTING_MINOR) and the SDK refuse a listing of a person
+    under 18 on its decision date. Dating the decision after the 18th birthday does not get a
+    minor through either: a decision dated after the document is refused (RULE_LISTING_DATES,
+    arts. 5–6), and the platform itself checks the age on the day of entry too (tested on the
+    native platform above). A correction of the ID number to a minor's is refused."""
     minor = turning_18_in(20)
     plain = platform.document(listing_body(minor))
     out = platform.deliver(platform.seal(plain))
     assert "RULE_LISTING_MINOR" in out.refused and not out.documents  # the SDK never hands it over
 
     misdated = platform.document(listing_body(minor, decided=today() + timedelta(days=20)))
-    out = platform.deliver(misdated)  # passes the hub's checks (the harness asserts it)
-    assert_receipt(out.receipt, answers=misdated, statuses={"DishonestListing": "NotExecuted"})
-    assert_not_executed(out.receipt, "DishonestListing", reason_contains="未成年人")
+    out = platform.deliver(platform.seal(misdated))
+    assert out.refused == ["RULE_LISTING_DATES"] and not out.documents
     assert platform.adapter.status(minor) == [ListingRecord(listed=False)]
 
     adult = platform.document(listing_body())
@@ -475,12 +475,12 @@ def hub(mosquitto, tmp_path):
     h.stop()
 
 
-def test_live_listing_correction_deletion_status_and_a_refused_minor_over_mosquitto_and_the_hub(
+def test_live_listing_correction_deletion_status_and_a_rejected_minor_over_mosquitto_and_the_hub(
     hub, mosquitto, tmp_path
 ):
     """End to end through the hub: a listing, the status query (listed), a correction, a deletion,
-    the status query again (not listed), and a listing of a minor the hub lets through and the
-    platform refuses — each answered by the platform's sealed receipt."""
+    the status query again (not listed), each answered by the platform's sealed receipt; a listing
+    of a minor, plainly or with a decision dated after the 18th birthday, is rejected by the hub."""
     recorder = Recorder()
     court = CourtClient(
         unit_config(COURT, port=mosquitto.port, var=tmp_path / "units", resend_after_seconds=2),
@@ -536,8 +536,10 @@ def test_live_listing_correction_deletion_status_and_a_refused_minor_over_mosqui
         _, result = ask(DishonestListingDeletion(listing=lid, ground=DeletionGround.EARLY_DELETION))
         assert result.status is ReleaseStatus.RELEASED
         assert status() == [ListingRecord(listed=False)]
-        _, result = ask(listing_body(turning_18_in(20), decided=today() + timedelta(days=20)))
-        assert result.status is ResultStatus.NOT_EXECUTED and "未成年人" in result.reason
+        for decided, code in ((None, "RULE_LISTING_MINOR"), (today() + timedelta(days=20), "RULE_LISTING_DATES")):
+            minor = Document.create(listing_body(turning_18_in(20), decided=decided), sender=COURT, recipient=CREDIT, case_number=CASE)
+            answer = court.publish(minor, timeout=30)
+            assert not answer.accepted and code in [e[0] for e in answer.errors]
         assert status()[0].listed is False
 
 
