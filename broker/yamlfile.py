@@ -17,6 +17,15 @@ from broker.errors import LiandongError, problem
 T = TypeVar("T", bound=BaseModel)
 
 
+class LocatedError(ValueError):
+    """A model validator's error about a part of the input (``loc`` below the validated value),
+    so that the loader can name that part's line rather than the top of the file."""
+
+    def __init__(self, message: str, loc: tuple[str | int, ...]):
+        super().__init__(message)
+        self.loc = loc
+
+
 def _node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
     """Follow a pydantic error location through the composed YAML node tree."""
     for key in loc:
@@ -55,8 +64,10 @@ def load_yaml_model(path: str | Path, model: type[T], *, code: str = "REG_INVALI
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
-            node = _node_at(root, tuple(err["loc"]))
+            cause = (err.get("ctx") or {}).get("error")
+            loc = tuple(err["loc"]) + (cause.loc if isinstance(cause, LocatedError) else ())
+            node = _node_at(root, loc)
             line = node.start_mark.line + 1 if node is not None else 1
-            field = ".".join(str(p) for p in err["loc"]) or "(top)"
+            field = ".".join(str(p) for p in loc) or "(top)"
             problems.append(problem(code, detail=f"{path}:{line}: {field}: {err['msg']}"))
         raise LiandongError(problems) from None

@@ -445,3 +445,17 @@ def test_a_document_signed_by_xmlsec1_verifies_with_liandong(tmp_path, checker):
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr
 
+
+
+def test_the_hubs_seal_can_be_pinned_too(trust, registry):
+    """The registry pins the hub's seal certificate like a unit's: a hub seal from another
+    certificate of a trusted CA is refused (service receipts are the legal proof of service)."""
+    rejection = (ROOT / "examples" / "signed" / "RejectionNotice.xml").read_bytes()
+    checker = DocumentChecker(trust, registry)
+    checked = checker.check(rejection)
+    assert checked.ok, checked.codes
+    pinned = registry.model_copy(deep=True)
+    pinned.hub.certificate_fingerprints = ["0" * 64]
+    assert codes(DocumentChecker(trust, pinned), rejection) == ["CERT_NOT_REGISTERED"]
+    pinned.hub.certificate_fingerprints = [checked.verified.signer.fingerprint]
+    assert codes(DocumentChecker(trust, pinned), rejection) == []

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from broker.documents.catalogue import DIRECTIONS, UnitKind, accepted_types
 from broker.documents.identifiers import uscc_is_valid
-from broker.yamlfile import load_yaml_model
+from broker.yamlfile import LocatedError, load_yaml_model
 
 
 def _check_code(value: str) -> str:
@@ -35,6 +35,23 @@ class EnforcementAccountEntry(BaseModel):
     currency: str = "CNY"
 
 
+def _check_fingerprints(value: list[str]) -> list[str]:
+    """SHA-256 certificate pins, normalised to lower-case hex without colons."""
+    out = []
+    for fp in value:
+        norm = fp.replace(":", "").lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", norm):
+            raise ValueError(f"{fp!r} is not a SHA-256 fingerprint")
+        out.append(norm)
+    return out
+
+
+_PINS_DESCRIPTION = (
+    "optional SHA-256 pins of the signing certificates; empty: any certificate from the trust "
+    "anchors that names this code"
+)
+
+
 class UnitEntry(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,14 +62,19 @@ class UnitEntry(BaseModel):
     accepts: list[str] | None = Field(
         default=None, description="document types the unit receives; default: all its kind can receive"
     )
-    certificate_fingerprints: list[str] = Field(
-        default_factory=list,
-        description="optional SHA-256 pins of the unit's signing certificates; empty: any certificate "
-        "from the trust anchors that names this unit code",
-    )
+    certificate_fingerprints: list[str] = Field(default_factory=list, description=_PINS_DESCRIPTION)
     enforcement_accounts: list[EnforcementAccountEntry] = Field(default_factory=list)
 
     _code = field_validator("code")(_check_code)
+
+    @field_validator("kind")
+    @classmethod
+    def _not_the_hub(cls, value: UnitKind) -> UnitKind:
+        # The hub's seal attests service (DOMAIN.md); a unit of kind Hub would be trusted to
+        # issue service receipts. The hub is described once, under ``hub:``.
+        if value is UnitKind.HUB:
+            raise ValueError("a unit cannot be of kind Hub: the hub is described under 'hub:'")
+        return value
 
     @field_validator("accepts")
     @classmethod
@@ -62,16 +84,7 @@ class UnitEntry(BaseModel):
                 raise ValueError(f"unknown document type {t!r}")
         return value
 
-    @field_validator("certificate_fingerprints")
-    @classmethod
-    def _fingerprints(cls, value: list[str]) -> list[str]:
-        out = []
-        for fp in value:
-            norm = fp.replace(":", "").lower()
-            if not re.fullmatch(r"[0-9a-f]{64}", norm):
-                raise ValueError(f"{fp!r} is not a SHA-256 fingerprint")
-            out.append(norm)
-        return out
+    _fingerprints = field_validator("certificate_fingerprints")(_check_fingerprints)
 
     @property
     def accepted(self) -> frozenset[str]:
@@ -99,8 +112,13 @@ class HubEntry(BaseModel):
         description="names of the hub processes sharing the load (lower-case letters, digits, '-', "
         "at most 16); instance 'a' connects as '<code>-a'",
     )
+    certificate_fingerprints: list[str] = Field(
+        default_factory=list,
+        description=_PINS_DESCRIPTION + " (the hub's seal: service receipts, rejections, supervision notices)",
+    )
 
     _code = field_validator("code")(_check_code)
+    _fingerprints = field_validator("certificate_fingerprints")(_check_fingerprints)
 
     @field_validator("instances")
     @classmethod
@@ -137,13 +155,21 @@ class Registry(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> "Registry":
         seen: set[str] = {self.hub.code}
-        for unit in self.units:
+        for i, unit in enumerate(self.units):
             if unit.code in seen:
-                raise ValueError(f"unit code {unit.code} appears twice (or is the hub's)")
+                raise LocatedError(f"unit code {unit.code} appears twice (or is the hub's)", ("units", i, "code"))
             seen.add(unit.code)
         office = next((u for u in self.units if u.code == self.office), None)
         if office is None or office.kind is not UnitKind.LINKAGE_OFFICE:
-            raise ValueError(f"office {self.office} must be a listed unit of kind LinkageOffice")
+            raise LocatedError(f"office {self.office} must be a listed unit of kind LinkageOffice", ("office",))
+        # One office per network (DOMAIN.md, "the linkage office"): another unit of that kind
+        # would be allowed what only the office may send (supervision, anomaly notices).
+        for i, unit in enumerate(self.units):
+            if unit.kind is UnitKind.LINKAGE_OFFICE and unit.code != self.office:
+                raise LocatedError(
+                    f"unit {unit.code} is of kind LinkageOffice: only the office ({self.office}) may have that kind",
+                    ("units", i, "kind"),
+                )
         return self
 
     @cached_property
@@ -152,6 +178,13 @@ class Registry(BaseModel):
 
     def unit(self, code: str) -> UnitEntry | None:
         return self._by_code.get(code)
+
+    def pins(self, code: str) -> list[str]:
+        """The certificate pins of the hub or a unit (empty: not pinned or unknown)."""
+        if code == self.hub.code:
+            return self.hub.certificate_fingerprints
+        unit = self._by_code.get(code)
+        return unit.certificate_fingerprints if unit else []
 
     def kind_of(self, code: str) -> UnitKind | None:
         """The kind of a unit code, :attr:`UnitKind.HUB` for the hub, None when unknown."""

@@ -306,8 +306,7 @@ class DocumentVerifier:
         if info.unit_code != sender:
             raise _fail("CERT_UNIT_MISMATCH", cert_unit=info.unit_code, sender=sender)
         if self.registry is not None:
-            unit = self.registry.unit(sender)
-            pins = unit.certificate_fingerprints if unit else []
+            pins = self.registry.pins(sender)
             if pins and info.fingerprint not in pins:
                 raise _fail("CERT_NOT_REGISTERED", fingerprint=info.fingerprint)
         digest = signature.findtext(f"{_DS}SignedInfo/{_DS}Reference/{_DS}DigestValue") or ""
