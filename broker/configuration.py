@@ -82,9 +82,16 @@ class TrustFiles(Section):
     anchors: list[Path]
     crls: list[Path] = Field(default_factory=list)
     require_fresh_crls: bool = True
+    crl_recheck_seconds: float = Field(default=60.0, ge=0)
+    """How often the CRL files are checked for a change (a changed file is re-read in place)."""
 
     def store(self) -> TrustStore:
-        return TrustStore.from_files(self.anchors, self.crls, require_fresh_crls=self.require_fresh_crls)
+        return TrustStore.from_files(
+            self.anchors,
+            self.crls,
+            require_fresh_crls=self.require_fresh_crls,
+            crl_recheck_seconds=self.crl_recheck_seconds,
+        )
 
 
 def resolve_paths(model: M, base: Path) -> M:

@@ -71,6 +71,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("CERT_NOT_REGISTERED", "签名证书未在成员单位名册中登记（指纹 {fingerprint}）", "the signing certificate is not registered for the unit (fingerprint {fingerprint})"),
     ErrorSpec("CERT_UNIT_MISMATCH", "签名证书属于单位 {cert_unit}，而文书发送方为 {sender}", "the signing certificate belongs to unit {cert_unit} but the document's sender is {sender}"),
     ErrorSpec("CRL_INVALID", "证书吊销列表无效：{detail}", "certificate revocation list invalid: {detail}"),
+    ErrorSpec("CRL_MISSING", "签发证书的机构（{issuer}）未配置证书吊销列表，无法检查吊销状态", "no certificate revocation list is configured for the issuing CA ({issuer}): revocation cannot be checked"),
     ErrorSpec("CRL_STALE", "证书吊销列表已过期（下次更新时间 {next_update}）", "the certificate revocation list is out of date (next update was {next_update})"),
     ErrorSpec("SIG_TIME_SKEW", "签发时间 {issued_at} 与接收时间 {received_at} 相差过大", "issue time {issued_at} is too far from the reception time {received_at}"),
     # --- identifiers (GB 11643-1999, GB 32100-2015) ---------------------------------------------

@@ -459,3 +459,116 @@ def test_the_hubs_seal_can_be_pinned_too(trust, registry):
     assert codes(DocumentChecker(trust, pinned), rejection) == ["CERT_NOT_REGISTERED"]
     pinned.hub.certificate_fingerprints = [checked.verified.signer.fingerprint]
     assert codes(DocumentChecker(trust, pinned), rejection) == []
+
+
+# --- revocation policy and CRL reloading (broker/signing/trust.py) -----------------------------
+
+
+def _crl(issuer_cert, issuer_key, revoked=(), *, days: int = 30) -> bytes:
+    """A PEM CRL of ``issuer_cert`` revoking the serials in ``revoked`` (key compromise)."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+
+    now = datetime.now(timezone.utc)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer_cert.subject)
+        .last_update(now - timedelta(days=1))
+        .next_update(now + timedelta(days=days))
+    )
+    for serial in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(serial)
+            .revocation_date(now - timedelta(days=1))
+            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+            .build()
+        )
+    return builder.sign(issuer_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def _other_ca():
+    """A CA of its own (not in the example PKI), with its key."""
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "another CA")])
+    now = datetime.now(timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    return cert, key
+
+
+def _issuing_ca():
+    return load_certificates(CERTS / "issuing-ca.pem")[0], load_private_key(CERTS / "issuing-ca.key")
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """Replace a file the way docs/security.md 5.6 says: write beside it, rename over it."""
+    tmp = path.with_suffix(".new")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+
+
+def test_a_replaced_crl_file_is_used_without_a_restart(tmp_path, registry, notice):
+    """A revocation reaches a running process: the CRL file is re-read when it changes."""
+    crl_file = tmp_path / "crl.pem"
+    shutil.copy(CERTS / "crl.pem", crl_file)
+    trust = TrustStore.from_files([CERTS / "root-ca.pem"], [crl_file], crl_recheck_seconds=0)
+    checker = DocumentChecker(trust, registry)
+    assert codes(checker, notice) == []
+    court_cert = load_certificates(UNITS / COURT / "sign.pem")[0]
+    ca_cert, ca_key = _issuing_ca()
+    _replace(crl_file, _crl(ca_cert, ca_key, [court_cert.serial_number]))
+    assert codes(checker, notice) == ["CERT_REVOKED"]
+    # A broken update must not switch revocation off: the CRLs in force stay.
+    _replace(crl_file, b"-----BEGIN X509 CRL-----\ngarbage\n-----END X509 CRL-----\n")
+    assert codes(checker, notice) == ["CERT_REVOKED"]
+    _replace(crl_file, b"")
+    assert codes(checker, notice) == ["CERT_REVOKED"]
+
+
+def test_without_a_recheck_interval_elapsed_the_crls_in_force_stay(tmp_path, registry, notice):
+    crl_file = tmp_path / "crl.pem"
+    shutil.copy(CERTS / "crl.pem", crl_file)
+    trust = TrustStore.from_files([CERTS / "root-ca.pem"], [crl_file], crl_recheck_seconds=3600)
+    court_cert = load_certificates(UNITS / COURT / "sign.pem")[0]
+    _replace(crl_file, _crl(*_issuing_ca(), [court_cert.serial_number]))
+    assert codes(DocumentChecker(trust, registry), notice) == []
+    assert trust.refresh_crls(force=True)
+    assert codes(DocumentChecker(trust, registry), notice) == ["CERT_REVOKED"]
+
+
+def test_an_issuing_ca_without_a_crl_is_refused_once_crls_are_configured(tmp_path, registry, notice):
+    """As Mosquitto refuses a TLS client whose CA has no CRL: with revocation on, a seal whose
+    issuer publishes no CRL we know could be revoked unseen (CRL_MISSING)."""
+    other, other_key = _other_ca()
+    only_other = tmp_path / "other.pem"
+    only_other.write_bytes(_crl(other, other_key))
+    trust = TrustStore.from_files([CERTS / "root-ca.pem"], [only_other])
+    assert codes(DocumentChecker(trust, registry), notice) == ["CRL_MISSING"]
+    # One file may hold the CRLs of several CAs (as the broker's crl.pem does): all are read.
+    both = tmp_path / "both.pem"
+    both.write_bytes(_crl(other, other_key) + (CERTS / "crl.pem").read_bytes())
+    trust = TrustStore.from_files([CERTS / "root-ca.pem"], [both])
+    assert codes(DocumentChecker(trust, registry), notice) == []
+
+
+def test_no_crl_at_all_checks_no_revocation_and_says_so(caplog, registry, notice):
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="broker.signing.trust"):
+        trust = TrustStore.from_files([CERTS / "root-ca.pem"])
+    assert "trust.revocation_unchecked" in caplog.messages
+    assert codes(DocumentChecker(trust, registry), notice) == []

@@ -6,12 +6,21 @@ signxml does no revocation checking; this module checks every certificate of the
 against the configured CRLs (issue 2, "Signatures"). Each failure has its own error code.
 
 Validated chains are cached by their DER bytes together with the window in which every
-certificate of the chain is valid, so the steady state costs a dictionary lookup per document.
+certificate of the chain is valid.
+
+Revocation policy (docs/security.md, 4.10): once any CRL is configured, the issuer of every
+signing certificate must have one (``CRL_MISSING``), as Mosquitto requires for TLS clients; with
+no CRL at all, revocation is not checked and the store says so once in the log. CRL files are
+re-read when they change (checked at most every ``crl_recheck_seconds``), so a revocation
+reaches a running hub or adapter without a restart.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,10 +32,23 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification as xv
 
 from broker.errors import LiandongError, problem
+from broker.logs import event
 from broker.signing.keys import load_certificates
 from broker.signing.profile import ALLOWED_CURVES, DOCUMENT_SIGNING_EKU, MIN_RSA_BITS
 
 _COMPROMISE = {x509.ReasonFlags.key_compromise, x509.ReasonFlags.ca_compromise}
+_PEM_CRL = re.compile(rb"-----BEGIN X509 CRL-----.+?-----END X509 CRL-----", re.DOTALL)
+
+log = logging.getLogger(__name__)
+
+
+def load_crls(path: str | Path) -> list[x509.CertificateRevocationList]:
+    """Every CRL of a PEM file (one file may hold the CRLs of several CAs), in file order."""
+    data = Path(path).read_bytes()
+    blocks = _PEM_CRL.findall(data)
+    if not blocks:
+        raise ValueError(f"{path}: no PEM CRL found")
+    return [x509.load_pem_x509_crl(b) for b in blocks]
 
 
 @dataclass(frozen=True)
@@ -112,26 +134,56 @@ class TrustStore:
         *,
         require_fresh_crls: bool = True,
         clock: Callable[[], datetime] | None = None,
+        crl_files: Sequence[str | Path] = (),
+        crl_recheck_seconds: float = 60.0,
     ):
+        """``crl_files``: where ``crls`` came from, re-read when they change (see the module doc)."""
         if not anchors:
             raise ValueError("a trust store needs at least one anchor")
         self._anchors = tuple(anchors)
         self._store = xv.Store(list(anchors))
-        self._crls: dict[bytes, list[_RevocationList]] = {}
-        for crl in crls:
-            self._crls.setdefault(crl.issuer.public_bytes(), []).append(_RevocationList(crl))
+        self._crls = _index(crls)
         self._require_fresh = require_fresh_crls
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._chains: dict[tuple[bytes, ...], ValidatedChain] = {}
         self._lock = threading.Lock()
+        self._crl_files = [Path(p) for p in crl_files]
+        self._crl_stamps = _stamps(self._crl_files)
+        self._crl_recheck = crl_recheck_seconds
+        self._next_crl_check = time.monotonic() + crl_recheck_seconds
+        if not self._crls:
+            event(log, "trust.revocation_unchecked", level=logging.WARNING, anchors=len(self._anchors))
 
     @classmethod
     def from_files(
         cls, anchors: Iterable[str | Path], crls: Iterable[str | Path] = (), **kwargs: object
     ) -> "TrustStore":
         certs = [c for p in anchors for c in load_certificates(p)]
-        revocations = [x509.load_pem_x509_crl(Path(p).read_bytes()) for p in crls]
-        return cls(certs, revocations, **kwargs)  # type: ignore[arg-type]
+        files = list(crls)
+        revocations = [c for p in files for c in load_crls(p)]
+        return cls(certs, revocations, crl_files=files, **kwargs)  # type: ignore[arg-type]
+
+    def refresh_crls(self, *, force: bool = False) -> bool:
+        """Re-read the CRL files if one changed (at most every ``crl_recheck_seconds`` unless
+        ``force``); True when new CRLs were loaded. A file that cannot be read or parsed keeps
+        the CRLs in force and is logged: a broken update must not switch revocation off."""
+        now = time.monotonic()
+        if not self._crl_files or (not force and now < self._next_crl_check):
+            return False
+        self._next_crl_check = now + self._crl_recheck
+        stamps = _stamps(self._crl_files)
+        if stamps == self._crl_stamps:
+            return False
+        try:
+            crls = [c for p in self._crl_files for c in load_crls(p)]
+        except (OSError, ValueError) as exc:
+            event(log, "trust.crl_reload_failed", level=logging.ERROR, error=str(exc)[:200])
+            return False
+        with self._lock:
+            self._crls = _index(crls)
+            self._crl_stamps = stamps
+        event(log, "trust.crls_reloaded", crls=len(crls))
+        return True
 
     @property
     def anchors(self) -> tuple[x509.Certificate, ...]:
@@ -178,12 +230,17 @@ class TrustStore:
     def check_revocation(self, chain: "ValidatedChain | Sequence[x509.Certificate]", at: datetime) -> None:
         """Raise ``CERT_REVOKED`` (or ``CRL_STALE``/``CRL_INVALID``) for any certificate of ``chain``."""
         at = _utc(at)
-        if not self._crls:
+        self.refresh_crls()
+        crls_by_issuer = self._crls
+        if not crls_by_issuer:
             return
         certs = chain.chain if isinstance(chain, ValidatedChain) else tuple(chain)
         issuer_names = chain.issuer_names if isinstance(chain, ValidatedChain) else _issuer_names(certs)
+        if issuer_names and issuer_names[0] not in crls_by_issuer:
+            # The signer's CA publishes no CRL we know: its revocations would go unseen.
+            raise _fail("CRL_MISSING", issuer=certs[1].subject.rfc4514_string()[:200])
         for cert, issuer, issuer_name in zip(certs, certs[1:], issuer_names):
-            for crl in self._crls.get(issuer_name, ()):
+            for crl in crls_by_issuer.get(issuer_name, ()):
                 self._check_crl(crl, issuer)
                 entry = crl.revoked.get(cert.serial_number)
                 if entry is None:
@@ -203,6 +260,26 @@ class TrustStore:
         next_update = crl.crl.next_update_utc
         if self._require_fresh and next_update is not None and next_update < self._clock():
             raise _fail("CRL_STALE", next_update=next_update.isoformat())
+
+
+def _index(crls: Iterable[x509.CertificateRevocationList]) -> dict[bytes, list["_RevocationList"]]:
+    """CRLs by the DER of their issuer's name."""
+    out: dict[bytes, list[_RevocationList]] = {}
+    for crl in crls:
+        out.setdefault(crl.issuer.public_bytes(), []).append(_RevocationList(crl))
+    return out
+
+
+def _stamps(paths: Sequence[Path]) -> tuple[tuple[float, int] | None, ...]:
+    """Modification time and size of each file (None when it cannot be read)."""
+    out: list[tuple[float, int] | None] = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append((st.st_mtime, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
 
 
 class _RevocationList:
