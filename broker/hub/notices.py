@@ -7,11 +7,11 @@ service receipt with the same code that verifies a court's notice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from broker.documents import bodies
-from broker.documents.document import CHINA_TZ, Document
+from broker.documents.document import CHINA_TZ, Document, now
 from broker.documents.xmlmodel import XmlModel
 from broker.errors import Problem
 from broker.signing.signer import DocumentSigner
@@ -41,13 +41,21 @@ class HubNotary:
         *,
         in_reply_to: UUID | str | None = None,
         case_number: str | None = None,
+        not_before: datetime | None = None,
     ) -> IssuedNotice:
+        """Seal ``body`` for ``recipient``. ``not_before``: a time the notice attests (a reception
+        time, to the millisecond); IssuedAt (to the second) is never earlier than it."""
+        issued_at = now()
+        if not_before is not None:
+            ceiling = not_before.replace(microsecond=0) + timedelta(seconds=1 if not_before.microsecond else 0)
+            issued_at = max(issued_at, ceiling.astimezone(CHINA_TZ))
         doc = Document.create(
             body,
             sender=self.code,
             recipient=recipient,
             in_reply_to=UUID(str(in_reply_to)) if in_reply_to else None,
             case_number=case_number,
+            issued_at=issued_at,
         )
         return IssuedNotice(
             document_id=str(doc.header.document_id),
@@ -78,7 +86,7 @@ class HubNotary:
             payload_digest=digest,
             received_at=received_at,
         )
-        return self.issue(body, sender, in_reply_to=document_id, case_number=case_number)
+        return self.issue(body, sender, in_reply_to=document_id, case_number=case_number, not_before=received_at)
 
     def rejection(
         self,
@@ -101,7 +109,7 @@ class HubNotary:
                 for p in problems
             ],
         )
-        return self.issue(body, client_unit, in_reply_to=document_id)
+        return self.issue(body, client_unit, in_reply_to=document_id, not_before=received_at)
 
 
 def received_now() -> datetime:
