@@ -137,7 +137,7 @@ def cny(value: str) -> Money:
 
 @pytest.fixture
 def bank(tmp_path):
-    with Harness(BankAdapter, BankSettings(seed_example_data=True), directory=tmp_path / "bank", start=START) as h:
+    with Harness(BankAdapter, BankSettings(demo=True), directory=tmp_path / "bank", start=START) as h:
         yield h
 
 
@@ -662,7 +662,7 @@ def _answers(court: CourtClient, doc_type: str, notice: Document):
 def test_live_two_courts_freeze_one_account_and_the_unfreeze_activates_the_rotating_freeze(hub, mosquitto, tmp_path):
     config = config_model(BankAdapter)(
         unit=unit_config(BANK, port=mosquitto.port, var=tmp_path / "bank", resend_after_seconds=2),
-        adapter=BankSettings(seed_example_data=True),
+        adapter=BankSettings(demo=True),
         execution=ExecutionSettings(idle_poll_seconds=0.2),
     )
     yunfu_court, gongan_court = _court(mosquitto, tmp_path, COURT), _court(mosquitto, tmp_path, COURT2)
@@ -713,7 +713,7 @@ def test_live_a_killed_bank_adapter_answers_after_restart_without_freezing_twice
     adapter gets the recorded outcome from the core and sends the receipt."""
     config = config_model(BankAdapter)(
         unit=unit_config(BANK, port=mosquitto.port, var=tmp_path / "bank", resend_after_seconds=2),
-        adapter=BankSettings(seed_example_data=True),
+        adapter=BankSettings(demo=True),
         execution=ExecutionSettings(idle_poll_seconds=0.2),
     )
     court = _court(mosquitto, tmp_path, COURT)

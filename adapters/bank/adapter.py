@@ -81,7 +81,7 @@ class BankSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     core_db: str = Field("bank-core.db", description="the stand-in's SQLite file, relative to the store's directory")
-    seed_example_data: bool = Field(False, description="load adapters.bank.demo's example data into an empty bank")
+    demo: bool = Field(False, description="load adapters.bank.demo's example data into an empty bank")
 
 
 def party(subject: Subject) -> Party:
@@ -113,7 +113,7 @@ class BankAdapter(Adapter):
         self.settings: BankSettings = settings
         path = Path(settings.core_db)
         self.native = CoreBanking(path if path.is_absolute() else runtime.data_dir / path)
-        if settings.seed_example_data:
+        if settings.demo:
             seed(self.native)
         self._notices = threading.Lock()
 

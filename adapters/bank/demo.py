@@ -6,7 +6,7 @@ demo run against the stand-in and get the answers of the example receipts.
     from adapters.bank.demo import seed
     seed(CoreBanking(path))                    # does nothing when the bank has accounts already
 
-or ``adapter: {seed_example_data: true}`` in the adapter's configuration, or
+or ``adapter: {demo: true}`` in the adapter's configuration, or
 ``python -m adapters.bank.demo var/bank-core.db``.
 
 The constants mirror ``examples/build.py`` (CHEN, HENGDA, CHEN_CARD, ..., PRESERVATION_NOTICE);

@@ -142,7 +142,7 @@ class LocalNetwork:
 
         cls = load_adapter(name)
         unit = {"bank": BANK, "realestate": REGISTRY, "police": POLICE, "market": MARKET, "credit": CREDIT}[name]
-        settings: dict[str, Any] = {"bank": {"seed_example_data": True}}.get(name, {"demo": True})
+        settings: dict[str, Any] = {"demo": True}
         if name == "realestate":
             settings["archive_retrieval_seconds"] = 1.5  # the paper archive, so one answer takes an extension
         config = load_adapter_config(
