@@ -21,7 +21,7 @@ SCHEMA_FILE = "liandong-v1.xsd"
 MAX_REPORTED = 5
 
 # libxml2 quotes offending values ("The value '1101...' is not accepted"); those can be ID
-# numbers or names, which must not reach logs or notices (DEVELOPERS.md), so they are cut out.
+# numbers or names, which must not reach logs or notices (docs/contributing.md), so they are cut out.
 _VALUE = re.compile(r"(The value )'.*'(?= is not accepted)|'.*'( is not a valid value)")
 
 

@@ -1,7 +1,7 @@
 """Loading keys and certificates, once.
 
 Parsing a PEM RSA key costs about 40 ms here, against under 1 ms for a signature with a loaded
-key (DEVELOPERS.md), so every long-lived component loads its material at start and reuses it.
+key (docs/contributing.md), so every long-lived component loads its material at start and reuses it.
 """
 
 from __future__ import annotations

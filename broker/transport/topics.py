@@ -6,7 +6,7 @@ Each unit owns four topics under ``liandong/v1/<unit code>/``:
 - ``in``     — the hub delivers documents for the unit here (only the hub writes; only the unit reads);
 - ``ack``    — the unit confirms it has stored what arrived on ``in`` (JSON, see :mod:`broker.transport.acks`);
   this end-to-end acknowledgement, not the broker's PUBACK, ends the hub's redelivery, because a
-  broker restart can lose queued messages (DEVELOPERS.md);
+  broker restart can lose queued messages (docs/contributing.md);
 - ``status`` — retained ``online``/``offline`` state, the offline value set as the unit's last will.
 
 The broker's ACL (generated from the registry by :mod:`broker.mosquitto.config`) enforces who may

@@ -14,7 +14,7 @@ Used by courts (:mod:`broker.court`) and by the adapter SDK. For each message on
    over at the next start.
 
 Documents the unit sends are kept in the store and published again, with backoff, until the
-hub's service receipt or rejection for them arrives (MQTT alone may lose them, DEVELOPERS.md).
+hub's service receipt or rejection for them arrives (MQTT alone may lose them, docs/contributing.md).
 """
 
 from __future__ import annotations
