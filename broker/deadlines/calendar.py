@@ -32,13 +32,14 @@ from chinese_calendar import constants as _cc
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
 from broker.errors import LiandongError
+from broker.resources import data_dir
 from broker.yamlfile import load_yaml_model
 
 CHINA_TZ = timezone(timedelta(hours=8), "CST")
 """China Standard Time, +08:00; every due datetime is expressed in it."""
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-"""The repository's ``config/`` directory (an editable install; pass explicit paths otherwise)."""
+CONFIG_DIR = data_dir("config")
+"""The ``config/`` directory: the checkout's or the installed copy (:mod:`broker.resources`)."""
 
 DEFAULT_OVERRIDE_FILE = CONFIG_DIR / "holidays.yaml"
 

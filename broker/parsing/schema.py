@@ -16,6 +16,7 @@ from lxml import etree
 
 from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError, Problem, problem
+from broker.resources import data_dir
 
 SCHEMA_FILE = "liandong-v1.xsd"
 MAX_REPORTED = 5
@@ -30,9 +31,9 @@ class SchemaError(LiandongError):
 
 
 def schema_path() -> Path:
-    """The XSD file: ``$LIANDONG_SCHEMA_DIR`` if set, else ``schemas/`` of the source tree."""
+    """The XSD file: ``$LIANDONG_SCHEMA_DIR`` if set, else ``schemas/`` (:mod:`broker.resources`)."""
     base = os.environ.get("LIANDONG_SCHEMA_DIR")
-    directory = Path(base) if base else Path(__file__).resolve().parents[2] / "schemas"
+    directory = Path(base) if base else data_dir("schemas")
     return directory / SCHEMA_FILE
 
 
