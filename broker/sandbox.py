@@ -36,14 +36,26 @@ def hub_config(
     ledger_url: str | None = None,
     ledger_schema: str | None = None,
     workers: int = 0,
+    instance: str | None = None,
     **overrides: object,
 ) -> HubConfig:
-    """A hub of the example network on ``host:port``, keeping its ledger under ``var``."""
+    """A hub of the example network on ``host:port``, keeping its ledger under ``var``.
+
+    ``instance`` (one of the registry's ``hub.instances``): one of several hub processes, which
+    connects with that instance's TLS certificate (CN ``<hub code>-<instance>``) and client id;
+    it still seals with the hub's seal. Several hubs need one PostgreSQL ledger and
+    ``broker={"shared_group": ...}`` (docs/deployment.md, "Several hubs")."""
     unit_dir = certs / "units" / hub_code
+    tls_dir = unit_dir / "instances" / instance if instance else unit_dir
     config = HubConfig(
         registry=registry,
         broker=BrokerConnection(
-            host=host, port=port, ca=certs / "chain.pem", cert=unit_dir / "tls.pem", key=unit_dir / "tls.key"
+            host=host,
+            port=port,
+            ca=certs / "chain.pem",
+            cert=tls_dir / "tls.pem",
+            key=tls_dir / "tls.key",
+            **({"client_id": f"{hub_code}-{instance}"} if instance else {}),
         ),
         identity=_seal(unit_dir),
         trust=_trust(certs),
@@ -65,7 +77,8 @@ def _with(config: HubConfig, overrides: dict[str, object]) -> HubConfig:
 
     if not overrides:
         return config
-    return HubConfig.model_validate(merge(config.model_dump(by_alias=True), overrides))
+    # only what was set: defaults that depend on other settings (broker.shared_group) still apply
+    return HubConfig.model_validate(merge(config.model_dump(by_alias=True, exclude_unset=True), overrides))
 
 
 def unit_config(

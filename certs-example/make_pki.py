@@ -12,9 +12,14 @@ Reads the member registry (default ``examples/network.yaml``) and writes, under 
   the bank also gets ``sign-revoked.*``, the first court ``sign-expired.*``
 * ``untrusted/``                  an unrelated root and a signing certificate naming the bank
 * ``broker/server.pem``/``.key``  the MQTT broker's TLS server certificate for localhost
+* ``units/<hub>/instances/<name>/tls.pem``/``.key``  for every hub instance of the registry
+  (``hub.instances``): an MQTT client certificate with CN ``<hub code>-<name>``, so several hub
+  processes connect with identities of their own (they all sign with the hub's ``sign.*``)
 
 Every key is unencrypted PKCS#8 PEM and an EXAMPLE ONLY. The layout is fixed; keys and serial
-numbers are random on every run. Existing output is left alone unless ``--force`` is given.
+numbers are random on every run. Existing output is left alone unless ``--force`` is given, with
+one exception: hub instance certificates missing from an otherwise complete PKI (an instance was
+added to the registry) are issued by the existing issuing CA, and nothing else is touched.
 
     .venv/bin/python certs-example/make_pki.py [--force] [--registry FILE] [--out DIR]
 """
@@ -227,6 +232,36 @@ def tls_client_profile(code: str, name: str, algorithm: str) -> LeafProfile:
     )
 
 
+def instance_tls_stem(registry: Registry, instance: str) -> str:
+    """Where a hub instance's MQTT client certificate lives (without ``.pem``/``.key``)."""
+    return f"units/{registry.hub.code}/instances/{instance}/tls"
+
+
+def instance_files(registry: Registry) -> list[str]:
+    """The files of the hub instances' TLS certificates, relative to the output directory."""
+    return sorted(f"{instance_tls_stem(registry, i)}{ext}" for i in registry.hub.instances for ext in (".key", ".pem"))
+
+
+def write_instance_certs(registry: Registry, issuing: Issuer, out: Writer, only_missing: bool = False) -> None:
+    """An MQTT client certificate per hub instance: CN ``<hub code>-<instance>`` (the broker's
+    username and client id for that process), the hub's key algorithm."""
+    hub = Member(registry.hub.code, registry.hub.name, UnitKind.HUB)
+    for instance in registry.hub.instances:
+        stem = instance_tls_stem(registry, instance)
+        if only_missing and all((out.out / f"{stem}{ext}").exists() for ext in (".key", ".pem")):
+            continue
+        profile = tls_client_profile(registry.hub.instance_identity(instance), hub.name, algorithm_for(hub))
+        out.pair(stem, *make_leaf(profile, issuing))
+
+
+def load_issuer(out: Path) -> Issuer:
+    """The existing issuing CA of the PKI in ``out``."""
+    cert = x509.load_pem_x509_certificate((out / "issuing-ca.pem").read_bytes())
+    key = serialization.load_pem_private_key((out / "issuing-ca.key").read_bytes(), password=None)
+    assert isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey))
+    return Issuer(cert, key)
+
+
 def tls_server_profile(org: str) -> LeafProfile:
     return LeafProfile(
         name=subject(org, "localhost"),
@@ -300,7 +335,7 @@ def expected_files(registry: Registry) -> list[str]:
     ]
     files = [f"{stem}{ext}" for stem in pairs for ext in (".key", ".pem")]
     files += ["chain.pem", "crl.pem"] + [f"units/{m.code}/chain.pem" for m in members(registry)]
-    return sorted(files)
+    return sorted(files + instance_files(registry))
 
 
 def generate(registry: Registry, out: Writer) -> None:
@@ -332,6 +367,7 @@ def generate(registry: Registry, out: Writer) -> None:
     out.pair("untrusted/sign", *make_leaf(bank_profile, untrusted))
 
     out.pair("broker/server", *make_leaf(tls_server_profile(registry.hub.name), issuing))
+    write_instance_certs(registry, issuing, out)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -349,6 +385,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.out}: the example PKI is already there ({len(files)} files); --force regenerates it")
             return 0
         missing = sorted(set(files) - set(present))
+        if set(missing) <= set(instance_files(registry)):
+            # new hub instances in the registry: issue their certificates, touch nothing else
+            # (new keys elsewhere would invalidate the signed examples)
+            write_instance_certs(registry, load_issuer(args.out), Writer(args.out), only_missing=True)
+            return 0
         print(
             f"{args.out}: incomplete example PKI, missing {', '.join(missing)}; "
             "run with --force to regenerate all of it",

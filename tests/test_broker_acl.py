@@ -392,7 +392,7 @@ def test_generated_config_has_raised_limits_and_mosquitto_accepts_it(
     acl = mosquitto.acl_path.read_text(encoding="utf-8")
     assert "\npattern" not in acl
     users = [line.split()[1] for line in acl.splitlines() if line.startswith("user ")]
-    assert users == [registry.hub.code] + [u.code for u in registry.units]
+    assert users == registry.hub.identities + [u.code for u in registry.units]
 
     # The fixture started Mosquitto with this configuration, and Mosquitto announces the
     # packet limit and the in-flight window (as Receive Maximum) to MQTT v5 clients in CONNACK.

@@ -387,20 +387,20 @@ def test_a_hub_restart_between_document_and_deadline_still_reminds_and_escalates
 
 
 def test_two_hubs_on_one_postgresql_ledger_send_each_reminder_once(pg_url, net, court, police, office):  # noqa: F811
-    """The second hub runs only its supervisor (it shares the first one's TLS identity, so it
-    cannot hold its own MQTT session: see docs/supervision.md); what it records in the shared
-    outbox is published by the first hub's redelivery sweep."""
+    """Two full hubs (instances a and b of the registry, each with its own TLS identity, in one
+    shared group: docs/deployment.md, "Several hubs"), their scans racing; each publishes the
+    notices it recorded."""
     url, schema = pg_url
     net.clock.set(at(2026, 3, 2, 10))
-    first = net.hub(ledger_url=url, ledger_schema=schema, supervision={"scan_batch": 2})
-    second = net.hub(
-        net.config(
+    first, second = (
+        net.hub(
             ledger_url=url,
             ledger_schema=schema,
             supervision={"scan_batch": 2},
-            broker={"client_id": "liandong-hub-2"},
-        ),
-        start=False,
+            instance=name,
+            broker={"shared_group": "hubs"},
+        )
+        for name in ("a", "b")
     )
     try:
         queries = [publish(court, police_query()) for _ in range(8)]
@@ -433,12 +433,12 @@ def test_two_hubs_on_one_postgresql_ledger_send_each_reminder_once(pg_url, net, 
         reminders = issued(first, "Reminder")
         assert sorted(r[2] for r in reminders) == sorted(queries)  # exactly one each, in the ledger
         assert len(issued(first, "Escalation")) == 16
-        assert {r[3] for r in reminders} <= {"liandong-hub", "liandong-hub-2"}
+        assert {r[3] for r in reminders} <= {f"{HUB}-a", f"{HUB}-b"}  # the audit names the instance
         assert max(police.recorder.counts.values()) == 1
         assert max(office.recorder.counts.values()) == 1
         assert first.ledger.verify().ok
     finally:  # before the schema is dropped
-        second.ledger.close()
+        net.stop(second)
         net.stop(first)
 
 

@@ -16,15 +16,25 @@ from broker.configuration import BrokerEndpoint, SealFiles, Section, TrustFiles,
 from broker.parsing.hardened import DEFAULT_MAX_BYTES, ParseLimits
 
 
+#: Session expiry of a hub in a shared group unless configured: Mosquitto 2.0 goes on routing a
+#: share of the group's messages to a member whose connection is gone for as long as its session
+#: lasts, and drops them when the session expires (nothing goes to the other members). A short
+#: session bounds what a dead hub strands; the senders resend it (docs/deployment.md, "Several hubs").
+SHARED_SESSION_EXPIRY_SECONDS = 60
+
+
 class BrokerConnection(BrokerEndpoint):
-    """The hub's broker connection (CN of its TLS certificate = the hub's code)."""
+    """The hub's broker connection (CN of its TLS certificate = the hub's code, or
+    ``<code>-<instance>`` for one of several hubs)."""
 
     client_id: str = "liandong-hub"
     receive_maximum: int = Field(
         500, description="unacknowledged documents the broker may push to the hub at once (bounds memory)"
     )
     shared_group: str | None = Field(
-        None, description="MQTT v5 shared-subscription group: hubs in one group share the load (docs/deployment.md)"
+        None,
+        description="MQTT v5 shared-subscription group: hubs in one group share the load (docs/deployment.md); "
+        f"session_expiry_seconds is then {SHARED_SESSION_EXPIRY_SECONDS} unless given",
     )
 
     @model_validator(mode="after")
@@ -35,6 +45,12 @@ class BrokerConnection(BrokerEndpoint):
                 "MQTT 3.1.1 has none, so several hubs cannot share one subscription; run one hub per broker "
                 "(or partition the units between hubs) instead (docs/deployment.md, 'Clustered broker (NATS)')"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _shared_session(self) -> "BrokerConnection":
+        if self.shared_group and "session_expiry_seconds" not in self.model_fields_set:
+            self.session_expiry_seconds = SHARED_SESSION_EXPIRY_SECONDS
         return self
 
 
@@ -63,6 +79,12 @@ class Delivery(Section):
     )
     max_backoff_seconds: float = 600.0
     publish_window: int = Field(1000, description="deliveries awaiting the broker's PUBACK at once")
+    takeover_after_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="several hubs on one ledger: a hub takes over the open deliveries of an instance whose "
+        "heartbeat (written every quarter of this) is older than this, or that stopped",
+    )
 
 
 class Supervision(Section):
@@ -117,6 +139,13 @@ class HubConfig(Section):
     limits: Limits = Limits()
     delivery: Delivery = Delivery()
     supervision: Supervision = Supervision()
+    instance: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        description="this hub process's name among several on one ledger (owner of its deliveries, named in "
+        "the audit); default: the CN of broker.cert, i.e. its MQTT identity",
+    )
     workers: int = Field(2, description="processes checking documents in parallel; 0 checks in the hub process")
     batch_size: int = Field(100, description="documents committed to the ledger per transaction at most")
 

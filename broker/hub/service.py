@@ -13,6 +13,13 @@ Threads and processes, and why:
 
 Memory stays bounded: the broker may push at most ``receive_maximum`` unacknowledged messages,
 at most ``publish_window`` deliveries wait for a PUBACK, and the rest waits in the ledger.
+
+Several hubs (docs/deployment.md, "Several hubs"): instances with TLS identities of their own share
+the documents through an MQTT v5 shared subscription and write one PostgreSQL ledger. The
+ledger's exclusive transactions make a document that reaches two hubs a duplicate for the second.
+Each delivery belongs to the instance that recorded it (``deliveries.owner``): only its owner
+publishes and redelivers it, and an instance whose heartbeat stops (or that stopped) has its open
+deliveries taken over by the next sweep of another.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ from broker.logs import event
 from broker.registry import load_registry
 from broker.transport import topics
 from broker.transport.messages import decode_acks, decode_status
-from broker.transport.mqtt import tls_client
+from broker.transport.mqtt import certificate_cn, tls_client
 
 log = logging.getLogger("liandong.hub")
 
@@ -83,7 +90,9 @@ class Hub:
         self.config = config
         self.registry = load_registry(config.registry)
         self.code = self.registry.hub.code
-        self.ledger = Ledger(config.ledger.url, schema=config.ledger.schema_name)
+        # this process among several hubs on one ledger: its MQTT identity unless configured
+        self.instance = config.instance or certificate_cn(config.broker.cert)
+        self.ledger = Ledger(config.ledger.url, schema=config.ledger.schema_name, instance=self.instance)
         self.ledger.create_schema()
         self.notary = HubNotary(config.identity.signer())
         self.stats = HubStats()
@@ -98,6 +107,7 @@ class Hub:
         self._inflight: dict[int, Job] = {}
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
+        self._last_beat = 0.0
         self._pool: ProcessPoolExecutor | None = None
         self._inline: IntakeChecker | None = None
         self._thread = threading.Thread(target=self._run, name="hub-pipeline", daemon=True)
@@ -125,7 +135,7 @@ class Hub:
         if not self._connected.wait(timeout):
             raise RuntimeError(f"hub could not connect to the broker at {b.host}:{b.port}")
         self.supervisor.start()
-        event(log, "hub.started", hub=self.code, workers=self.config.workers)
+        event(log, "hub.started", hub=self.code, instance=self.instance, workers=self.config.workers)
 
     def stop(self) -> None:
         self.supervisor.stop()
@@ -137,6 +147,11 @@ class Hub:
         self.client.loop_stop()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        try:  # the other hubs take over this one's open deliveries now, not after the timeout
+            with self.ledger.transaction() as tx:
+                tx.instance_heartbeat(self.instance, received_now(), running=False)
+        except Exception:
+            log.exception("hub.heartbeat_failed")
         self.ledger.close()
         event(log, "hub.stopped", hub=self.code, **self._stats_fields())
 
@@ -251,6 +266,7 @@ class Hub:
             self._handle_control(control)
         self._commit_ready()
         self._publish_jobs()
+        self._beat()
         self._sweep()
 
     def _drain(self) -> None:
@@ -380,6 +396,7 @@ class Hub:
                 "recipient": result.recipient,
                 "received_at": message.received_at.isoformat(),
                 "service_receipt": receipt.document_id,
+                "hub": self.instance,
             },
             at=message.received_at,
         )
@@ -445,6 +462,7 @@ class Hub:
                 "size": result.size,
                 "codes": [p.code for p in result.problems],
                 "rejected_document_id": result.document_id,
+                "hub": self.instance,
             },
             at=message.received_at,
         )
@@ -471,7 +489,7 @@ class Hub:
             actor=result.signer_fingerprint or message.unit,
             client=message.unit,
             document_id=result.document_id,
-            detail={"digest": result.digest, "received_at": message.received_at.isoformat()},
+            detail={"digest": result.digest, "received_at": message.received_at.isoformat(), "hub": self.instance},
             at=message.received_at,
         )
         receipt_id = existing.service_receipt_id if existing else None
@@ -574,12 +592,42 @@ class Hub:
                 tx.record_attempt(sent, received_now())
 
     def _load_outbox(self) -> None:
-        """After a restart: everything the broker never confirmed goes out again."""
+        """After a restart: everything the broker never confirmed goes out again (this instance's
+        deliveries, and those of instances no longer running, which it takes over)."""
         with self.ledger.transaction() as tx:
-            for d in tx.open_deliveries():
+            self._take_over(tx)
+            for d in tx.open_deliveries(owner=self.instance):
                 if d.state == "pending":
                     self._jobs.append(Job(d.id, d.document_id, d.topic))
         event(log, "hub.outbox_loaded", pending=len(self._jobs))
+
+    # --- several hubs: heartbeat and takeover ----------------------------------------------------
+
+    def _beat(self) -> None:
+        """Tell the other hubs on this ledger that this instance is alive (real time)."""
+        now_mono = time.monotonic()
+        if now_mono - self._last_beat < self.config.delivery.takeover_after_seconds / 4:
+            return
+        with self.ledger.transaction() as tx:
+            tx.instance_heartbeat(self.instance, received_now())
+        self._last_beat = now_mono
+
+    def _take_over(self, tx: LedgerTx) -> None:
+        """Become the owner of the open deliveries of instances that stopped or fell silent."""
+        now = received_now()
+        tx.instance_heartbeat(self.instance, now)
+        self._last_beat = time.monotonic()
+        live = tx.live_instances(now - timedelta(seconds=self.config.delivery.takeover_after_seconds))
+        taken = tx.take_over_deliveries(self.instance, live)
+        if taken:
+            event(
+                log,
+                "delivery.takeover",
+                logging.WARNING,
+                instance=self.instance,
+                count=sum(taken.values()),
+                owners={str(owner): n for owner, n in taken.items()},
+            )
 
     def _sweep(self) -> None:
         """Redeliver to online units what they have not acknowledged in time (with backoff)."""
@@ -599,8 +647,9 @@ class Hub:
         cap = self.config.delivery.max_backoff_seconds
         again: list[Job] = []
         with self.ledger.transaction() as tx:
+            self._take_over(tx)
             online = [unit for unit, up in self._online.items() if up]
-            for d in tx.open_deliveries(recipients=online) if online else []:
+            for d in tx.open_deliveries(recipients=online, owner=self.instance) if online else []:
                 if d.id in queued:
                     continue
                 wait = min(cap, base * (2 ** max(0, d.attempts - 1)))

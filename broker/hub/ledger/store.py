@@ -78,6 +78,11 @@ class Ledger:
     def create_schema(self) -> None:
         """Create the schema (PostgreSQL), tables, indexes and the chain head if missing."""
         with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            if conn.dialect.name == "postgresql":
+                # Hubs starting together on a fresh database: one creates, the others wait and then
+                # find the tables (PostgreSQL's DDL is transactional; checkfirst alone would race).
+                key = f"liandong.create_schema:{self.schema or ''}"
+                conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
             if self.schema is not None:
                 conn.execute(CreateSchema(self.schema, if_not_exists=True))
             metadata.create_all(conn, checkfirst=True)
