@@ -162,9 +162,12 @@ class UnitStore:
             known = db.execute("SELECT digest FROM sent WHERE document_id=?", (document_id,)).fetchone()
             if known is not None and known[0] != digest:
                 raise LiandongError.of("DOC_ID_REUSED", document_id=document_id)
+            # last_sent_at from the start: the resend scan must not publish it again in the moment
+            # between this record and the first publication.
             cur = db.execute(
-                "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at) VALUES (?,?,?,?,?,?)",
-                (document_id, doc_type, digest, raw, "pending", at.isoformat()),
+                "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at, last_sent_at)"
+                " VALUES (?,?,?,?,?,?,?)",
+                (document_id, doc_type, digest, raw, "pending", at.isoformat(), at.isoformat()),
             )
             return cur.rowcount == 1
 
