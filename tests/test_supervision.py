@@ -34,6 +34,7 @@ from broker.signing import DocumentSigner
 from tests.network import (
     BANK,
     COURT,
+    COURT2,
     HUB,
     POLICE,
     Recorder,
@@ -506,10 +507,15 @@ def test_an_extension_with_a_reason_moves_the_deadline_and_a_review_suggestion_d
 def test_non_delivery_and_unit_offline_notices(net, court, office, mosquitto, tmp_path):
     net.clock.set(at(2026, 3, 2, 10))
     hub = net.hub()
+    court2 = _unit(mosquitto, tmp_path, COURT2)  # a court that connected to publish, then left
+    court2.start()
+    court2.stop()
     police = _unit(mosquitto, tmp_path, POLICE)
     police.start()
     police.stop()  # its retained status now says offline
     wait_until(lambda: _state(hub, "unit.offline:" + POLICE) is not None, 30, "the hub to note the outage")
+    # Courts are exempt (supervision.offline_exempt_kinds): connecting only to publish is normal.
+    assert _state(hub, "unit.offline:" + COURT2) is None
     query = publish(court, police_query())
 
     net.clock.set(at(2026, 3, 2, 10, 50))  # under both thresholds (60 min offline, 4 h unpicked)

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import AwareDatetime, Field, model_validator
 
 from broker.checking import TimePolicy
+from broker.documents.catalogue import UnitKind
 from broker.configuration import BrokerEndpoint, SealFiles, Section, TrustFiles, load_config
 from broker.parsing.hardened import DEFAULT_MAX_BYTES, ParseLimits
 
@@ -105,6 +106,12 @@ class Supervision(Section):
     )
     unit_offline_after_minutes: float = Field(
         60.0, gt=0, description="a unit offline this long is reported to the linkage office (003 SPC–MPS 四(五): within 24 h)"
+    )
+    offline_exempt_kinds: list[UnitKind] = Field(
+        default_factory=lambda: [UnitKind.COURT, UnitKind.LINKAGE_OFFICE],
+        description="unit kinds whose being offline is not reported: courts connect when they publish "
+        "(liandong publish) and the office is the one notified; what waits for them is kept and "
+        "delivered when they connect",
     )
     hub_outage_after_minutes: float = Field(
         10.0, gt=0, description="a hub starting with its last heartbeat older than this reports the outage to the office"

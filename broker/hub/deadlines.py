@@ -955,7 +955,8 @@ class DeadlineSupervisor(Supervisor):
         try:
             with self.hub.ledger.transaction() as tx:
                 for unit, online, at in batch:
-                    if self.hub.registry.unit(unit) is None:
+                    entry_unit = self.hub.registry.unit(unit)
+                    if entry_unit is None or entry_unit.kind in self.settings.offline_exempt_kinds:
                         continue
                     key = OFFLINE + unit
                     if not online:
