@@ -132,6 +132,12 @@ class UnitConfig(Section):
     trust: TrustFiles
     store: Path = Field(Path("var/unit.db"), description="the unit's local SQLite store")
     resend_after_seconds: float = 30.0
+    handler_retry_initial_seconds: float = Field(
+        1.0, gt=0, description="courts: first wait after the court's handler raised (the adapter SDK has execution.retry_*)"
+    )
+    handler_retry_max_seconds: float = Field(
+        300.0, gt=0, description="courts: longest wait between attempts of a raising handler (backoff doubles up to it)"
+    )
 
 
 def load_unit_config(path: str | Path) -> UnitConfig:

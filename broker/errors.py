@@ -122,9 +122,11 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("ROUTE_TYPE_NOT_ACCEPTED", "接收方 {recipient} 不接收 {doc_type} 类文书", "the recipient {recipient} does not accept {doc_type}"),
     ErrorSpec("ROUTE_REPLY_UNKNOWN", "所答复的文书 {document_id} 未送达过该单位", "the answered document {document_id} was never delivered to this unit"),
     ErrorSpec("ROUTE_REPLY_WRONG_RECIPIENT", "答复必须发往原文书的发送方 {expected}", "an answer must go to the sender of the original document, {expected}"),
+    ErrorSpec("ROUTE_NOT_RECIPIENT", "文书的接收方为 {recipient}，不是收到该文书的单位 {unit}：不予处理", "the document is addressed to {recipient}, not to {unit}, which received it: not acted on"),
     ErrorSpec("DOC_ID_REUSED", "文书编号 {document_id} 已用于另一份文书，请使用新的编号", "document id {document_id} was already used for another document; use a new id"),
     ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),
     ErrorSpec("MSG_MALFORMED", "消息格式错误：{detail}", "malformed message: {detail}"),
+    ErrorSpec("BROKER_UNREACHABLE", "{seconds} 秒内未能连接消息代理 {endpoints}：请检查地址、端口、TLS 证书以及代理是否在运行", "could not connect to the MQTT broker at {endpoints} within {seconds} s: check the address, the port, the TLS certificates and that the broker is running"),
     ErrorSpec("HUB_INTERNAL", "枢纽内部错误，文书未被接收，请重发", "internal hub error; the document was not accepted, please resend"),
     # --- working-day calendar and deadlines (broker.deadlines) ---------------------------------------
     ErrorSpec("CAL_YEAR_UNKNOWN", "{year} 年的法定节假日安排未知（chinesecalendar 覆盖 {package_years} 年，补充文件 {override_file} 覆盖 {override_years}）：请按国务院办公厅当年部分节假日安排的通知，在补充文件中添加 {year} 年的 holidays（放假日）与 workdays（调休上班日），或升级 chinesecalendar", "the official holiday arrangement for {year} is unknown (chinesecalendar covers {package_years}, the override file {override_file} covers {override_years}): add {year} with its holidays and make-up workdays to the override file from the State Council General Office notice for that year, or upgrade chinesecalendar", "国务院办公厅关于部分节假日安排的通知"),

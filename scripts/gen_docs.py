@@ -43,6 +43,7 @@ GROUPS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("HUB",), "Hub", "The hub's own configuration and processing."),
     (("REG",), "Member registry", "The member registry file (`broker.registry`)."),
     (("MSG",), "Messages", "The transport envelope around documents."),
+    (("BROKER",), "Broker connection", "Reaching the MQTT broker (`broker.transport`, `broker.court`)."),
     (("UNIT",), "Unit configuration", "A member unit's own configuration file."),
     (("CAL", "DEADLINE"), "Working days and deadlines", "`broker.deadlines`: holiday calendar, deadline policy."),
 )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from broker.cli.output import err, fail, out
 from broker.errors import LiandongError
+
+if TYPE_CHECKING:  # the court's modules load only when the command runs (a fast --help)
+    from broker.court import Answer, CourtClient
 
 
 def publish(
@@ -17,22 +20,42 @@ def publish(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the hub's answer")] = 60.0,
 ) -> None:
     """Seal, publish, and wait for the service receipt (exit 0) or the rejection (exit 1)."""
+    court = _connect(config)
+    try:
+        answer = _publish(court, file, timeout)
+    finally:
+        court.stop()
+    _print_answer(answer)
+
+
+def _connect(config: Path) -> CourtClient:
+    """The court's client, connected. A configuration problem (a file it names missing too)
+    exits 2; a broker that cannot be reached exits 1, with nothing stored or sent."""
     from broker.configuration import load_unit_config
     from broker.court import CourtClient
 
     try:
-        client = CourtClient(load_unit_config(config))
+        court = CourtClient(load_unit_config(config))
     except LiandongError as exc:
         fail(exc)
-    with client:
-        try:
-            answer = client.publish(file.read_bytes(), timeout=timeout)
-        except LiandongError as exc:
-            fail(exc, 1)
-        except TimeoutError as exc:
-            err.print(f"[red]no answer[/red]: {exc}. The document stays queued in {client.config.store} "
-                      "and is sent again the next time this court connects.")
-            raise typer.Exit(1)
+    try:
+        return court.start()
+    except LiandongError as exc:
+        fail(exc, 1)
+
+
+def _publish(court: CourtClient, file: Path, timeout: float) -> Answer:
+    try:
+        return court.publish(file.read_bytes(), timeout=timeout)
+    except LiandongError as exc:
+        fail(exc, 1)
+    except TimeoutError as exc:
+        err.print(f"[red]no answer[/red]: {exc}. The document stays queued in {court.config.store} "
+                  "and is sent again the next time this court connects.")
+        raise typer.Exit(1)
+
+
+def _print_answer(answer: Answer) -> None:
     if answer.accepted:
         out.print(f"[green]served[/green] {answer.document_id}")
         out.print(f"    reached the network at {answer.received_at.isoformat() if answer.received_at else '?'}"

@@ -5,23 +5,26 @@
         answer.accepted, answer.received_at   # the legal time of service (003 bank rules 16)
 
 The document stays in the court's local store until the hub's service receipt or rejection
-arrives, and is published again with backoff until then (DEVELOPERS.md: reliability comes from
+arrives, and is published again with backoff until then (docs/contributing.md: reliability comes from
 end-to-end acknowledgements, not from MQTT alone).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
+from pathlib import Path
 
+from pydantic import BaseModel
 
 from broker.configuration import UnitConfig
+from broker.court.unit import CourtUnit
 from broker.documents.document import Document
 from broker.documents.xmlmodel import DS_NS, NS
+from broker.errors import LiandongError, problem
 from broker.parsing.hardened import parse
-from broker.registry import load_registry
-from broker.transport.unit import Handler, Received, UnitClient
+from broker.transport.unit import Handler, Received
 
 _LD = "{" + NS + "}"
 
@@ -51,33 +54,34 @@ class Answer:
 
 class CourtClient:
     """Publishes a court's documents; ``handler`` receives everything else that arrives
-    (receipts of result, extension notices, lead reports, ...)."""
+    (receipts of result, extension notices, lead reports, ...), once per document, in arrival
+    order, on the client's handover thread; a handler that raises gets the document again later.
+
+    Raises :class:`LiandongError` ``UNIT_CONFIG_INVALID`` naming every file of ``config`` that
+    cannot be read."""
 
     def __init__(self, config: UnitConfig, handler: Handler | None = None):
+        require_files(config)
         self.config = config
         self.signer = config.seal.signer()
-        self.unit = UnitClient(
-            config.unit,
-            host=config.broker.host,
-            port=config.broker.port,
-            trust=config.trust.store(),
-            registry=load_registry(config.registry),
-            store=config.store,
-            handler=handler,
-            tls=(config.broker.cert, config.broker.key),
-            cafile=config.broker.ca,
-            session_expiry=config.broker.session_expiry_seconds,
-            resend_after=config.resend_after_seconds,
-            protocol=config.broker.protocol,
-            failover=config.broker.failover_endpoints(),
-        )
+        self.unit = CourtUnit(config, handler)
 
-    def __enter__(self) -> "CourtClient":
-        self.unit.start()
+    def start(self, timeout: float | None = None) -> CourtClient:
+        """Connect and start receiving; :class:`LiandongError` ``BROKER_UNREACHABLE`` when the
+        broker did not accept the connection within ``timeout`` seconds (default 30). A client
+        that could not connect is closed: build a new one to try again."""
+        self.unit.start(timeout)
         return self
 
-    def __exit__(self, *exc: tuple[type[BaseException] | None, BaseException | None, TracebackType | None]) -> None:
+    def stop(self) -> None:
+        """Let the handler finish the document in hand, disconnect, close the store."""
         self.unit.stop()
+
+    def __enter__(self) -> CourtClient:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def seal(self, document: Document | bytes) -> bytes:
         """Seal a model or unsigned bytes; already sealed bytes are returned unchanged."""
@@ -101,3 +105,28 @@ class CourtClient:
         return Answer(document_id, notice.doc_type == "ServiceReceipt", notice)
 
 
+def require_files(config: UnitConfig) -> None:
+    """Raise :class:`LiandongError` ``UNIT_CONFIG_INVALID`` naming each file of ``config`` (field
+    and path) that cannot be read, all at once; otherwise the first one would surface as an
+    ``OSError`` from deep inside the TLS or signing code, without saying which setting it is."""
+    problems = []
+    for field, path in _named_files(config):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            problems.append(problem("UNIT_CONFIG_INVALID", detail=f"{field}: {path}: {exc.strerror}"))
+    if problems:
+        raise LiandongError(problems)
+
+
+def _named_files(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """``(field, path)`` of every file a configuration names, ``store`` excepted (the client creates it)."""
+    for name in type(model).model_fields:
+        value, where = getattr(model, name), prefix + name
+        if isinstance(value, BaseModel):
+            yield from _named_files(value, where + ".")
+        elif isinstance(value, Path) and where != "store":
+            yield where, value
+        elif isinstance(value, list):
+            yield from ((f"{where}[{i}]", v) for i, v in enumerate(value) if isinstance(v, Path))
