@@ -7,11 +7,13 @@ be moved as a whole. Loading reports problems with line numbers (:mod:`broker.ya
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from broker.errors import LiandongError, problem
 from broker.signing import DocumentSigner, TrustStore
 from broker.yamlfile import load_yaml_model
 
@@ -117,9 +119,44 @@ def resolve_paths(model: M, base: Path) -> M:
 
 
 def load_config(path: str | Path, model: type[M], *, code: str) -> M:
-    """Load a component's YAML file, validate it, and resolve its relative paths."""
+    """Load a component's YAML file, validate it, resolve its relative paths, and check that
+    every file it names can be read (:func:`require_files`)."""
     path = Path(path)
-    return resolve_paths(load_yaml_model(path, model, code=code), path.parent.resolve())
+    config = resolve_paths(load_yaml_model(path, model, code=code), path.parent.resolve())
+    require_files(config, code=code)
+    return config
+
+
+CREATED_FILES = frozenset({"store"})
+"""Path fields naming a file the component creates (a unit's local store), not one it reads."""
+
+
+def require_files(config: BaseModel, *, code: str) -> None:
+    """Raise :class:`LiandongError` ``code`` naming each file of ``config`` (field and path) that
+    cannot be read, all at once; otherwise the first one would surface as an ``OSError`` from
+    deep inside the TLS or signing code, without saying which setting it is."""
+    problems = []
+    for field, path in _named_files(config):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            problems.append(problem(code, detail=f"{field}: {path}: {exc.strerror}"))
+    if problems:
+        raise LiandongError(problems)
+
+
+def _named_files(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Path]]:
+    """``(field, path)`` of every file a configuration names, except :data:`CREATED_FILES`."""
+    for name in type(model).model_fields:
+        value, where = getattr(model, name), prefix + name
+        values = value if isinstance(value, list) else [value]
+        for i, item in enumerate(values):
+            label = f"{where}[{i}]" if isinstance(value, list) else where
+            if isinstance(item, BaseModel):
+                yield from _named_files(item, label + ".")
+            elif isinstance(item, Path) and name not in CREATED_FILES:
+                yield label, item
 
 
 class UnitConfig(Section):

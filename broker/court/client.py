@@ -11,18 +11,13 @@ end-to-end acknowledgements, not from MQTT alone).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
-from pydantic import BaseModel
-
-from broker.configuration import UnitConfig
+from broker.configuration import UnitConfig, require_files
 from broker.court.unit import CourtUnit
 from broker.documents.document import Document
 from broker.documents.xmlmodel import DS_NS, NS
-from broker.errors import LiandongError, problem
 from broker.parsing.hardened import parse
 from broker.transport.unit import Handler, Received
 
@@ -61,7 +56,7 @@ class CourtClient:
     cannot be read."""
 
     def __init__(self, config: UnitConfig, handler: Handler | None = None):
-        require_files(config)
+        require_files(config, code="UNIT_CONFIG_INVALID")
         self.config = config
         self.signer = config.seal.signer()
         self.unit = CourtUnit(config, handler)
@@ -103,30 +98,3 @@ class CourtClient:
         if notice is None:
             raise TimeoutError(f"no answer from the hub for {document_id} within {timeout:.0f} s")
         return Answer(document_id, notice.doc_type == "ServiceReceipt", notice)
-
-
-def require_files(config: UnitConfig) -> None:
-    """Raise :class:`LiandongError` ``UNIT_CONFIG_INVALID`` naming each file of ``config`` (field
-    and path) that cannot be read, all at once; otherwise the first one would surface as an
-    ``OSError`` from deep inside the TLS or signing code, without saying which setting it is."""
-    problems = []
-    for field, path in _named_files(config):
-        try:
-            with open(path, "rb"):
-                pass
-        except OSError as exc:
-            problems.append(problem("UNIT_CONFIG_INVALID", detail=f"{field}: {path}: {exc.strerror}"))
-    if problems:
-        raise LiandongError(problems)
-
-
-def _named_files(model: BaseModel, prefix: str = "") -> Iterator[tuple[str, Path]]:
-    """``(field, path)`` of every file a configuration names, ``store`` excepted (the client creates it)."""
-    for name in type(model).model_fields:
-        value, where = getattr(model, name), prefix + name
-        if isinstance(value, BaseModel):
-            yield from _named_files(value, where + ".")
-        elif isinstance(value, Path) and where != "store":
-            yield where, value
-        elif isinstance(value, list):
-            yield from ((f"{where}[{i}]", v) for i, v in enumerate(value) if isinstance(v, Path))
