@@ -26,8 +26,9 @@ class LocatedError(ValueError):
         self.loc = loc
 
 
-def _node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
-    """Follow a pydantic error location through the composed YAML node tree."""
+def node_at(node: yaml.Node | None, loc: tuple[Any, ...]) -> yaml.Node | None:
+    """Follow a pydantic error location through the composed YAML node tree (the deepest node
+    found: the line to name for an error at ``loc``)."""
     for key in loc:
         if isinstance(node, yaml.MappingNode):
             found = None
@@ -66,7 +67,7 @@ def load_yaml_model(path: str | Path, model: type[T], *, code: str = "REG_INVALI
         for err in exc.errors():
             cause = (err.get("ctx") or {}).get("error")
             loc = tuple(err["loc"]) + (cause.loc if isinstance(cause, LocatedError) else ())
-            node = _node_at(root, loc)
+            node = node_at(root, loc)
             line = node.start_mark.line + 1 if node is not None else 1
             field = ".".join(str(p) for p in loc) or "(top)"
             problems.append(problem(code, detail=f"{path}:{line}: {field}: {err['msg']}"))

@@ -52,3 +52,18 @@ def test_hub_run_says_which_file_is_missing_without_a_traceback(tmp_path):
     assert proc.returncode != 0
     assert "HUB_CONFIG_INVALID" in proc.stderr + proc.stdout and "identity.key" in proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
+
+
+def test_an_adapter_config_names_its_missing_seal_key(tmp_path):
+    from adapters.bank import BankAdapter
+    from adapters.sdk.settings import load_adapter_config
+
+    source = ROOT / "examples" / "config" / "bank.yaml"
+    text = source.read_text(encoding="utf-8").replace("../../", str(ROOT) + "/")
+    text = text.replace("91445300MA5100003A/sign.key", "91445300MA5100003A/lost.key")
+    path = tmp_path / "bank.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_adapter_config(BankAdapter, source)
+    with pytest.raises(LiandongError) as info:
+        load_adapter_config(BankAdapter, path)
+    assert info.value.codes == ["UNIT_CONFIG_INVALID"] and "unit.seal.key" in str(info.value)

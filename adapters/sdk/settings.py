@@ -34,8 +34,9 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from broker.configuration import UnitConfig, resolve_paths
+from broker.configuration import UnitConfig, require_files, resolve_paths
 from broker.errors import LiandongError, problem
+from broker.yamlfile import node_at
 
 ENV_PREFIX = "LIANDONG_"
 
@@ -119,7 +120,9 @@ def load_adapter_config(adapter_cls: type, path: str | Path | None, **overrides:
         raise LiandongError([_problem(err, file) for err in exc.errors()]) from None
     except yaml.YAMLError as exc:
         raise LiandongError.of("UNIT_CONFIG_INVALID", detail=f"{file}: {exc}") from None
-    return resolve_paths(config, file.parent) if file is not None else config
+    config = resolve_paths(config, file.parent) if file is not None else config
+    require_files(config, code="UNIT_CONFIG_INVALID")
+    return config
 
 
 def _problem(err: Any, file: Path | None) -> Any:
@@ -134,17 +137,8 @@ def _problem(err: Any, file: Path | None) -> Any:
 
 def _line_of(file: Path, loc: tuple[Any, ...]) -> int | None:
     try:
-        node = yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        root = yaml.compose(file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
     except (OSError, yaml.YAMLError):
         return None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == key), None)
-            if found is None:
-                break
-            node = found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-        else:
-            break
+    node = node_at(root, loc)
     return node.start_mark.line + 1 if node is not None else None
