@@ -16,6 +16,9 @@ from typing import Any, Callable
 
 BENCHES: dict[str, str] = {
     "verify_pipeline": "document checks per core: liandong pipeline vs bare signxml (issue 2)",
+    "hub_throughput": "hub documents/s through Mosquitto vs raw paho and bare verify; latency (issue 3)",
+    "hub_scaleout": "one and two hubs on one PostgreSQL ledger, one hub on SQLite, the ledger alone (issue 6)",
+    "nats_cluster": "the hub's load and raw paho QoS 1 through a three-node NATS cluster (MQTT 3.1.1) vs Mosquitto (issue 6)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -31,7 +34,42 @@ def _headline_verify_pipeline(record: dict[str, Any]) -> str:
     )
 
 
-HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {"verify_pipeline": _headline_verify_pipeline}
+def _headline_hub_throughput(record: dict[str, Any]) -> str:
+    cpu = record["cpu_ms_per_document"]
+    return (
+        f"hub {record['hub_documents_per_s']:,}/s (target 1,000/s), raw paho {record['raw_paho_qos1_msgs_per_s']:,}/s,"
+        f" bare verify {record['bare_signxml_verify_per_s']:,}/s; at half rate p50 {record['latency_p50_ms']} ms,"
+        f" p99 {record['latency_p99_ms']} ms; CPU ms/document: " + ", ".join(f"{k} {v}" for k, v in cpu.items())
+    )
+
+
+def _headline_hub_scaleout(record: dict[str, Any]) -> str:
+    s = {name: v["median_documents_per_s"] for name, v in record["summary"].items()}
+    return (
+        f"PostgreSQL: one hub {s['pg_1']:,.0f}/s, two hubs {s['pg_2']:,.0f}/s"
+        f" ({record['two_hubs_over_one_pg']:.2f}x); SQLite, one hub {s['sqlite_1']:,.0f}/s;"
+        f" the ledger alone {s['ledger_1']:,.0f}/s (two writers {record['ledger_two_writers_over_one']:.2f}x)"
+    )
+
+
+def _headline_nats_cluster(record: dict[str, Any]) -> str:
+    c = record["cluster"]
+    text = (
+        f"hub {c['hub_documents_per_s']:,}/s through 3 NATS nodes, raw paho {c['raw_paho_qos1_cross_node_msgs_per_s']:,}/s"
+        f" (4 publishers {c['raw_paho_qos1_four_publishers_msgs_per_s']:,}/s); at half rate p50 {c['latency_p50_ms']} ms"
+    )
+    if "mosquitto" in record:
+        m, r = record["mosquitto"], record["cluster_over_mosquitto"]
+        text += f"; Mosquitto: hub {m['hub_documents_per_s']:,}/s (cluster {r['hub_documents_per_s']:.2f}x)"
+    return text
+
+
+HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "verify_pipeline": _headline_verify_pipeline,
+    "hub_throughput": _headline_hub_throughput,
+    "hub_scaleout": _headline_hub_scaleout,
+    "nats_cluster": _headline_nats_cluster,
+}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -30,13 +31,16 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from bench.common import machine_info, write_result
+from bench.common import CpuMeter, machine_info, write_result
+from bench.verify_pipeline import build_document
 from broker.documents import codec
 from broker.hub.ledger import Ledger
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
+from broker.parsing.hardened import parse
 from broker.registry import load_registry
 from broker.restamp import restamp
 from broker.sandbox import EXAMPLE_CERTS, EXAMPLE_REGISTRY, hub_config
@@ -47,8 +51,7 @@ from broker.transport.mqtt import tls_client
 
 ROOT = Path(__file__).resolve().parents[1]
 COURT = "11445300MB0000001W"
-POLICE = "11445300MB00000046"
-EXAMPLE = ROOT / "examples" / "unsigned" / "AssistanceNotice-PublicSecurity.xml"
+BANK = "91445300MA5100003A"
 _ID = re.compile(rb"<ld:DocumentId>([0-9a-f-]{36})</ld:DocumentId>")
 _REPLY = re.compile(rb"<ld:InReplyTo>([0-9a-f-]{36})</ld:InReplyTo>")
 
@@ -56,7 +59,7 @@ _REPLY = re.compile(rb"<ld:InReplyTo>([0-9a-f-]{36})</ld:InReplyTo>")
 class Receiver:
     """A plain paho subscriber on a unit's inbox: records arrival times and acks to the hub."""
 
-    def __init__(self, unit: str, port: int, key: re.Pattern[bytes]):
+    def __init__(self, unit: str, port: int, key: re.Pattern[bytes], **mqtt: Any):
         self.unit = unit
         self.key = key
         self.arrived: dict[str, float] = {}
@@ -64,7 +67,7 @@ class Receiver:
         self.pending: list[str] = []
         # One connection per unit: the broker makes the certificate's CN the client id, so a
         # second connection with the same certificate would take this one's session over.
-        self.client = tls_client(unit, "127.0.0.1", port, certs=EXAMPLE_CERTS, session_expiry=3600, max_inflight=1000)
+        self.client = tls_client(unit, "127.0.0.1", port, certs=EXAMPLE_CERTS, session_expiry=3600, max_inflight=1000, **mqtt)
         self.ready = threading.Event()
         self.client.on_connect = lambda c, u, f, rc, p: (c.subscribe(topics.inbox(unit), qos=1), self.ready.set())
         self.client.on_message = self._on_message
@@ -96,13 +99,17 @@ class Receiver:
 
 
 def seal_documents(n: int) -> list[bytes]:
+    """``n`` copies of the verify benchmark's one-measure bank freeze notice (~5.9 KB signed),
+    each with its own id and time, sealed by the court."""
     signer = DocumentSigner.for_unit(EXAMPLE_CERTS / "units" / COURT)
-    template = codec.from_element(codec.to_element(restamp(EXAMPLE)))
+    template = codec.from_element(parse(build_document()[0]))
     return [signer.sign(restamp(template)) for _ in range(n)]
 
 
-def raw_paho_rate(port: int, payload: bytes, n: int) -> float:
-    """One publisher → broker → one subscriber, QoS 1, as the hub's own subscription sees it."""
+def raw_paho_rate(port: int, payload: bytes, n: int, *, sub_port: int | None = None, **mqtt: Any) -> float:
+    """One publisher → broker → one subscriber, QoS 1, as the hub's own subscription sees it.
+    ``sub_port``: the subscriber's port when it is another node's; ``mqtt``: more tls_client
+    arguments (``protocol="3.1.1"``)."""
     got = threading.Event()
     count = [0]
     hub_code = load_registry(EXAMPLE_REGISTRY).hub.code
@@ -112,14 +119,14 @@ def raw_paho_rate(port: int, payload: bytes, n: int) -> float:
         if count[0] == n:
             got.set()
 
-    sub = tls_client(hub_code, "127.0.0.1", port, certs=EXAMPLE_CERTS, client_id="bench-sub", clean_start=True)
+    sub = tls_client(hub_code, "127.0.0.1", sub_port or port, certs=EXAMPLE_CERTS, client_id="bench-sub", clean_start=True, **mqtt)
     ready = threading.Event()
     sub.on_connect = lambda c, u, f, rc, p: (c.subscribe(topics.all_units("out"), qos=1), ready.set())
     sub.on_message = on_message
     sub.loop_start()
     ready.wait(10)
     time.sleep(0.3)
-    pub = tls_client(COURT, "127.0.0.1", port, certs=EXAMPLE_CERTS, clean_start=True, max_inflight=1000)
+    pub = tls_client(COURT, "127.0.0.1", port, certs=EXAMPLE_CERTS, clean_start=True, max_inflight=1000, **mqtt)
     pub.loop_start()  # (the subscriber uses the hub's certificate: two identities, two sessions)
     while not pub.is_connected():
         time.sleep(0.01)
@@ -158,11 +165,15 @@ def run_hub(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
     return proc
 
 
-def drive(port: int, docs: list[bytes], rate: float | None) -> dict[str, float]:
-    """Publish ``docs`` (at ``rate`` per second, or flat out); wait for every delivery and receipt."""
+def drive(
+    port: int, docs: list[bytes], rate: float | None, *, bank_port: int | None = None, **mqtt: Any
+) -> dict[str, float]:
+    """Publish ``docs`` (at ``rate`` per second, or flat out); wait for every delivery and receipt.
+    The court is on ``port``, the bank on ``bank_port`` (default: the same); ``mqtt``: more
+    tls_client arguments (``protocol="3.1.1"``)."""
     sent: dict[str, float] = {}
-    police = Receiver(POLICE, port, _ID)
-    court_in = Receiver(COURT, port, _REPLY)
+    bank = Receiver(BANK, bank_port or port, _ID, **mqtt)
+    court_in = Receiver(COURT, port, _REPLY, **mqtt)
     pub = court_in.client  # the court publishes and receives its service receipts on one session
     start = time.perf_counter()
     for i, raw in enumerate(docs):
@@ -175,13 +186,13 @@ def drive(port: int, docs: list[bytes], rate: float | None) -> dict[str, float]:
         pub.publish(topics.outbox(COURT), raw, qos=1)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
-        with police.lock, court_in.lock:
-            if len(police.arrived) >= len(docs) and len(court_in.arrived) >= len(docs):
+        with bank.lock, court_in.lock:
+            if len(bank.arrived) >= len(docs) and len(court_in.arrived) >= len(docs):
                 break
         time.sleep(0.02)
-    end = max(max(police.arrived.values(), default=start), max(court_in.arrived.values(), default=start))
-    latencies = sorted((police.arrived[i] - t) * 1000 for i, t in sent.items() if i in police.arrived)
-    for r in (police, court_in):
+    end = max(max(bank.arrived.values(), default=start), max(court_in.arrived.values(), default=start))
+    latencies = sorted((bank.arrived[i] - t) * 1000 for i, t in sent.items() if i in bank.arrived)
+    for r in (bank, court_in):
         r.close()
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [float("nan")] * 99
     return {
@@ -193,34 +204,34 @@ def drive(port: int, docs: list[bytes], rate: float | None) -> dict[str, float]:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--documents", type=int, default=4000)
-    parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
-
+def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> dict[str, Any]:
+    """Run the benchmark (``quick``: 600 documents instead of 4,000) and write its JSON record."""
+    documents = documents or (600 if quick else 4000)
     with tempfile.TemporaryDirectory(prefix="liandong-bench-") as tmp:
         var = Path(tmp)
         registry = load_registry(EXAMPLE_REGISTRY)
         broker = MosquittoProcess(registry, BrokerSettings.from_certs(EXAMPLE_CERTS, port=free_port(), data_dir=var / "broker")).start()
         try:
-            print(f"sealing {args.documents * 3 // 2} documents ...", flush=True)
-            docs = seal_documents(args.documents + args.documents // 2)
+            print(f"sealing {documents * 3 // 2} documents ...", flush=True)
+            docs = seal_documents(documents + documents // 2)
             size = sum(len(d) for d in docs) / len(docs)
             paho = raw_paho_rate(broker.port, docs[0], 20000)
             print(f"raw paho QoS 1: {paho:,.0f} msg/s", flush=True)
             verify = bare_verify_rate(docs[0])
             print(f"bare signxml verify: {verify:,.0f}/s (one core)", flush=True)
 
-            config = hub_config(registry.hub.code, port=broker.port, var=var / "hub", workers=args.workers)
+            config = hub_config(registry.hub.code, port=broker.port, var=var / "hub", workers=workers)
             config_path = var / "hub.yaml"
             config_path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True)))
             hub = run_hub(config_path, var / "hub.log")
             try:
-                time.sleep(4 if args.workers else 2)
-                flat = drive(broker.port, docs[: args.documents], None)
+                time.sleep(4 if workers else 2)
+                meter = CpuMeter({"hub": hub.pid, "mosquitto": broker.pid or 0, "load": os.getpid()}, alone=("load",))
+                meter.start()
+                flat = drive(broker.port, docs[: documents], None)
+                cpu = meter.stop()
                 print(f"hub, flat out: {flat['rate']:,.0f} documents/s ({flat['delivered']} delivered)", flush=True)
-                half = drive(broker.port, docs[args.documents :], flat["rate"] / 2)
+                half = drive(broker.port, docs[documents :], flat["rate"] / 2)
                 print(f"hub at half rate ({flat['rate'] / 2:,.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms", flush=True)
             finally:
                 hub.terminate()
@@ -231,7 +242,7 @@ def main() -> None:
         result = {
             "machine": machine_info(),
             "document_bytes": round(size),
-            "workers": args.workers,
+            "workers": workers,
             "raw_paho_qos1_msgs_per_s": round(paho),
             "bare_signxml_verify_per_s": round(verify),
             "hub_documents_per_s": round(flat["rate"]),
@@ -240,11 +251,24 @@ def main() -> None:
             "half_rate": round(flat["rate"] / 2),
             "latency_p50_ms": round(half["p50_ms"], 1),
             "latency_p99_ms": round(half["p99_ms"], 1),
+            # CPU milliseconds per document during the flat-out run, by process (tree): where the
+            # two cores went. "load" is this process: the court publishing, the receivers acking.
+            "cpu_ms_per_document": {k: round(1000 * v / documents, 3) for k, v in cpu.items()},
             "ledger_entries": report.entries,
             "ledger_intact": report.ok,
         }
         write_result("hub_throughput", result)
         print(json.dumps(result, indent=2, ensure_ascii=False))
+        return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=4000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="600 documents (noisier)")
+    args = parser.parse_args()
+    run(quick=args.quick, documents=None if args.quick else args.documents, workers=args.workers)
 
 
 if __name__ == "__main__":

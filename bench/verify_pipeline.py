@@ -41,9 +41,6 @@ import argparse
 import cProfile
 import gc
 import io
-import json
-import os
-import platform
 import pstats
 import statistics
 import sys
@@ -51,7 +48,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from time import perf_counter, process_time
 from typing import Any, Callable
@@ -60,6 +56,7 @@ from cryptography import x509
 from lxml import etree
 from signxml import SignatureConfiguration, XMLVerifier
 
+from bench.common import machine_info, write_result
 from broker import checking, rules
 from broker.checking import DocumentChecker, payload_digest
 from broker.documents import codec
@@ -72,20 +69,18 @@ from broker.parsing import schema
 from broker.parsing.hardened import parse
 from broker.registry import load_registry
 from broker.signing import DocumentSigner, TrustStore
-from broker.signing.keys import unit_code_of
 from broker.signing.verifier import (
     _CONFIG_KW,
     _DS,
     _ISSUED_AT,
     _SENDER,
-    _parse_time,
     _certificate,
+    _parse_time,
     _signer_info,
     check_profile,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).resolve().parent / "results"
 EXAMPLE = ROOT / "examples" / "signed" / "AssistanceNotice.xml"
 UNIT = ROOT / "certs-example" / "units" / "11445300MB0000001W"
 ANCHOR = ROOT / "certs-example" / "root-ca.pem"
@@ -265,7 +260,7 @@ def pipeline_steps(checker: DocumentChecker, raw: bytes) -> Callable[[dict[str, 
     ``DocumentVerifier.verify``, same calls in the same order) that adds each step's time to a dict."""
     verifier = checker.verifier
     assert verifier is not None
-    trust, registry, limits = verifier.trust, checker.registry, checker.limits
+    registry, limits = checker.registry, checker.limits
 
     def run(acc: dict[str, float]) -> None:
         t0 = perf_counter()
@@ -452,48 +447,6 @@ def run_measurements(settings: Settings) -> dict[str, Any]:
 # --- reporting ------------------------------------------------------------------------------------
 
 
-def machine_info() -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        usable = len(os.sched_getaffinity(0))
-    except AttributeError:
-        usable = os.cpu_count()
-
-    def version(dist: str) -> str | None:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return None
-
-    from cryptography.hazmat.backends.openssl import backend
-
-    return {
-        "cpu_model": cpu,
-        "cpu_count": os.cpu_count(),
-        "cpus_usable": usable,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "libraries": {
-            "lxml": version("lxml"),
-            "libxml2": ".".join(map(str, etree.LIBXML_VERSION)),
-            "libxslt": ".".join(map(str, etree.LIBXSLT_VERSION)),
-            "signxml": version("signxml"),
-            "cryptography": version("cryptography"),
-            "openssl": backend.openssl_version_text(),
-            "xmlschema": version("xmlschema"),
-            "pydantic": version("pydantic"),
-        },
-    }
-
-
 def summarise(result: dict[str, Any]) -> dict[str, Any]:
     head: dict[str, Measurement] = result["head"]
     bare, pipe = head["bare_signxml"], head["pipeline"]
@@ -625,9 +578,7 @@ def run(*, quick: bool = False, write: bool = True, profile: bool = False, out=s
     print(render(result, summary), file=out)
     record = to_json(result, summary)
     if write:
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        path = RESULTS / "verify_pipeline.json"
-        path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        path = write_result("verify_pipeline", record)
         print(f"\n  results written to {path.relative_to(ROOT)}", file=out)
     if profile:
         print("\n" + profile_pipeline(), file=out)

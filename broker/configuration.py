@@ -118,12 +118,14 @@ def resolve_paths(model: M, base: Path) -> M:
     return fixed
 
 
-def load_config(path: str | Path, model: type[M], *, code: str) -> M:
-    """Load a component's YAML file, validate it, resolve its relative paths, and check that
-    every file it names can be read (:func:`require_files`)."""
+def load_config(path: str | Path, model: type[M], *, code: str, check_files: bool = True) -> M:
+    """Load a component's YAML file, validate it, resolve its relative paths, and (unless
+    ``check_files`` is false: a tool that reads only part of it) check that every file it names
+    can be read (:func:`require_files`)."""
     path = Path(path)
     config = resolve_paths(load_yaml_model(path, model, code=code), path.parent.resolve())
-    require_files(config, code=code)
+    if check_files:
+        require_files(config, code=code)
     return config
 
 

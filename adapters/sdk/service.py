@@ -66,6 +66,8 @@ class AdapterService:
             cafile=unit.broker.ca,
             session_expiry=unit.broker.session_expiry_seconds,
             resend_after=unit.resend_after_seconds,
+            protocol=unit.broker.protocol,
+            failover=unit.broker.failover_endpoints(),
         )
         self.runtime = Runtime(
             unit=unit.unit,

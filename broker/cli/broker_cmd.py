@@ -135,4 +135,7 @@ def register(app: typer.Typer) -> None:
     )
     broker_app.command()(config)
     broker_app.command()(run)
+    from broker.cli import cluster_cmd  # `liandong broker cluster ...` (NATS); it imports this module
+
+    cluster_cmd.register(broker_app)
     app.add_typer(broker_app, name="broker")

@@ -36,7 +36,7 @@ def _open(url: str | None, schema: str | None, config: Path | None = None) -> Le
         from broker.hub.config import load_hub_config
 
         try:
-            section = load_hub_config(config).ledger
+            section = load_hub_config(config, check_files=False).ledger
         except LiandongError as exc:
             for p in exc.problems:
                 err.print(f"[red]{p.code}[/red] {p.message_en}")

@@ -111,7 +111,7 @@ def report(
         from broker.hub.config import load_hub_config
 
         try:
-            hub = load_hub_config(config)
+            hub = load_hub_config(config, check_files=False)
         except LiandongError as exc:
             fail(exc)
         ledger_url = ledger_url or hub.ledger.url

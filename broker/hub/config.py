@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -37,6 +38,25 @@ class BrokerConnection(BrokerEndpoint):
         description="MQTT v5 shared-subscription group: hubs in one group share the load (docs/deployment.md); "
         f"session_expiry_seconds is then {SHARED_SESSION_EXPIRY_SECONDS} unless given",
     )
+
+    control_qos: Literal[0, 1] | None = Field(
+        None,
+        description="QoS of the hub's subscriptions to units' ack and status topics; default 1 on MQTT 5, 0 on "
+        "3.1.1, where NATS would stall them (docs/deployment.md, 'Clustered broker (NATS)')",
+    )
+
+    def control_subscription_qos(self) -> int:
+        """QoS of the ``ack`` and ``status`` subscriptions (documents always use QoS 1).
+
+        nats-server 2.9 lets a session hold at most ``max_ack_pending`` unacknowledged QoS 1
+        messages across all its subscriptions, while each subscription may push as many: past
+        that it drops a message and sends it again only after ``ack_wait``. With three QoS 1
+        subscriptions the hub ran into that under load (documents held for a minute). Both
+        control channels heal themselves: a lost end-to-end ack makes the hub deliver again
+        and the unit acknowledge again; statuses are retained and sent at every connection."""
+        if self.control_qos is not None:
+            return self.control_qos
+        return 1 if self.protocol == "5" else 0
 
     @model_validator(mode="after")
     def _shared_needs_v5(self) -> "BrokerConnection":
@@ -157,5 +177,7 @@ class HubConfig(Section):
     batch_size: int = Field(100, description="documents committed to the ledger per transaction at most")
 
 
-def load_hub_config(path: str | Path) -> HubConfig:
-    return load_config(path, HubConfig, code="HUB_CONFIG_INVALID")
+def load_hub_config(path: str | Path, *, check_files: bool = True) -> HubConfig:
+    """The hub's configuration file; ``check_files=False`` for tools that read only its ledger
+    and registry settings (``liandong ledger``, ``liandong report``), which need no keys."""
+    return load_config(path, HubConfig, code="HUB_CONFIG_INVALID", check_files=check_files)

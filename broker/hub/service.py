@@ -199,11 +199,12 @@ class Hub:
             event(log, "mqtt.connect_failed", logging.WARNING, reason=str(reason_code))
             return
         self._gen += 1
+        control = self.config.broker.control_subscription_qos()  # 0 on MQTT 3.1.1 (NATS), see there
         client.subscribe(
             [
                 (self._subscription("out", True), 1),
-                (self._subscription("ack", True), 1),
-                (self._subscription("status", False), 1),
+                (self._subscription("ack", True), control),
+                (self._subscription("status", False), control),
             ]
         )
         self._connected.set()
@@ -229,7 +230,8 @@ class Hub:
     def _ack(self, mid: int, gen: int) -> None:
         # A message id from an earlier connection may now name another message: never ack it;
         # the broker sends the old message again and it is recognised as a duplicate.
-        if gen == self._gen:
+        # A QoS 0 message (mid 0) has nothing to acknowledge.
+        if mid and gen == self._gen:
             self.client.ack(mid, 1)
 
     # --- the pipeline thread ---------------------------------------------------------------

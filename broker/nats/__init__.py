@@ -2,7 +2,13 @@
 from the member registry (docs/deployment.md, "Clustered broker (NATS)")."""
 
 from broker.nats.config import ClusterSettings, NodeSettings, render_node, subject, write_cluster_config
-from broker.nats.runner import NatsCluster, NatsNotFound, NatsStartError, find_nats_server, require_mqtt_support
+from broker.nats.runner import (
+    NatsCluster,
+    NatsNotFound,
+    NatsStartError,
+    find_nats_server,
+    require_mqtt_support,
+)
 
 __all__ = [
     "ClusterSettings",

@@ -52,7 +52,7 @@ def find_nats_server() -> str:
 
 
 def nats_version(executable: str) -> tuple[int, int, int]:
-    out = subprocess.run([executable, "--version"], capture_output=True, text=True, timeout=10).stdout
+    out = subprocess.run([executable, "--version"], check=False, capture_output=True, text=True, timeout=10).stdout
     m = re.search(r"v?(\d+)\.(\d+)\.(\d+)", out)
     if not m:
         raise NatsNotFound(f"{executable} --version said {out!r}")
@@ -122,7 +122,7 @@ class NatsCluster:
         return proc.pid if proc is not None else None
 
     # --- lifecycle ----------------------------------------------------------------------
-    def start(self) -> "NatsCluster":
+    def start(self) -> NatsCluster:
         """Start every node and wait until the cluster is ready (:meth:`wait_ready`)."""
         for node in self.settings.nodes:
             if _tcp_open(_connect_host(node.host), node.mqtt_port):
@@ -253,7 +253,7 @@ class NatsCluster:
                     return proc.returncode
             time.sleep(0.5)
 
-    def __enter__(self) -> "NatsCluster":
+    def __enter__(self) -> NatsCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -158,7 +158,7 @@ def _rotate_endpoints(client: mqtt.Client, endpoints: list[tuple[str, int]]) -> 
     attempts = [0]
 
     def pre_connect(c: mqtt.Client, userdata: object) -> None:
-        c._host, c._port = endpoints[attempts[0] % len(endpoints)]  # noqa: SLF001
+        c._host, c._port = endpoints[attempts[0] % len(endpoints)]
         attempts[0] += 1
 
     client.on_pre_connect = pre_connect
