@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from broker.cli.foreground import foreground
 from broker.errors import LiandongError
 from broker.mosquitto import (
     BrokerSettings,
@@ -104,7 +105,8 @@ def run(
     ] = Path("var/broker"),
     certs: CertsOpt = Path("certs-example"),
 ) -> None:
-    """Run Mosquitto in the foreground, configured from the registry, until Ctrl-C."""
+    """Run Mosquitto in the foreground, configured from the registry, until Ctrl-C or SIGTERM
+    (SIGHUP: Mosquitto reloads its ACL and CRL)."""
     settings = _settings(certs, host=host, port=port, data_dir=data)
     reg = _registry(registry)
     try:
@@ -119,12 +121,14 @@ def run(
         raise typer.Exit(1)
     err.print(
         f"mosquitto (pid {broker.pid}) listening on {broker.host}:{broker.port} with TLS; "
-        f"configuration and data in {broker.data_dir}. Ctrl-C stops it."
+        f"configuration and data in {broker.data_dir}. Ctrl-C or SIGTERM stops it; SIGHUP reloads "
+        "its ACL and CRL."
     )
     try:
-        code = broker.wait()
+        with foreground(on_reload=broker.reload):
+            code = broker.wait()
     except KeyboardInterrupt:
-        code = broker.stop() or 0  # Ctrl-C also reached mosquitto: it saves and exits
+        code = broker.stop() or 0  # mosquitto saves its database and exits
         err.print("mosquitto stopped")
     raise typer.Exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N, like a shell
 

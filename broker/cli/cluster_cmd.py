@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 
 from broker.cli.broker_cmd import _registry, err, out
+from broker.cli.foreground import foreground
 from broker.nats import ClusterSettings, NatsCluster, NatsNotFound, NatsStartError, write_cluster_config
 from broker.nats.runner import INSTALL_HINT
 
@@ -112,10 +113,11 @@ def run(
     err.print(
         f"NATS cluster of three nodes: MQTT 3.1.1 with TLS on {nodes}; configuration and "
         f"JetStream in {cluster.settings.data_dir}. Point clients at one node with the others as "
-        "failover (protocol: \"3.1.1\"). Ctrl-C stops it."
+        "failover (protocol: \"3.1.1\"). Ctrl-C or SIGTERM stops it."
     )
     try:
-        code = cluster.wait()
+        with foreground():
+            code = cluster.wait()
         err.print(f"[red]a node exited with status {code}[/red]; stopping the others")
     except KeyboardInterrupt:
         code = 0

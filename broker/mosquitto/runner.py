@@ -215,6 +215,11 @@ class MosquittoProcess:
             self.stop()
         return self.start()
 
+    def reload(self) -> None:
+        """SIGHUP: Mosquitto re-reads its ACL, password and CRL files (not its listeners)."""
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
     def wait(self) -> int:
         """Block until Mosquitto exits (for ``liandong broker run``); return its status."""
         if self._proc is None:
