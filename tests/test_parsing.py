@@ -6,17 +6,25 @@ from __future__ import annotations
 
 import codecs
 import copy
-import time
 
 import pytest
 from lxml import etree
 
 from broker.errors import CATALOGUE
 from broker.parsing import schema
-from broker.parsing.hardened import DEFAULT_MAX_BYTES, ParseError, ParseLimits, parse
+from broker.parsing import hardened
+from broker.parsing.hardened import DEFAULT_MAX_BYTES, ParseError, ParseLimits, has_doctype, parse
 from tests.helpers import EXAMPLES_DIR, SIGNED_DIR, example_bytes, nodes
 
-FAST = 1.0  # seconds: a refusal that is checked before parsing takes microseconds
+
+@pytest.fixture
+def parser_never_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refusals that must come before any XML parsing: make parsing fail the test."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the input reached the XML parser")
+
+    monkeypatch.setattr(hardened, "_thread_parser", refuse)
 
 UTF8_DECL = b'<?xml version="1.0" encoding="UTF-8"?>'
 
@@ -120,13 +128,11 @@ def test_utf16_without_bom_is_not_utf8() -> None:
 # --- limits ----------------------------------------------------------------------------------------------
 
 
-def test_oversize_refused_before_parsing() -> None:
+def test_oversize_refused_before_parsing(parser_never_runs: None) -> None:
     data = b"<a>" + b"x" * (10 * 1024 * 1024) + b"</a>"
     assert len(data) > DEFAULT_MAX_BYTES
-    started = time.perf_counter()
     with pytest.raises(ParseError) as caught:
         parse(data)
-    assert time.perf_counter() - started < FAST
     assert caught.value.codes == ["XML_TOO_LARGE"]
     assert str(len(data)) in caught.value.problems[0].message_en
 
@@ -141,10 +147,38 @@ def test_size_limit_is_inclusive() -> None:
     assert parse(data, ParseLimits(max_bytes=len(data))).tag == "a"
 
 
-def test_billion_laughs_returns_fast() -> None:
-    started = time.perf_counter()
+def test_a_doctype_never_reaches_the_parser(parser_never_runs: None) -> None:
+    # a billion laughs is refused from a scan of its bytes: no entity is ever declared to libxml2
     assert codes_of(LAUGHS) == ["XML_ENTITY_DECLARATION"]
-    assert time.perf_counter() - started < FAST
+    assert codes_of(b"<!-- a comment --><!doctype a><a/>") == ["XML_DTD_FORBIDDEN"]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"<a/>", False),
+        (UTF8_DECL + b"\n<a/>", False),
+        (UTF8_DECL + b"<!DOCTYPE a><a/>", True),
+        (UTF8_DECL + b"<!-- <!DOCTYPE a> in a comment --><a/>", False),
+        (UTF8_DECL + b"<!-- note --><!DocType a><a/>", True),
+        (b"<a><![CDATA[<!DOCTYPE a>]]></a>", False),  # text, after the root element started
+        (b"<a>&lt;!DOCTYPE</a>", False),
+        (b"<!--unclosed", False),  # not well-formed: the parser says so
+    ],
+)
+def test_only_the_prolog_can_hold_a_doctype(data: bytes, expected: bool) -> None:
+    assert has_doctype(data) is expected
+
+
+_NOT_UTF8 = [b"\xff", b"\xc3\x28", b"\xe2\x82", b"\xed\xa0\x80", b"\xf4\x90\x80\x80", b"\xc0\xaf"]
+_PLACES = [b"<a>X</a>", b'<a b="X"/>', b"<a><!--X--></a>", b"<a><![CDATA[X]]></a>", b"<aX/>", b"<!--X--><a/>", b"<a/><!--X-->"]
+
+
+@pytest.mark.parametrize("place", _PLACES)
+@pytest.mark.parametrize("sequence", _NOT_UTF8, ids=lambda b: b.hex())
+def test_bytes_that_are_not_utf8_are_refused_wherever_they_stand(place: bytes, sequence: bytes) -> None:
+    # libxml2 refuses them; the parser then names the encoding, not just a malformed document
+    assert codes_of(place.replace(b"X", sequence)) == ["XML_NOT_UTF8"]
 
 
 @pytest.mark.parametrize(("depth", "refused"), [(3, False), (4, True), (40, True)])

@@ -7,6 +7,7 @@ never produce a document that the network would reject as sent by the wrong unit
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 from cryptography import x509
@@ -25,7 +26,22 @@ from broker.signing.keys import PrivateKey, load_certificates, load_private_key,
 from broker.signing.profile import EXC_C14N, NSMAP
 
 _SENDER = etree.XPath("string(/ld:Document/ld:Header/ld:Sender)", namespaces={"ld": NS})
+_DS = "{" + NSMAP["ds"] + "}"
 _HAS_SIGNATURE = etree.XPath("boolean(/ld:Document/ds:Signature)", namespaces={"ld": NS, **NSMAP})
+
+
+def _key_info(certs: list[x509.Certificate]) -> etree._Element:
+    """``ds:KeyInfo/ds:X509Data`` with the signer certificate first, then its chain (without the
+    root), as docs/signature-profile.md requires: the base64 text of each DER encoding in the
+    64-column lines of its PEM form, as signxml writes it."""
+    key_info = etree.Element(_DS + "KeyInfo", nsmap={"ds": NSMAP["ds"]})
+    x509_data = etree.SubElement(key_info, _DS + "X509Data")
+    for cert in certs:
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+        # the lines between the BEGIN and END lines, the last newline kept (signxml's form)
+        body = pem.split("\n", 1)[1].split("-----END", 1)[0]
+        etree.SubElement(x509_data, _DS + "X509Certificate").text = body.replace("\r", "")
+    return key_info
 
 
 class DocumentSigner:
@@ -39,8 +55,7 @@ class DocumentSigner:
         if unit is None:
             raise LiandongError.of("CERT_NO_UNIT")
         self.unit_code: str = unit
-        # KeyInfo carries the signer certificate first, then its chain (without the root).
-        self._pems = [c.public_bytes(serialization.Encoding.PEM).decode("ascii") for c in [cert, *self.chain]]
+        self._key_info = _key_info([cert, *self.chain])
         self._algorithm = (
             SignatureMethod.RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else SignatureMethod.ECDSA_SHA256
         )
@@ -81,7 +96,9 @@ class DocumentSigner:
         )
         signer.namespaces = dict(NSMAP)
         # signxml references the root by its Id (URI="#ld-…"); verifiers accept that or URI="".
-        return signer.sign(root, key=self.key, cert=self._pems, always_add_key_value=False)
+        # The KeyInfo is built once: given PEM strings, signxml parses every certificate and runs a
+        # regular expression over it for each signature (about a third of sealing a notice).
+        return signer.sign(root, key=self.key, key_info=copy.deepcopy(self._key_info), always_add_key_value=False)
 
     def sign(self, document: Document | etree._Element | bytes) -> bytes:
         """Sign a model, an element or unsigned bytes; return the signed document's bytes."""
