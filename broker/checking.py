@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Sequence
 from uuid import UUID
 
 from lxml import etree
@@ -151,26 +152,64 @@ class DocumentChecker:
 
         ``received_at`` (the hub's reception time) also bounds how far ``IssuedAt`` may lie from it.
         """
-        result = CheckedDocument(raw=raw, digest=payload_digest(raw))
-        try:
-            root = parse(raw, self.limits)
-        except LiandongError as exc:
-            result.problems.extend(exc.problems)
-            return result
-        schema_problems = schema.problems(root)
-        result.problems.extend(schema_problems)
-        if signed:
-            if self.verifier is None:
-                raise ValueError("checking signed documents needs a trust store")
-            result.verified, found = self.verifier.problems(raw, root, schema_valid=not schema_problems)
+        return self.check_many([raw], signed=signed, received_at=[received_at], today=today)[0]
+
+    def check_many(
+        self,
+        raws: Sequence[bytes],
+        *,
+        signed: bool = True,
+        received_at: Sequence[datetime | None] | None = None,
+        today: date | None = None,
+    ) -> list[CheckedDocument]:
+        """Check several documents, each exactly as :meth:`check` does, one step at a time over
+        all of them: parse them all, then validate them all, and so on.
+
+        Why: each step runs its own code (libxml2, signxml, the rules) over its own data, and run
+        back to back for one document the steps push one another out of the processor's caches.
+        Step by step over a batch, the hub's workers checked a document in about four fifths of
+        the time (docs/performance.md). ``received_at``: one reception time per document (or None).
+        """
+        if signed and self.verifier is None:
+            raise ValueError("checking signed documents needs a trust store")
+        results = [CheckedDocument(raw=raw, digest=payload_digest(raw)) for raw in raws]
+        trees: list[etree._Element | None] = []
+        for result in results:
+            try:
+                trees.append(parse(result.raw, self.limits))
+            except LiandongError as exc:
+                result.problems.extend(exc.problems)
+                trees.append(None)
+        valid = []
+        for result, root in zip(results, trees):
+            found = schema.problems(root) if root is not None else []
             result.problems.extend(found)
-        tree = result.verified.root if result.verified else root
-        result.header = _header(tree, not schema_problems)
-        if received_at is not None and result.header is not None:
-            issued = result.header.issued_at
-            if issued > received_at + self.time_policy.max_future or issued < received_at - self.time_policy.max_past:
-                result.problems.append(
-                    problem("SIG_TIME_SKEW", issued_at=issued.isoformat(), received_at=received_at.isoformat())
-                )
-        result.problems.extend(rules.check(tree, self.registry, today=today))
-        return result
+            valid.append(root is not None and not found)
+        if signed:
+            assert self.verifier is not None
+            for result, root, schema_valid in zip(results, trees, valid):
+                if root is not None:
+                    result.verified, found = self.verifier.problems(result.raw, root, schema_valid=schema_valid)
+                    result.problems.extend(found)
+        # Everything after the signature reads the verified tree (the input tree only when the
+        # signature failed, for the diagnostics of a document that is rejected anyway).
+        read = [r.verified.root if r.verified else root for r, root in zip(results, trees)]
+        times = received_at if received_at is not None else [None] * len(results)
+        for result, tree, schema_valid, at in zip(results, read, valid, times):
+            if tree is None:
+                continue
+            result.header = _header(tree, schema_valid)
+            if at is not None and result.header is not None:
+                self._check_time(result, at)
+        for result, tree in zip(results, read):
+            if tree is not None:
+                result.problems.extend(rules.check(tree, self.registry, today=today))
+        return results
+
+    def _check_time(self, result: CheckedDocument, received_at: datetime) -> None:
+        assert result.header is not None
+        issued = result.header.issued_at
+        if issued > received_at + self.time_policy.max_future or issued < received_at - self.time_policy.max_past:
+            result.problems.append(
+                problem("SIG_TIME_SKEW", issued_at=issued.isoformat(), received_at=received_at.isoformat())
+            )

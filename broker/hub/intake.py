@@ -15,11 +15,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from broker.checking import DocumentChecker, payload_digest
+from lxml import etree
+
+from broker.checking import CheckedDocument, DocumentChecker, payload_digest
 from broker.errors import Problem, problem
 from broker.hub.config import HubConfig
 from broker.hub.notices import HubNotary, IssuedNotice
 from broker.registry import load_registry
+from broker.rules.engine import local, xpath
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,17 @@ class IntakeChecker:
         self.max_bytes = config.limits.max_document_bytes
 
     def check(self, payload: Payload) -> Intake:
-        checked = self.checker.check(payload.raw, received_at=payload.received_at)
+        return self.check_many([payload])[0]
+
+    def check_many(self, payloads: list[Payload]) -> list[Intake]:
+        """Check a batch step by step (:meth:`DocumentChecker.check_many`), then seal its notices."""
+        checked = self.checker.check_many([p.raw for p in payloads], received_at=[p.received_at for p in payloads])
+        intakes = [self._intake(payload, c) for payload, c in zip(payloads, checked)]
+        for intake, payload in zip(intakes, payloads):
+            intake.notice = self.seal(intake, payload)
+        return intakes
+
+    def _intake(self, payload: Payload, checked: CheckedDocument) -> Intake:
         intake = Intake(seq=payload.seq, digest=checked.digest, size=len(payload.raw), problems=list(checked.problems))
         header = checked.header
         if header is not None:
@@ -92,7 +105,6 @@ class IntakeChecker:
             intake.signer_fingerprint = checked.verified.signer.fingerprint
         if intake.ok and checked.root is not None:
             intake.items = _items(checked.root)
-        intake.notice = self.seal(intake, payload)
         return intake
 
     def seal(self, intake: Intake, payload: Payload) -> IssuedNotice:
@@ -126,12 +138,12 @@ def _is_uuid(value: str | None) -> bool:
         return False
 
 
-def _items(root) -> list[str]:  # type: ignore[no-untyped-def]
-    from broker.rules.engine import local, xpath
+_MEASURES = xpath("/ld:Document/ld:AssistanceNotice/*[@MeasureId]")
+_QUERY_KINDS = xpath("/ld:Document/ld:QueryNotice/ld:Query/ld:Kind/text()")
 
-    measures = xpath("/ld:Document/ld:AssistanceNotice/*[@MeasureId]")(root)
-    queries = xpath("/ld:Document/ld:QueryNotice/ld:Query/ld:Kind/text()")(root)
-    return [local(m) for m in measures] + [str(q) for q in queries]
+
+def _items(root: etree._Element) -> list[str]:
+    return [local(m) for m in _MEASURES(root)] + [str(q) for q in _QUERY_KINDS(root)]
 
 
 # --- process-pool plumbing -------------------------------------------------------------------
@@ -147,7 +159,7 @@ def init_worker(config: HubConfig) -> None:
 
 def check_batch(payloads: list[Payload]) -> list[Intake]:
     assert _worker is not None, "init_worker was not called"
-    return [_worker.check(p) for p in payloads]
+    return _worker.check_many(payloads)
 
 
 __all__ = ["Intake", "IntakeChecker", "Payload", "check_batch", "init_worker", "payload_digest"]

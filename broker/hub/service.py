@@ -293,7 +293,7 @@ class Hub:
         else:
             # Oversize payloads are refused here: shipping megabytes to a worker is pointless.
             checker = self._inline or _LocalChecker.get(self.config)
-            batch.results = [checker.check(p) for p in payloads]
+            batch.results = checker.check_many(payloads)
         self._batches.append(batch)
 
     def _commit_ready(self) -> None:
