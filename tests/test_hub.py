@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import queue
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,19 +13,21 @@ import pytest
 from lxml import etree
 from sqlalchemy import create_engine, select
 
+from broker.checking import payload_digest
 from broker.documents import codec
-from broker.errors import LiandongError
 from broker.documents.xmlmodel import NS
 from broker.hub.ledger import Ledger
 from broker.hub.ledger.schema import documents
 from broker.hub.service import Hub
 from broker.signing import DocumentSigner
 from broker.transport import topics
+from broker.transport.messages import encode_acks
 from tests.network import (
     BANK,
     COURT,
     COURT2,
     HUB,
+    POLICE,
     CourtClient,
     HubProcess,
     Recorder,
@@ -73,6 +77,8 @@ def court(mosquitto, tmp_path):
 
 
 BANK_SEAL = DocumentSigner.for_unit(CERTS / "units" / BANK)
+COURT_SEAL = DocumentSigner.for_unit(CERTS / "units" / COURT)
+POLICE_SEAL = DocumentSigner.for_unit(CERTS / "units" / POLICE)
 
 
 def bank_receipt(notice_id, **header):
@@ -105,24 +111,72 @@ def test_notice_is_served_delivered_and_answered(hub, court, bank):
     assert actions[0] == "accepted" and "answered" in actions and actions.count("delivered") >= 2
 
 
-def test_duplicate_gets_the_original_receipt_and_a_conflict_is_rejected(hub, court, bank):
-    notice = fresh()
-    sealed = court.seal(notice)
-    first = court.publish(sealed, timeout=30)
-    court.unit.client.publish(topics.outbox(COURT), sealed, qos=1)  # the very same bytes again
-    wait_until(lambda: hub.stats.duplicates == 1, 30, "the duplicate to be seen")
-    court.recorder.wait_for(
-        lambda r: r.counts[first.notice.document_id] >= 1, 30, "the original service receipt"
-    )
-    assert bank.recorder.counts[str(notice.header.document_id)] <= 1
+def _raw_court(mqtt_connect):
+    """The court's own MQTT session (its certificate) without the court client, which would keep
+    one copy per document id: ``next()`` returns each message of its ``in`` topic, byte for byte."""
+    arrived: queue.Queue[bytes] = queue.Queue()
+    subscribed = threading.Event()
 
-    changed = court.seal(notice.model_copy(update={"body": notice.body.model_copy(update={"remark": "改"})}))
-    with pytest.raises(LiandongError) as refused:
-        court.send(changed)  # the court's own store refuses to reuse the id...
-    assert refused.value.codes == ["DOC_ID_REUSED"]
-    court.unit.client.publish(topics.outbox(COURT), changed, qos=1)  # ...and so does the hub
-    court.recorder.wait_for(lambda r: r.of_type("RejectionNotice"), 30, "the rejection")
-    assert codes_of(court.recorder.of_type("RejectionNotice")[0].root) == ["HUB_DUPLICATE_CONFLICT"]
+    def before_connect(client):
+        client.on_message = lambda c, userdata, msg: arrived.put(msg.payload)
+        client.on_subscribe = lambda *args: subscribed.set()
+
+    client = mqtt_connect(COURT, before_connect=before_connect)
+    client.subscribe(topics.inbox(COURT), qos=1)
+    assert subscribed.wait(10), "no SUBACK"
+
+    def next_message(timeout: float = 30) -> bytes:
+        try:
+            return arrived.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError(f"nothing arrived on the court's in topic within {timeout:.0f} s") from None
+
+    client.next, client.arrived = next_message, arrived
+    return client
+
+
+def _header(raw: bytes, field: str) -> str | None:
+    return etree.fromstring(raw).findtext(f"{LD}Header/{LD}{field}")
+
+
+def test_duplicate_gets_the_original_receipt_and_a_conflict_is_rejected(hub, bank, mqtt_connect):
+    court = _raw_court(mqtt_connect)
+    notice = fresh()
+    notice_id = str(notice.header.document_id)
+    sealed = COURT_SEAL.sign(notice)
+    court.publish(topics.outbox(COURT), sealed, qos=1)
+    receipt = court.next()
+    receipt_id = _header(receipt, "DocumentId")
+    assert (_header(receipt, "DocumentType"), _header(receipt, "InReplyTo")) == ("ServiceReceipt", notice_id)
+    # The court confirms it, as its client does: a receipt arriving again is not a redelivery.
+    court.publish(topics.acks(COURT), encode_acks([receipt_id]), qos=1)
+    wait_until(lambda: _delivery_state(hub, receipt_id, COURT) == "acked", 30, "the court's ack of the receipt")
+    bank.recorder.wait_for(lambda r: r.counts[notice_id] == 1, 30, "the notice at the bank")
+
+    court.publish(topics.outbox(COURT), sealed, qos=1)  # the very same bytes again
+    again = court.next()
+    assert again == receipt  # the original service receipt: its id, its time of service, its seal
+    assert (hub.stats.accepted, hub.stats.duplicates) == (1, 1)
+    assert [e.action for e in hub.ledger.story(notice_id)].count("duplicate") == 1
+
+    changed = COURT_SEAL.sign(notice.model_copy(update={"body": notice.body.model_copy(update={"remark": "改"})}))
+    court.publish(topics.outbox(COURT), changed, qos=1)  # the same id with other bytes
+    rejection = court.next()
+    root = etree.fromstring(rejection)
+    assert _header(rejection, "DocumentType") == "RejectionNotice"
+    assert codes_of(root) == ["HUB_DUPLICATE_CONFLICT"]
+    assert root.findtext(f"{LD}RejectionNotice/{LD}RejectedDocumentId") == notice_id
+    assert root.findtext(f"{LD}RejectionNotice/{LD}PayloadDigest") == payload_digest(changed)
+    with hub.ledger.transaction() as tx:  # the evidence is still the original, delivered once
+        assert tx.raw(notice_id) == sealed
+        assert tx.delivery_of(notice_id, BANK).attempts == 1
+    assert court.arrived.empty() and hub.stats.accepted == 1
+
+
+def _delivery_state(hub: Hub, document_id: str, recipient: str) -> str | None:
+    with hub.ledger.transaction() as tx:
+        delivery = tx.delivery_of(document_id, recipient)
+    return delivery.state if delivery else None
 
 
 # --- identity ----------------------------------------------------------------------------------------
@@ -200,6 +254,34 @@ def test_an_answer_must_answer_a_document_delivered_to_its_sender(hub, court, ba
     assert court.publish(notice, timeout=30).accepted
     misrouted = bank.wait_answer(bank.send(bank_receipt(notice.header.document_id, recipient=COURT2)), 30)
     assert codes_of(misrouted.root) == ["ROUTE_REPLY_WRONG_RECIPIENT"]
+
+
+def test_a_third_unit_cannot_answer_a_document_delivered_to_another(hub, court, bank, mosquitto, tmp_path):
+    """The police answer the court's notice to the bank: rejected, and the court never sees it."""
+    police = _unit(mosquitto, tmp_path, POLICE)
+    police.start()
+    try:
+        notice = fresh()
+        notice_id = str(notice.header.document_id)
+        assert court.publish(notice, timeout=30).accepted
+        bank.recorder.wait_for(lambda r: r.counts[notice_id] == 1, 30, "the notice at the bank")
+
+        intruder = POLICE_SEAL.sign(fresh("ExecutionReceipt-PublicSecurity", in_reply_to=notice.header.document_id))
+        intruder_id = police.send(intruder)
+        answer = police.wait_answer(intruder_id, 30)
+        assert answer is not None and answer.doc_type == "RejectionNotice"
+        assert codes_of(answer.root) == ["ROUTE_REPLY_UNKNOWN"]
+
+        genuine = bank.send(bank_receipt(notice.header.document_id))  # sent after the intruder's
+        assert bank.wait_answer(genuine, 30).doc_type == "ServiceReceipt"
+        court.recorder.wait_for(lambda r: r.counts[genuine] == 1, 30, "the bank's receipt at the court")
+        assert court.recorder.counts[intruder_id] == 0 and court.unit.store.get_received(intruder_id) is None
+        with hub.ledger.transaction() as tx:
+            assert tx.get_document(intruder_id) is None and tx.delivery_of(intruder_id, COURT) is None
+        answers = [e.detail["by"] for e in hub.ledger.story(notice_id) if e.action in ("answered", "replied")]
+        assert answers == [genuine]
+    finally:
+        police.stop()
 
 
 # --- reliability ------------------------------------------------------------------------------------------
