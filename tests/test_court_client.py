@@ -3,11 +3,15 @@ documents to a handler that fails, and how it reports a broker or a file it cann
 
 Documents reach the court the way the hub delivers them: published on the court's ``in`` topic
 by a client holding the hub's certificate (``mqtt_connect``), sealed by the bank's example key.
+``liandong publish`` is also run against a real hub (section 4).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
+from datetime import datetime
+from decimal import Decimal
 import json
 import logging
 import threading
@@ -23,14 +27,17 @@ from broker.checking import payload_digest
 from broker.cli.main import app
 from broker.configuration import UnitConfig, load_unit_config
 from broker.court import CourtClient
+from broker.documents import codec
 from broker.errors import LiandongError
+from broker.hub.service import Hub
 from broker.logs import JsonFormatter
 from broker.mosquitto import free_port
 from broker.signing import DocumentSigner
 from broker.transport import topics
 from broker.transport.messages import decode_acks, decode_status
 from broker.transport.store import InboxEntry, UnitStore
-from tests.network import BANK, COURT, COURT2, HUB, UNSIGNED, Recorder, fresh, unit_config, wait_until
+from tests.helpers import replace
+from tests.network import BANK, COURT, COURT2, HUB, UNSIGNED, Recorder, fresh, hub_config, unit_config, wait_until
 
 CERTS = Path(__file__).resolve().parents[1] / "certs-example"
 BANK_SEAL = DocumentSigner.for_unit(CERTS / "units" / BANK)
@@ -271,3 +278,56 @@ def test_every_missing_file_of_the_configuration_is_named(tmp_path):
     assert caught.value.codes == ["UNIT_CONFIG_INVALID", "UNIT_CONFIG_INVALID"]
     details = json.dumps([p.message_en for p in caught.value.problems], ensure_ascii=False)
     assert f"seal.key: {tmp_path / 'sign.key'}" in details and f"trust.anchors[1]: {tmp_path / 'root.pem'}" in details
+
+
+# --- 4. liandong publish against a running hub ------------------------------------------------------
+
+
+@pytest.fixture
+def hub(mosquitto, tmp_path):
+    h = Hub(hub_config(HUB, port=mosquitto.port, var=tmp_path / "hub"))
+    h.start()
+    yield h
+    h.stop()
+
+
+def _publish_cli(tmp_path: Path, port: int, document) -> tuple[object, str]:
+    """``liandong publish`` of ``document`` (unsigned, as a court's system writes it): the result,
+    and its output with rich's line wrapping undone."""
+    path = tmp_path / "document.xml"
+    path.write_bytes(codec.to_bytes(document))
+    config = _write_config(tmp_path, court_config(tmp_path, port))
+    result = CliRunner().invoke(app, ["publish", str(path), "--config", str(config), "--timeout", "30"])
+    return result, " ".join(result.output.split())
+
+
+def test_publish_prints_the_service_receipt_and_exits_0(mosquitto, hub, tmp_path):
+    document = fresh("QueryNotice")
+    document_id = str(document.header.document_id)
+    result, output = _publish_cli(tmp_path, mosquitto.port, document)
+    assert result.exit_code == 0, result.output
+    with hub.ledger.transaction() as tx:
+        record = tx.get_document(document_id)
+    assert record is not None and record.sender == COURT and record.service_receipt_id
+    assert f"served {document_id}" in output
+    assert f"service receipt {record.service_receipt_id} sealed by the hub {HUB}" in output
+    # the time of service the receipt attests: when the hub received the document
+    stated = datetime.fromisoformat(re.search(r"reached the network at (\S+)", output).group(1))
+    assert stated == record.received_at
+    assert "Traceback" not in result.output
+
+
+def test_publish_prints_a_rejection_with_its_codes_and_exits_1(mosquitto, hub, tmp_path):
+    # addressed to a court, which does not execute assistance notices, and freezing nothing
+    document = fresh("AssistanceNotice", recipient=COURT2)
+    document = replace(document, ["body", "measures", "0", "amount", "value"], Decimal("0"))
+    document_id = str(document.header.document_id)
+    result, output = _publish_cli(tmp_path, mosquitto.port, document)
+    assert result.exit_code == 1, result.output
+    assert f"rejected {document_id}" in output
+    (rejection,) = [e for e in hub.ledger.story(document_id) if e.action == "rejected"]
+    codes = rejection.detail["codes"]
+    assert {"RULE_DIRECTION", "RULE_AMOUNT_NOT_POSITIVE"} <= set(codes)
+    assert re.findall(r"\b[A-Z]+(?:_[A-Z0-9]+)+\b", output) == codes  # every code, in the notice's order
+    assert "amounts must be greater than zero" in output and "金额必须大于零" in output
+    assert hub.stats.accepted == 0 and "Traceback" not in result.output
