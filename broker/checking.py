@@ -187,10 +187,11 @@ class DocumentChecker:
             valid.append(root is not None and not found)
         if signed:
             assert self.verifier is not None
-            for result, root, schema_valid in zip(results, trees, valid):
-                if root is not None:
-                    result.verified, found = self.verifier.problems(result.raw, root, schema_valid=schema_valid)
-                    result.problems.extend(found)
+            parsed = [(r, (r.raw, root, ok)) for r, root, ok in zip(results, trees, valid) if root is not None]
+            outcomes = self.verifier.problems_many([document for _, document in parsed])
+            for (result, _), (verified, found) in zip(parsed, outcomes):
+                result.verified = verified
+                result.problems.extend(found)
         # Everything after the signature reads the verified tree (the input tree only when the
         # signature failed, for the diagnostics of a document that is rejected anyway).
         read = [r.verified.root if r.verified else root for r, root in zip(results, trees)]

@@ -22,6 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import Any, Callable, Sequence
 
 from cryptography import x509
 from lxml import etree
@@ -349,25 +350,59 @@ class DocumentVerifier:
 
         ``root`` is not modified (signxml works on copies). ``schema_valid``: the caller has
         validated ``root`` against the XSD (some profile checks can then look at less)."""
+        signing = self._prepare(root, schema_valid)
+        return self._finish(root, signing, self._signxml(root, signing))
+
+    def problems(
+        self, raw: bytes, root: etree._Element, *, schema_valid: bool = False
+    ) -> tuple[VerifiedDocument | None, list[Problem]]:
+        """Like :meth:`verify` but returns the problems instead of raising."""
+        return self.problems_many([(raw, root, schema_valid)])[0]
+
+    def problems_many(
+        self, documents: Sequence[tuple[bytes, etree._Element, bool]]
+    ) -> list[tuple[VerifiedDocument | None, list[Problem]]]:
+        """:meth:`problems` for several ``(raw, root, schema_valid)``, each of the three stages of
+        :meth:`verify` over all of them before the next (why: :meth:`DocumentChecker.check_many`)."""
+        stage: list[Any] = []
+        for _, root, schema_valid in documents:
+            stage.append(_attempt(self._prepare, root, schema_valid))
+        signed = [s if isinstance(s, LiandongError) else _attempt(self._signxml, d[1], s) for d, s in zip(documents, stage)]
+        out: list[tuple[VerifiedDocument | None, list[Problem]]] = []
+        for (_, root, _), signing, verified in zip(documents, stage, signed):
+            result = verified if isinstance(verified, LiandongError) else _attempt(self._finish, root, signing, verified)
+            out.append((None, result.problems) if isinstance(result, LiandongError) else (result, []))
+        return out
+
+    def _prepare(self, root: etree._Element, schema_valid: bool) -> "_Signing":
+        """Stage 1: the profile, the signing time, the trusted chain."""
         parts = check_profile(root, schema_valid=schema_valid)
         claimed = _ISSUED_AT(root)
         at = _parse_time(claimed)
         chain, info = self._signer(parts.certificates, parts.algorithm, at)
+        return _Signing(parts, claimed, at, chain, info)
+
+    def _signxml(self, root: etree._Element, signing: "_Signing") -> etree._Element:
+        """Stage 2: the signature itself; returns the tree signxml verified."""
         try:
             result = _ParsedVerifier().verify(
                 root,
-                x509_cert=chain.leaf,
+                x509_cert=signing.chain.leaf,
                 validate_schema=False,  # check_profile is stricter than the xmldsig schema
-                expect_config=SignatureConfiguration(verification_time=at, **_CONFIG_KW),  # type: ignore[arg-type]
+                expect_config=SignatureConfiguration(verification_time=signing.at, **_CONFIG_KW),  # type: ignore[arg-type]
             )
         except InvalidDigest:
             raise _fail("SIG_TAMPERED") from None
         except (SignXMLException, etree.LxmlError, ValueError) as exc:
             raise _fail("SIG_INVALID", detail=str(exc)[:200]) from None
         verified = result.signed_xml  # type: ignore[union-attr]
-        if verified is None or verified.tag != root.tag or _ISSUED_AT(verified) != claimed:
+        if verified is None or verified.tag != root.tag or _ISSUED_AT(verified) != signing.claimed:
             raise _fail("SIG_INVALID", detail="the signed content is not the document")
+        return verified
 
+    def _finish(self, root: etree._Element, signing: "_Signing", verified: etree._Element) -> VerifiedDocument:
+        """Stage 3: the signer is the verified document's sender (and registered, where pinned)."""
+        info = signing.info
         if not info.unit_code:
             raise _fail("CERT_NO_UNIT")
         sender = _SENDER(verified)
@@ -377,13 +412,23 @@ class DocumentVerifier:
             pins = self.registry.pins(sender)
             if pins and info.fingerprint not in pins:
                 raise _fail("CERT_NOT_REGISTERED", fingerprint=info.fingerprint)
-        return VerifiedDocument(root=verified, signer=info, signed_at=at, digest=parts.digest_value)
+        return VerifiedDocument(root=verified, signer=info, signed_at=signing.at, digest=signing.parts.digest_value)
 
-    def problems(
-        self, raw: bytes, root: etree._Element, *, schema_valid: bool = False
-    ) -> tuple[VerifiedDocument | None, list[Problem]]:
-        """Like :meth:`verify` but returns the problems instead of raising."""
-        try:
-            return self.verify(raw, root, schema_valid=schema_valid), []
-        except LiandongError as exc:
-            return None, exc.problems
+
+@dataclass(frozen=True)
+class _Signing:
+    """What stage 1 of :meth:`DocumentVerifier.verify` established for the later stages."""
+
+    parts: SignatureParts
+    claimed: str
+    at: datetime
+    chain: ValidatedChain
+    info: SignerInfo
+
+
+def _attempt(function: Callable[..., Any], *args: Any) -> Any:
+    """``function(*args)``, or the :class:`LiandongError` it raised."""
+    try:
+        return function(*args)
+    except LiandongError as exc:
+        return exc
