@@ -5,8 +5,9 @@ Threads and processes, and why:
 - paho's network thread only moves messages into a queue (nothing slow runs there);
 - worker processes check and seal (:mod:`broker.hub.intake`): signatures dominate the cost and
   Python threads would share one core;
-- one pipeline thread owns the ledger: it commits each batch of checked documents in one
-  transaction, *then* acknowledges the MQTT messages (paho manual ack), *then* publishes the
+- one pipeline thread owns the ledger: it commits what each step brought (the checked batches,
+  the units' acks, the broker's PUBACKs) in one transaction, *then* acknowledges the MQTT
+  messages (paho manual ack), *then* publishes the
   deliveries and service receipts. A crash at any point loses nothing: an unacknowledged message
   comes again from the broker and is recognised as a duplicate; a committed delivery stays in the
   ledger's outbox until the recipient confirms it on its ``ack`` topic.
@@ -104,6 +105,7 @@ class Hub:
         self._seq = 0
         self._batches: deque[_Batch] = deque()
         self._jobs: deque[Job] = deque()
+        self._attempts: list[tuple[list[int], datetime]] = []
         self._inflight: dict[int, Job] = {}
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
@@ -248,7 +250,10 @@ class Hub:
     def _step(self) -> None:
         docs: list[_Message] = []
         control: list[tuple[str, Any]] = []
-        timeout = 0.0 if self._batches or self._jobs else 0.05
+        # Block on the events unless there is work now: a checked batch (its worker's completion
+        # is an event too) or deliveries with room in the publish window. Polling instead took
+        # the core the workers need.
+        timeout = 0.0 if self._work_now() else 0.05
         try:
             control.append(self._events.get(timeout=timeout))
         except queue.Empty:
@@ -264,20 +269,33 @@ class Hub:
             docs.insert(0, control.pop(0)[1])
         if docs:
             self._submit(docs)
-        if control:
-            self._handle_control(control)
-        self._commit_ready()
+        acks, published = self._handle_control(control) if control else ([], [])
+        batches = self._ready_batches()
+        if batches or acks or published or self._attempts:
+            self._commit(batches, acks, published)
         self._publish_jobs()
         self._beat()
         self._sweep()
 
+    def _work_now(self) -> bool:
+        if self._batches and (self._batches[0].results is not None or self._batches[0].future.done()):  # type: ignore[union-attr]
+            return True
+        room = self.config.delivery.publish_window - len(self._inflight)
+        return bool(self._jobs) and room > 0 and self.client.is_connected()
+
     def _drain(self) -> None:
-        for batch in list(self._batches):
-            try:
-                self._commit_batch(batch)
-            except Exception:
-                log.exception("hub.drain_error")
+        batches = list(self._batches)
         self._batches.clear()
+        for batch in batches:
+            if batch.results is None and batch.future is not None:
+                try:
+                    batch.results = batch.future.result()
+                except Exception:
+                    log.exception("hub.drain_error")
+        try:
+            self._commit([b for b in batches if b.results is not None], [], [])
+        except Exception:
+            log.exception("hub.drain_error")
 
     # --- checking --------------------------------------------------------------------------
 
@@ -290,41 +308,66 @@ class Hub:
         oversize = self.config.limits.max_document_bytes
         if self._pool is not None and all(len(p.raw) <= oversize for p in payloads):
             batch.future = self._pool.submit(intake_mod.check_batch, payloads)
+            batch.future.add_done_callback(lambda _: self._events.put(("checked", None)))
         else:
             # Oversize payloads are refused here: shipping megabytes to a worker is pointless.
             checker = self._inline or _LocalChecker.get(self.config)
             batch.results = checker.check_many(payloads)
         self._batches.append(batch)
 
-    def _commit_ready(self) -> None:
-        # Commit in arrival order; block on the oldest batch when too many are in flight.
+    def _ready_batches(self) -> list[_Batch]:
+        """The checked batches to commit now, in arrival order; waits for the oldest one when too
+        many are in flight."""
         limit = max(2, 2 * self.config.workers)
+        ready: list[_Batch] = []
         while self._batches:
             batch = self._batches[0]
             if batch.results is None:
                 assert batch.future is not None
                 if not batch.future.done() and len(self._batches) < limit:
-                    return
+                    break
                 batch.results = batch.future.result()
-            self._batches.popleft()
-            self._commit_batch(batch)
+            ready.append(self._batches.popleft())
+        return ready
 
     # --- the ledger stage ------------------------------------------------------------------
 
-    def _commit_batch(self, batch: _Batch) -> None:
+    def _commit(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        """One ledger transaction for everything this step learnt: the checked batches, the
+        units' acks, the broker's PUBACKs and the publications of the last step. Then, and only
+        then, the MQTT acknowledgements. One commit (one fsync) per step, not one per kind of
+        news: the pipeline thread waiting on the disk is a thread not feeding the workers."""
+        jobs: list[Job] = []
+        with self.ledger.transaction() as tx:
+            self._record_attempts(tx)
+            if acks or published:
+                self._control_writes(tx, acks, published)
+            for batch in batches:
+                jobs.extend(self._batch_writes(tx, batch))
+        for batch in batches:
+            for message in batch.messages:
+                self._ack(message.mid, message.gen)
+        for message in acks:
+            self._ack(message.mid, message.gen)
+        self._jobs.extend(jobs)
+
+    def _batch_writes(self, tx: LedgerTx, batch: _Batch) -> list[Job]:
         assert batch.results is not None
         jobs: list[Job] = []
         seen: dict[str, Intake] = {}
-        with self.ledger.transaction() as tx:
-            # One query for every document the batch names (itself, or the one it answers).
-            known = tx.get_documents(
-                [i for r in batch.results if r.ok for i in (r.document_id, r.in_reply_to) if i]
-            )
-            for message, payload, result in zip(batch.messages, batch.payloads, batch.results):
-                jobs.extend(self._commit_one(tx, message, payload, result, seen, known))
-        for message in batch.messages:
-            self._ack(message.mid, message.gen)
-        self._jobs.extend(jobs)
+        # One query for every document the batch names (itself, or the one it answers).
+        known = tx.get_documents([i for r in batch.results if r.ok for i in (r.document_id, r.in_reply_to) if i])
+        for message, payload, result in zip(batch.messages, batch.payloads, batch.results):
+            jobs.extend(self._commit_one(tx, message, payload, result, seen, known))
+        return jobs
+
+    def _record_attempts(self, tx: LedgerTx) -> None:
+        """Write the publish attempts of earlier steps (attempts, last_sent_at). Written a step
+        late, in the next transaction: a delivery the broker has not acknowledged goes out again
+        after a restart whether or not its attempt was written."""
+        for ids, at in self._attempts:
+            tx.record_attempt(ids, at)
+        self._attempts = []
 
     def _commit_one(
         self,
@@ -502,7 +545,9 @@ class Hub:
 
     # --- control messages: acks, statuses, PUBACKs --------------------------------------------
 
-    def _handle_control(self, control: list[tuple[str, Any]]) -> None:
+    def _handle_control(self, control: list[tuple[str, Any]]) -> tuple[list[_Message], list[int]]:
+        """Sort the control events; returns the units' acks and the PUBACKed deliveries, which
+        :meth:`_commit` writes."""
         acks: list[_Message] = []
         published: list[int] = []
         for kind, value in control:
@@ -520,8 +565,7 @@ class Hub:
                 self._jobs.extend(value)
             elif kind == "connected":
                 self._last_sweep = 0.0  # after a broker restart, look for lost deliveries at once
-        if acks or published:
-            self._commit_control(acks, published)
+        return acks, published
 
     def _status(self, message: _Message) -> None:
         try:
@@ -539,23 +583,20 @@ class Hub:
         elif state == "offline" and was:
             event(log, "unit.offline", logging.WARNING, unit=message.unit)
 
-    def _commit_control(self, messages: list[_Message], published: list[int]) -> None:
+    def _control_writes(self, tx: LedgerTx, messages: list[_Message], published: list[int]) -> None:
         now = received_now()
-        with self.ledger.transaction() as tx:
-            if published:
-                tx.mark_published(published, now)
-            for m in messages:
-                try:
-                    ids = decode_acks(m.payload)
-                except LiandongError:
-                    event(log, "ack.malformed", logging.WARNING, unit=m.unit)
-                    continue
-                for document_id in tx.mark_acked(m.unit, ids, now):
-                    self.stats.delivered += 1
-                    tx.audit("delivered", actor=m.unit, client=m.unit, document_id=document_id, at=now)
-                    self.supervisor.delivered(tx, document_id, m.unit, now)
+        if published:
+            tx.mark_published(published, now)
         for m in messages:
-            self._ack(m.mid, m.gen)
+            try:
+                ids = decode_acks(m.payload)
+            except LiandongError:
+                event(log, "ack.malformed", logging.WARNING, unit=m.unit)
+                continue
+            for document_id in tx.mark_acked(m.unit, ids, now):
+                self.stats.delivered += 1
+                tx.audit("delivered", actor=m.unit, client=m.unit, document_id=document_id, at=now)
+                self.supervisor.delivered(tx, document_id, m.unit, now)
 
     def _published(self, mid: int, reason_code: Any) -> Job | None:
         job = self._inflight.pop(mid, None)
@@ -577,21 +618,22 @@ class Hub:
         if not batch:
             return
         missing = [j for j in batch if j.raw is None]
+        if missing:  # redeliveries: their bytes are in the ledger (a read writes nothing, no fsync)
+            with self.ledger.transaction() as tx:
+                for job in missing:
+                    job.raw = tx.raw(job.document_id)
         sent: list[int] = []
-        with self.ledger.transaction() as tx:
-            for job in missing:
-                job.raw = tx.raw(job.document_id)
-            for i, job in enumerate(batch):
-                info = self.client.publish(job.topic, job.raw, qos=1)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    self._jobs.extendleft(reversed(batch[i:]))
-                    break
-                job.raw = None  # the ledger has the bytes; keep memory flat
-                job.sent_at = time.monotonic()
-                self._inflight[info.mid] = job
-                sent.append(job.delivery_id)
-            if sent:
-                tx.record_attempt(sent, received_now())
+        for i, job in enumerate(batch):
+            info = self.client.publish(job.topic, job.raw, qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                self._jobs.extendleft(reversed(batch[i:]))
+                break
+            job.raw = None  # the ledger has the bytes; keep memory flat
+            job.sent_at = time.monotonic()
+            self._inflight[info.mid] = job
+            sent.append(job.delivery_id)
+        if sent:
+            self._attempts.append((sent, received_now()))  # written by the next transaction
 
     def _load_outbox(self) -> None:
         """After a restart: everything the broker never confirmed goes out again (this instance's
@@ -649,6 +691,7 @@ class Hub:
         cap = self.config.delivery.max_backoff_seconds
         again: list[Job] = []
         with self.ledger.transaction() as tx:
+            self._record_attempts(tx)  # the backoff below reads them
             self._take_over(tx)
             online = [unit for unit, up in self._online.items() if up]
             for d in tx.open_deliveries(recipients=online, owner=self.instance) if online else []:
