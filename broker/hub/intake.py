@@ -20,6 +20,7 @@ from lxml import etree
 from broker.checking import CheckedDocument, DocumentChecker, payload_digest
 from broker.errors import Problem, problem
 from broker.hub.config import HubConfig
+from broker.documents.document import Document
 from broker.hub.notices import HubNotary, IssuedNotice
 from broker.registry import load_registry
 from broker.rules.engine import local, xpath
@@ -78,11 +79,13 @@ class IntakeChecker:
         return self.check_many([payload])[0]
 
     def check_many(self, payloads: list[Payload]) -> list[Intake]:
-        """Check a batch step by step (:meth:`DocumentChecker.check_many`), then seal its notices."""
+        """Check a batch step by step (:meth:`DocumentChecker.check_many`), then seal its notices
+        together (:meth:`HubNotary.seal`)."""
         checked = self.checker.check_many([p.raw for p in payloads], received_at=[p.received_at for p in payloads])
         intakes = [self._intake(payload, c) for payload, c in zip(payloads, checked)]
-        for intake, payload in zip(intakes, payloads):
-            intake.notice = self.seal(intake, payload)
+        notices = self.notary.seal([self.draft(i, p) for i, p in zip(intakes, payloads)])
+        for intake, notice in zip(intakes, notices):
+            intake.notice = notice
         return intakes
 
     def _intake(self, payload: Payload, checked: CheckedDocument) -> Intake:
@@ -107,10 +110,11 @@ class IntakeChecker:
             intake.items = _items(checked.root)
         return intake
 
-    def seal(self, intake: Intake, payload: Payload) -> IssuedNotice:
+    def draft(self, intake: Intake, payload: Payload) -> Document:
+        """The notice ``intake`` will most likely get: its service receipt, or its rejection."""
         if intake.ok:
             assert intake.document_id and intake.doc_type and intake.sender and intake.recipient
-            return self.notary.service_receipt(
+            return self.notary.service_receipt_draft(
                 document_id=intake.document_id,
                 doc_type=intake.doc_type,
                 sender=intake.sender,
@@ -119,7 +123,7 @@ class IntakeChecker:
                 received_at=payload.received_at,
                 case_number=intake.case_number,
             )
-        return self.notary.rejection(
+        return self.notary.rejection_draft(
             client_unit=payload.client_unit,
             problems=intake.problems,
             digest=intake.digest,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
+from broker.checking import payload_digest
 from broker.documents import bodies
 from broker.documents.document import CHINA_TZ, Document, now
 from broker.documents.xmlmodel import XmlModel
@@ -25,6 +27,8 @@ class IssuedNotice:
     in_reply_to: str | None
     raw: bytes
     issued_at: datetime
+    digest: str
+    """SHA-256 of ``raw`` (computed where it was sealed)."""
 
 
 class HubNotary:
@@ -45,11 +49,24 @@ class HubNotary:
     ) -> IssuedNotice:
         """Seal ``body`` for ``recipient``. ``not_before``: a time the notice attests (a reception
         time, to the millisecond); IssuedAt (to the second) is never earlier than it."""
+        draft = self.draft(body, recipient, in_reply_to=in_reply_to, case_number=case_number, not_before=not_before)
+        return self.seal([draft])[0]
+
+    def draft(
+        self,
+        body: XmlModel,
+        recipient: str,
+        *,
+        in_reply_to: UUID | str | None = None,
+        case_number: str | None = None,
+        not_before: datetime | None = None,
+    ) -> Document:
+        """The notice :meth:`issue` would seal, unsealed (:meth:`seal` seals several at once)."""
         issued_at = now()
         if not_before is not None:
             ceiling = not_before.replace(microsecond=0) + timedelta(seconds=1 if not_before.microsecond else 0)
             issued_at = max(issued_at, ceiling.astimezone(CHINA_TZ))
-        doc = Document.create(
+        return Document.create(
             body,
             sender=self.code,
             recipient=recipient,
@@ -57,16 +74,31 @@ class HubNotary:
             case_number=case_number,
             issued_at=issued_at,
         )
-        return IssuedNotice(
-            document_id=str(doc.header.document_id),
-            doc_type=body.xml_tag,
-            recipient=recipient,
-            in_reply_to=str(in_reply_to) if in_reply_to else None,
-            raw=self.signer.sign(doc),
-            issued_at=doc.header.issued_at,
-        )
 
-    def service_receipt(
+    def seal(self, drafts: list[Document]) -> list[IssuedNotice]:
+        """Seal drafts (:meth:`DocumentSigner.sign_many`: step by step over all of them)."""
+        return [
+            IssuedNotice(
+                document_id=str(doc.header.document_id),
+                doc_type=doc.header.document_type.value,
+                recipient=doc.header.recipient,
+                in_reply_to=str(doc.header.in_reply_to) if doc.header.in_reply_to else None,
+                raw=raw,
+                issued_at=doc.header.issued_at,
+                digest=payload_digest(raw),
+            )
+            for doc, raw in zip(drafts, self.signer.sign_many(drafts))
+        ]
+
+    def service_receipt(self, **fields: Any) -> IssuedNotice:
+        """送达回证, sealed: see :meth:`service_receipt_draft`."""
+        return self.seal([self.service_receipt_draft(**fields)])[0]
+
+    def rejection(self, **fields: Any) -> IssuedNotice:
+        """拒收通知, sealed: see :meth:`rejection_draft`."""
+        return self.seal([self.rejection_draft(**fields)])[0]
+
+    def service_receipt_draft(
         self,
         *,
         document_id: str,
@@ -76,7 +108,7 @@ class HubNotary:
         digest: str,
         received_at: datetime,
         case_number: str | None = None,
-    ) -> IssuedNotice:
+    ) -> Document:
         """送达回证: the document reached the network at ``received_at`` (003 bank rules 16)."""
         body = bodies.ServiceReceipt(
             served_document_id=UUID(document_id),
@@ -86,9 +118,9 @@ class HubNotary:
             payload_digest=digest,
             received_at=received_at,
         )
-        return self.issue(body, sender, in_reply_to=document_id, case_number=case_number, not_before=received_at)
+        return self.draft(body, sender, in_reply_to=document_id, case_number=case_number, not_before=received_at)
 
-    def rejection(
+    def rejection_draft(
         self,
         *,
         client_unit: str,
@@ -97,7 +129,7 @@ class HubNotary:
         size: int,
         received_at: datetime,
         document_id: str | None = None,
-    ) -> IssuedNotice:
+    ) -> Document:
         """拒收通知 to the publishing unit, listing every problem found."""
         body = bodies.RejectionNotice(
             rejected_document_id=UUID(document_id) if document_id else None,
@@ -109,7 +141,7 @@ class HubNotary:
                 for p in problems
             ],
         )
-        return self.issue(body, client_unit, in_reply_to=document_id, not_before=received_at)
+        return self.draft(body, client_unit, in_reply_to=document_id, not_before=received_at)
 
 
 def received_now() -> datetime:

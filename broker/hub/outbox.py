@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from broker.checking import payload_digest
 from broker.hub.ledger import DocumentRecord, LedgerTx
 from broker.hub.notices import IssuedNotice
 from broker.transport import topics
@@ -33,7 +32,7 @@ def record_delivery(tx: LedgerTx, document_id: str, recipient: str, raw: bytes |
 
 def record_issued(tx: LedgerTx, notice: IssuedNotice, *, hub_code: str, client: str, case_number: str | None = None) -> Job:
     """Store a document the hub issued, record it in the chain, and queue its delivery."""
-    digest = payload_digest(notice.raw)
+    digest = notice.digest
     tx.add_document(
         DocumentRecord(
             document_id=notice.document_id,
@@ -45,6 +44,7 @@ def record_issued(tx: LedgerTx, notice: IssuedNotice, *, hub_code: str, client: 
             issued_at=notice.issued_at,
             received_at=notice.issued_at,
             raw=notice.raw,
+            digest=digest,
             origin="hub",
             client_unit=hub_code,
             state="issued",

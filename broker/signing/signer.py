@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -102,10 +103,14 @@ class DocumentSigner:
 
     def sign(self, document: Document | etree._Element | bytes) -> bytes:
         """Sign a model, an element or unsigned bytes; return the signed document's bytes."""
-        if isinstance(document, Document):
-            root = codec.to_element(document)
-        elif isinstance(document, bytes):
-            root = parse(document)
-        else:
-            root = document
-        return codec.to_bytes(self.sign_element(root))
+        return self.sign_many([document])[0]
+
+    def sign_many(self, documents: Sequence[Document | etree._Element | bytes]) -> list[bytes]:
+        """:meth:`sign` for several documents, one step at a time over all of them (encode, seal,
+        serialize): each step's code stays in the processor's caches (docs/performance.md)."""
+        roots = [
+            codec.to_element(d) if isinstance(d, Document) else parse(d) if isinstance(d, bytes) else d
+            for d in documents
+        ]
+        signed = [self.sign_element(root) for root in roots]
+        return [codec.to_bytes(root) for root in signed]
