@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -106,3 +107,36 @@ class CpuMeter:
 
     def stop(self) -> dict[str, float]:
         return {name: round(self._used(name) - self._before[name], 3) for name in self.roots}
+
+
+def _machine_ticks() -> list[int]:
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
+class MachineMeter:
+    """How busy the whole machine was between :meth:`start` and :meth:`stop` (``/proc/stat``)."""
+
+    def start(self) -> None:
+        self._t0, self._m0 = time.perf_counter(), _machine_ticks()
+
+    def stop(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._t0
+        delta = [b - a for a, b in zip(self._m0, _machine_ticks())]
+        total = sum(delta) or 1
+        idle = delta[3] + delta[4]  # idle + iowait
+        steal = delta[7] if len(delta) > 7 else 0
+        return {
+            "wall_s": round(wall, 2),
+            "busy_cpu_s": round((total - idle - steal) / os.sysconf("SC_CLK_TCK"), 2),
+            "busy_share": round(1 - idle / total, 3),
+            "steal_share": round(steal / total, 3),
+        }
+
+
+def machine_busy(seconds: float = 3.0) -> float:
+    """Share of the machine's CPU time that was busy over ``seconds`` (before a run: other load)."""
+    meter = MachineMeter()
+    meter.start()
+    time.sleep(seconds)
+    return meter.stop()["busy_share"]

@@ -51,7 +51,7 @@ from psycopg import sql
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
-from bench.common import CpuMeter, machine_info, write_result
+from bench.common import CpuMeter, MachineMeter, machine_busy, machine_info, write_result
 from bench.hub_throughput import _ID, COURT, drive, run_hub, seal_documents
 from broker.hub.ledger import Ledger
 from broker.hub.ledger.schema import audit
@@ -69,11 +69,6 @@ WARMUP = 40  # warm-up documents (one goes out every 0.2 s until every hub has h
 # --- where the CPU goes ------------------------------------------------------------------------------
 
 
-def _machine_ticks() -> list[int]:
-    with open("/proc/stat") as f:
-        return [int(x) for x in f.readline().split()[1:]]
-
-
 def _postmaster() -> int | None:
     """The local PostgreSQL server's main process (its tree holds every backend), if visible."""
     for entry in Path("/proc").iterdir():
@@ -89,32 +84,6 @@ def _postmaster() -> int | None:
     return None
 
 
-class MachineMeter:
-    """How busy the whole machine was between :meth:`start` and :meth:`stop` (``/proc/stat``)."""
-
-    def start(self) -> None:
-        self._t0, self._m0 = time.perf_counter(), _machine_ticks()
-
-    def stop(self) -> dict[str, float]:
-        wall = time.perf_counter() - self._t0
-        delta = [b - a for a, b in zip(self._m0, _machine_ticks())]
-        total = sum(delta) or 1
-        idle = delta[3] + delta[4]  # idle + iowait
-        steal = delta[7] if len(delta) > 7 else 0
-        return {
-            "wall_s": round(wall, 2),
-            "busy_cpu_s": round((total - idle - steal) / os.sysconf("SC_CLK_TCK"), 2),
-            "busy_share": round(1 - idle / total, 3),
-            "steal_share": round(steal / total, 3),
-        }
-
-
-def machine_busy(seconds: float = 3.0) -> float:
-    """Share of the machine's CPU time that was busy over ``seconds`` (before a run: other load)."""
-    meter = MachineMeter()
-    meter.start()
-    time.sleep(seconds)
-    return meter.stop()["busy_share"]
 
 
 # --- the ledger alone ------------------------------------------------------------------------------------

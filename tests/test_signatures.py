@@ -289,6 +289,14 @@ def test_key_value_in_key_info_is_refused(checker, notice):
     assert "SIG_KEYINFO" in codes(checker, serialize(root))
 
 
+def test_a_certificate_element_holding_elements_is_refused(checker, notice):
+    # KeyInfo is not signed: anyone on the way could add to it without breaking the seal
+    root = tree(notice)
+    first = root.find(f"{DS}Signature/{DS}KeyInfo/{DS}X509Data/{DS}X509Certificate")
+    etree.SubElement(first, f"{DS}KeyName").text = "x"
+    assert codes(checker, serialize(root)) == ["SIG_INVALID"]
+
+
 def test_no_certificate_is_refused(checker, notice):
     root = tree(notice)
     sig = root.find(f"{DS}Signature")
