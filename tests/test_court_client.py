@@ -37,7 +37,18 @@ from broker.transport import topics
 from broker.transport.messages import decode_acks, decode_status
 from broker.transport.store import InboxEntry, UnitStore
 from tests.helpers import replace
-from tests.network import BANK, COURT, COURT2, HUB, UNSIGNED, Recorder, fresh, hub_config, unit_config, wait_until
+from tests.network import (
+    BANK,
+    COURT,
+    COURT2,
+    HUB,
+    UNSIGNED,
+    Recorder,
+    fresh,
+    hub_config,
+    unit_config,
+    wait_until,
+)
 
 CERTS = Path(__file__).resolve().parents[1] / "certs-example"
 BANK_SEAL = DocumentSigner.for_unit(CERTS / "units" / BANK)

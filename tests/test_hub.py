@@ -266,7 +266,9 @@ def test_a_third_unit_cannot_answer_a_document_delivered_to_another(hub, court, 
         assert court.publish(notice, timeout=30).accepted
         bank.recorder.wait_for(lambda r: r.counts[notice_id] == 1, 30, "the notice at the bank")
 
-        intruder = POLICE_SEAL.sign(fresh("ExecutionReceipt-PublicSecurity", in_reply_to=notice.header.document_id))
+        intruder = POLICE_SEAL.sign(
+            fresh("ExecutionReceipt-PublicSecurity", in_reply_to=notice.header.document_id)
+        )
         intruder_id = police.send(intruder)
         answer = police.wait_answer(intruder_id, 30)
         assert answer is not None and answer.doc_type == "RejectionNotice"
@@ -312,9 +314,8 @@ recovery (a hub that acknowledged before committing, or lost its session, would 
 @contextlib.contextmanager
 def _court(mosquitto, tmp_path, *, resend: float):
     recorder = Recorder()
-    client = CourtClient(
-        unit_config(COURT, port=mosquitto.port, var=tmp_path / "units", resend_after_seconds=resend), handler=recorder
-    )
+    config = unit_config(COURT, port=mosquitto.port, var=tmp_path / "units", resend_after_seconds=resend)
+    client = CourtClient(config, handler=recorder)
     client.recorder = recorder
     with client:
         yield client
@@ -363,7 +364,9 @@ class Run:
     def wait_midway(self, held: int) -> None:
         """Until the ledger holds ``held`` documents and the court has answers to some, while the
         court is still publishing."""
-        wait_until(lambda: len(self.held()) >= held and len(self.settled()) >= 100, 60, f"{held} documents in the ledger")
+        wait_until(
+            lambda: len(self.held()) >= held and len(self.settled()) >= 100, 60, f"{held} documents in the ledger"
+        )
         assert not self.sending.done(), "the court had published everything: too late to disrupt"
 
     def assert_interrupted(self) -> None:
@@ -380,8 +383,11 @@ class Run:
             wait_until(lambda: len(self.settled()) == N_RUN, timeout, "service receipts for every document")
         except AssertionError as exc:
             missing = N_RUN - len(self.held())
-            raise AssertionError(f"{exc}: {N_RUN - len(self.settled())} unanswered, {missing} never in the ledger") from None
-        bank.recorder.wait_for(lambda r: all(r.counts[i] >= 1 for i in self.ids), timeout, "every document at the bank")
+            unanswered = N_RUN - len(self.settled())
+            raise AssertionError(f"{exc}: {unanswered} unanswered, {missing} never in the ledger") from None
+        bank.recorder.wait_for(
+            lambda r: all(r.counts[i] >= 1 for i in self.ids), timeout, "every document at the bank"
+        )
         assert not [s for s in self.court.unit.store.sent() if s.state != "receipted"]
         duplicates = {i: c for i, c in bank.recorder.counts.items() if c != 1}
         assert not duplicates, f"handed over more than once: {list(duplicates.items())[:5]}"
