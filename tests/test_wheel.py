@@ -2,8 +2,8 @@
 them (broker/resources.py; docs/adapters.md §7): built from a copy of the source, installed without
 dependencies into a fresh virtualenv that sees this one's packages, and run from another directory.
 
-The build runs in pip's isolated build environment: the project needs setuptools >= 77, which pip
-takes from the package index the way ``./run`` does for the editable install.
+The build uses this virtualenv's setuptools (>= 77, a dev requirement) without pip's isolated build
+environment, so it needs no package index.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def test_a_wheel_installs_the_data_files_where_the_code_finds_them(tmp_path):
             shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(ROOT / name, source / name)
-    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", tmp_path / "dist", source)
+    dist = tmp_path / "dist"
+    _run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", dist, source)
     (wheel,) = (tmp_path / "dist").glob("liandong-*.whl")
 
     with zipfile.ZipFile(wheel) as z:

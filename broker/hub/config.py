@@ -174,7 +174,7 @@ class HubConfig(Section):
         "the audit); default: the CN of broker.cert, i.e. its MQTT identity",
     )
     workers: int = Field(2, description="processes checking documents in parallel; 0 checks in the hub process")
-    batch_size: int = Field(100, description="documents committed to the ledger per transaction at most")
+    batch_size: int = Field(100, description="documents checked together by one worker at most (the ledger commits what a step brings in one transaction)")
 
 
 def load_hub_config(path: str | Path, *, check_files: bool = True) -> HubConfig:
