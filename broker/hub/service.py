@@ -278,7 +278,8 @@ class Hub:
         self._sweep()
 
     def _work_now(self) -> bool:
-        if self._batches and (self._batches[0].results is not None or self._batches[0].future.done()):  # type: ignore[union-attr]
+        oldest = self._batches[0] if self._batches else None
+        if oldest is not None and (oldest.results is not None or (oldest.future is not None and oldest.future.done())):
             return True
         room = self.config.delivery.publish_window - len(self._inflight)
         return bool(self._jobs) and room > 0 and self.client.is_connected()
@@ -338,12 +339,14 @@ class Hub:
         then, the MQTT acknowledgements. One commit (one fsync) per step, not one per kind of
         news: the pipeline thread waiting on the disk is a thread not feeding the workers."""
         jobs: list[Job] = []
+        attempts = self._attempts
         with self.ledger.transaction() as tx:
-            self._record_attempts(tx)
+            self._record_attempts(tx, attempts)
             if acks or published:
                 self._control_writes(tx, acks, published)
             for batch in batches:
                 jobs.extend(self._batch_writes(tx, batch))
+        self._attempts = []  # written (only this thread adds to it), and only once committed
         for batch in batches:
             for message in batch.messages:
                 self._ack(message.mid, message.gen)
@@ -361,13 +364,12 @@ class Hub:
             jobs.extend(self._commit_one(tx, message, payload, result, seen, known))
         return jobs
 
-    def _record_attempts(self, tx: LedgerTx) -> None:
-        """Write the publish attempts of earlier steps (attempts, last_sent_at). Written a step
-        late, in the next transaction: a delivery the broker has not acknowledged goes out again
-        after a restart whether or not its attempt was written."""
-        for ids, at in self._attempts:
+    def _record_attempts(self, tx: LedgerTx, attempts: list[tuple[list[int], datetime]]) -> None:
+        """Write publish attempts of earlier steps (attempts, last_sent_at). Written a step late,
+        in the next transaction: a delivery the broker has not acknowledged goes out again after
+        a restart whether or not its attempt was written."""
+        for ids, at in attempts:
             tx.record_attempt(ids, at)
-        self._attempts = []
 
     def _commit_one(
         self,
@@ -690,8 +692,9 @@ class Hub:
         base = self.config.delivery.ack_timeout_seconds
         cap = self.config.delivery.max_backoff_seconds
         again: list[Job] = []
+        attempts = self._attempts
         with self.ledger.transaction() as tx:
-            self._record_attempts(tx)  # the backoff below reads them
+            self._record_attempts(tx, attempts)  # the backoff below reads them
             self._take_over(tx)
             online = [unit for unit, up in self._online.items() if up]
             for d in tx.open_deliveries(recipients=online, owner=self.instance) if online else []:
@@ -700,6 +703,7 @@ class Hub:
                 wait = min(cap, base * (2 ** max(0, d.attempts - 1)))
                 if d.last_sent_at is None or now - d.last_sent_at >= timedelta(seconds=wait):
                     again.append(Job(d.id, d.document_id, d.topic))
+        self._attempts = []
         if again:
             event(log, "delivery.redeliver", count=len(again))
             self._jobs.extend(again)
