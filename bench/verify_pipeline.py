@@ -59,7 +59,7 @@ from signxml import SignatureConfiguration, XMLVerifier
 
 from bench.common import machine_info, write_result
 from broker import checking, rules
-from broker.checking import DocumentChecker, payload_digest
+from broker.checking import DocumentChecker
 from broker.documents import codec
 from broker.documents.bodies import AssistanceNotice
 from broker.documents.common import BankAccount, Money, NaturalPerson, Officer, Period, RulingRef
