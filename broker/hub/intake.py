@@ -12,6 +12,9 @@ document into a duplicate or a rejection; it seals those rare notices itself.
 from __future__ import annotations
 
 import logging
+import os
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -159,6 +162,20 @@ def init_worker(config: HubConfig) -> None:
     """ProcessPoolExecutor initializer: load keys, certificates and schema once per process."""
     global _worker
     _worker = IntakeChecker(config)
+    _exit_with_parent(os.getppid())
+
+
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """End this worker when the hub that started it is gone. A hub killed outright (SIGKILL, the
+    OOM killer) never shuts its pool down, and its workers would wait for work for ever, holding
+    their memory; a clean stop shuts them down itself."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="hub-parent-watch", daemon=True).start()
 
 
 def check_batch(payloads: list[Payload]) -> list[Intake]:
