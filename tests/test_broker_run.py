@@ -84,6 +84,31 @@ def test_sigterm_stops_mosquitto_too(tmp_path):
             os.kill(pid, signal.SIGKILL)
 
 
+def test_sigterm_while_mosquitto_starts_stops_it_too(tmp_path):
+    """The signals are the command's before Mosquitto starts: a SIGTERM the moment Mosquitto
+    exists (before it listens) still stops both."""
+    port, data = free_port(), tmp_path / "broker"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "broker.cli.main", "broker", "run", "--registry", "examples/network.yaml",
+         "--port", str(port), "--data", str(data), "--certs", "certs-example"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _mosquitto_pids(data) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert _mosquitto_pids(data), "mosquitto never started"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+        assert proc.returncode >= 0, "the command died of the signal instead of handling it"
+        assert _wait(lambda: not _mosquitto_pids(data), 10), "mosquitto outlived liandong broker run"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _mosquitto_pids(data):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _connects(identity, port: int) -> bool:
     """Whether the broker accepts an MQTT v5 connection with ``identity`` (None: no certificate)."""
     client = tls_client(identity, "127.0.0.1", port, certs=CERTS)

@@ -114,18 +114,20 @@ def run(
     except MosquittoNotFound:
         err.print(f"[red]mosquitto is not installed[/red]: {INSTALL_HINT}")
         raise typer.Exit(2)
-    try:
-        broker.start()
-    except MosquittoStartError as exc:
-        err.print(f"[red]mosquitto did not start[/red]: {exc}")
-        raise typer.Exit(1)
-    err.print(
-        f"mosquitto (pid {broker.pid}) listening on {broker.host}:{broker.port} with TLS; "
-        f"configuration and data in {broker.data_dir}. Ctrl-C or SIGTERM stops it; SIGHUP reloads "
-        "its ACL and CRL."
-    )
+    # The signals are ours before Mosquitto starts: a SIGTERM (systemctl stop) or SIGHUP that
+    # comes while it starts would otherwise end this command and leave Mosquitto running alone.
     try:
         with foreground(on_reload=broker.reload):
+            try:
+                broker.start()
+            except MosquittoStartError as exc:
+                err.print(f"[red]mosquitto did not start[/red]: {exc}")
+                raise typer.Exit(1)
+            err.print(
+                f"mosquitto (pid {broker.pid}) listening on {broker.host}:{broker.port} with TLS; "
+                f"configuration and data in {broker.data_dir}. Ctrl-C or SIGTERM stops it; SIGHUP "
+                "reloads its ACL and CRL."
+            )
             code = broker.wait()
     except KeyboardInterrupt:
         code = broker.stop() or 0  # mosquitto saves its database and exits

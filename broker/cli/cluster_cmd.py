@@ -104,19 +104,20 @@ def run(
     except FileNotFoundError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2)
-    try:
-        cluster.start()
-    except NatsStartError as exc:
-        err.print(f"[red]the NATS cluster did not start[/red]: {exc}")
-        raise typer.Exit(1)
-    nodes = ", ".join(f"{h}:{p}" for h, p in cluster.endpoints)
-    err.print(
-        f"NATS cluster of three nodes: MQTT 3.1.1 with TLS on {nodes}; configuration and "
-        f"JetStream in {cluster.settings.data_dir}. Point clients at one node with the others as "
-        "failover (protocol: \"3.1.1\"). Ctrl-C or SIGTERM stops it."
-    )
+    # The signals are ours before the nodes start (see broker run): none is left running alone.
     try:
         with foreground():
+            try:
+                cluster.start()
+            except NatsStartError as exc:
+                err.print(f"[red]the NATS cluster did not start[/red]: {exc}")
+                raise typer.Exit(1)
+            nodes = ", ".join(f"{h}:{p}" for h, p in cluster.endpoints)
+            err.print(
+                f"NATS cluster of three nodes: MQTT 3.1.1 with TLS on {nodes}; configuration and "
+                f"JetStream in {cluster.settings.data_dir}. Point clients at one node with the others as "
+                "failover (protocol: \"3.1.1\"). Ctrl-C or SIGTERM stops it."
+            )
             code = cluster.wait()
         err.print(f"[red]a node exited with status {code}[/red]; stopping the others")
     except KeyboardInterrupt:
