@@ -57,9 +57,12 @@ def _mixed_batch() -> list[bytes]:
         UNITS / COURT / "sign-expired.key", UNITS / COURT / "sign-expired.pem", UNITS / COURT / "chain.pem"
     )
     untrusted = DocumentSigner.from_files(CERTS / "untrusted" / "sign.key", CERTS / "untrusted" / "sign.pem")
+    amount = b">500000.00</ld:Amount>"
+    assert amount in notice
+    tampered = notice.replace(amount, b">900000.00</ld:Amount>", 1)  # after sealing
     return [
         notice,
-        notice.replace("500000.00".encode(), "900000.00".encode()) if b"500000.00" in notice else notice + b" ",
+        tampered,
         b"\xff\xfe garbage",
         b"<a><b></a>",
         (UNSIGNED / "QueryNotice.xml").read_bytes(),  # unsigned: schema-valid, no seal
@@ -81,11 +84,12 @@ def test_a_batch_gets_for_each_document_what_it_gets_alone(checker: DocumentChec
     # the batch really is mixed: documents that pass and each kind of failure
     codes = [set(c.codes) for c in together]
     assert set() in codes
+    assert codes[1] == {"SIG_TAMPERED"}
     for expected in ("XML_NOT_UTF8", "XML_MALFORMED", "SIG_MISSING", "SCHEMA_INVALID", "CERT_EXPIRED", "CERT_UNTRUSTED", "SIG_TIME_SKEW"):
         assert any(expected in c for c in codes), expected
 
 
-def test_an_empty_batch_is_checked_without_a_trust_store_question() -> None:
+def test_an_empty_batch_and_a_checker_without_trust_store() -> None:
     assert DocumentChecker(None).check_many([], signed=False) == []
     with pytest.raises(ValueError, match="trust store"):
         DocumentChecker(None).check_many([b"<a/>"])

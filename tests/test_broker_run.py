@@ -4,6 +4,7 @@ says how to install Mosquitto when there is none."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -50,17 +51,19 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _wait(predicate, seconds: float) -> bool:
+def _wait(predicate, seconds: float, interval: float = 0.1) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
             return True
-        time.sleep(0.1)
+        time.sleep(interval)
     return False
 
 
-def test_sigterm_stops_mosquitto_too(tmp_path):
-    """systemctl stop sends SIGTERM to the command: Mosquitto must not stay behind."""
+@contextlib.contextmanager
+def _broker_run(tmp_path: Path):
+    """``liandong broker run`` on a free port; yields the process, its port and data directory,
+    and kills whatever is left of it (and its Mosquitto) afterwards."""
     port, data = free_port(), tmp_path / "broker"
     proc = subprocess.Popen(
         [sys.executable, "-m", "broker.cli.main", "broker", "run", "--registry", "examples/network.yaml",
@@ -68,6 +71,17 @@ def test_sigterm_stops_mosquitto_too(tmp_path):
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
+        yield proc, port, data
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        for pid in _mosquitto_pids(data):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_sigterm_stops_mosquitto_too(tmp_path):
+    """systemctl stop sends SIGTERM to the command: Mosquitto must not stay behind."""
+    with _broker_run(tmp_path) as (proc, port, data):
         assert _wait(lambda: _listening(port), 30), proc.stdout.read1().decode() if proc.poll() is not None else ""
         (child,) = _mosquitto_pids(data)
         os.kill(child, 0)
@@ -77,36 +91,17 @@ def test_sigterm_stops_mosquitto_too(tmp_path):
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
         assert _wait(lambda: not _mosquitto_pids(data), 10), "mosquitto outlived liandong broker run"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in _mosquitto_pids(data):
-            os.kill(pid, signal.SIGKILL)
 
 
 def test_sigterm_while_mosquitto_starts_stops_it_too(tmp_path):
     """The signals are the command's before Mosquitto starts: a SIGTERM the moment Mosquitto
     exists (before it listens) still stops both."""
-    port, data = free_port(), tmp_path / "broker"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "broker.cli.main", "broker", "run", "--registry", "examples/network.yaml",
-         "--port", str(port), "--data", str(data), "--certs", "certs-example"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while not _mosquitto_pids(data) and time.monotonic() < deadline:
-            time.sleep(0.002)
-        assert _mosquitto_pids(data), "mosquitto never started"
+    with _broker_run(tmp_path) as (proc, _, data):
+        assert _wait(lambda: bool(_mosquitto_pids(data)), 30, interval=0.002), "mosquitto never started"
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)
         assert proc.returncode >= 0, "the command died of the signal instead of handling it"
         assert _wait(lambda: not _mosquitto_pids(data), 10), "mosquitto outlived liandong broker run"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        for pid in _mosquitto_pids(data):
-            os.kill(pid, signal.SIGKILL)
 
 
 def _connects(identity, port: int) -> bool:

@@ -36,19 +36,19 @@ def test_a_service_receipt_is_not_dated_before_the_reception(notary, ahead):
     # A reception late in a second (or just ahead of the hub's clock, from a worker's stamp):
     # IssuedAt has whole seconds and must not fall before it.
     received = now() + ahead
-    notice = notary.service_receipt(
+    notice = notary.seal_one(notary.service_receipt_draft(
         document_id=str(uuid4()), doc_type="AssistanceNotice", sender=COURT, recipient=BANK,
         digest="0" * 64, received_at=received,
-    )
+    ))
     issued, attested = _issued_and_received(notice.raw)
     assert attested == received and issued >= received and issued - received < timedelta(seconds=1)
 
 
 def test_a_rejection_is_not_dated_before_the_reception(notary):
     received = now() + timedelta(milliseconds=500)
-    notice = notary.rejection(
+    notice = notary.seal_one(notary.rejection_draft(
         client_unit=COURT, problems=[problem("XML_MALFORMED", detail="x")], digest="0" * 64, size=3,
         received_at=received,
-    )
+    ))
     issued, attested = _issued_and_received(notice.raw)
     assert issued >= attested == received

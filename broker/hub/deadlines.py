@@ -825,7 +825,8 @@ class DeadlineSupervisor(Supervisor):
         regarding: str | None = None,
         case_number: str | None = None,
     ) -> Job:
-        notice = self.hub.notary.issue(body, recipient, in_reply_to=regarding, case_number=case_number)
+        notary = self.hub.notary
+        notice = notary.seal_one(notary.draft(body, recipient, in_reply_to=regarding, case_number=case_number))
         return record_issued(
             tx, notice, hub_code=self.hub.code, client=self.client_id, case_number=case_number
         )

@@ -21,9 +21,9 @@ from datetime import datetime
 from lxml import etree
 
 from broker.checking import CheckedDocument, DocumentChecker, payload_digest
+from broker.documents.document import Document
 from broker.errors import Problem, problem
 from broker.hub.config import HubConfig
-from broker.documents.document import Document
 from broker.hub.notices import HubNotary, IssuedNotice
 from broker.registry import load_registry
 from broker.rules.engine import local, xpath

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from broker.checking import payload_digest
@@ -38,20 +37,6 @@ class HubNotary:
         self.signer = signer
         self.code = signer.unit_code
 
-    def issue(
-        self,
-        body: XmlModel,
-        recipient: str,
-        *,
-        in_reply_to: UUID | str | None = None,
-        case_number: str | None = None,
-        not_before: datetime | None = None,
-    ) -> IssuedNotice:
-        """Seal ``body`` for ``recipient``. ``not_before``: a time the notice attests (a reception
-        time, to the millisecond); IssuedAt (to the second) is never earlier than it."""
-        draft = self.draft(body, recipient, in_reply_to=in_reply_to, case_number=case_number, not_before=not_before)
-        return self.seal([draft])[0]
-
     def draft(
         self,
         body: XmlModel,
@@ -61,7 +46,9 @@ class HubNotary:
         case_number: str | None = None,
         not_before: datetime | None = None,
     ) -> Document:
-        """The notice :meth:`issue` would seal, unsealed (:meth:`seal` seals several at once)."""
+        """An unsealed notice of the hub for ``recipient`` (:meth:`seal` seals it). ``not_before``:
+        a time the notice attests (a reception time, to the millisecond); IssuedAt (to the second)
+        is never earlier than it."""
         issued_at = now()
         if not_before is not None:
             ceiling = not_before.replace(microsecond=0) + timedelta(seconds=1 if not_before.microsecond else 0)
@@ -90,13 +77,9 @@ class HubNotary:
             for doc, raw in zip(drafts, self.signer.sign_many(drafts))
         ]
 
-    def service_receipt(self, **fields: Any) -> IssuedNotice:
-        """送达回证, sealed: see :meth:`service_receipt_draft`."""
-        return self.seal([self.service_receipt_draft(**fields)])[0]
-
-    def rejection(self, **fields: Any) -> IssuedNotice:
-        """拒收通知, sealed: see :meth:`rejection_draft`."""
-        return self.seal([self.rejection_draft(**fields)])[0]
+    def seal_one(self, draft: Document) -> IssuedNotice:
+        """Seal one draft."""
+        return self.seal([draft])[0]
 
     def service_receipt_draft(
         self,

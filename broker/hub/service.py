@@ -518,13 +518,15 @@ class Hub:
     def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[Job]:
         """Reject for a reason only the ledger knows; the pre-sealed receipt is discarded."""
         result.problems = problems
-        notice = self.notary.rejection(
-            client_unit=message.unit,
-            problems=problems,
-            digest=result.digest,
-            size=result.size,
-            received_at=message.received_at,
-            document_id=result.document_id,
+        notice = self.notary.seal_one(
+            self.notary.rejection_draft(
+                client_unit=message.unit,
+                problems=problems,
+                digest=result.digest,
+                size=result.size,
+                received_at=message.received_at,
+                document_id=result.document_id,
+            )
         )
         return self._reject(tx, message, result, notice)
 

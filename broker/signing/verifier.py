@@ -213,7 +213,6 @@ def _signature_ids(root: etree._Element, signature: etree._Element) -> list[str]
 class SignatureParts:
     """What :func:`check_profile` found in a signature that conforms to the profile."""
 
-    element: etree._Element
     certificates: tuple[str, ...]
     """The base64 text of KeyInfo's certificates, signer first."""
     algorithm: str
@@ -280,7 +279,7 @@ def check_profile(root: etree._Element, *, schema_valid: bool = False) -> Signat
     _check_sequence(reference.find(_DS + "Transforms"), "Transforms")
     _check_leaves(signature)
     digest_value = reference.findtext(_DS + "DigestValue") or ""
-    return SignatureParts(signature, blobs, method, digest_value.strip())
+    return SignatureParts(blobs, method, digest_value.strip())
 
 
 _SIGNATURE_METHODS = frozenset(m.value for m in ALLOWED_SIGNATURE_METHODS)
@@ -351,7 +350,7 @@ class DocumentVerifier:
         ``root`` is not modified (signxml works on copies). ``schema_valid``: the caller has
         validated ``root`` against the XSD (some profile checks can then look at less)."""
         signing = self._prepare(root, schema_valid)
-        return self._finish(root, signing, self._signxml(root, signing))
+        return self._finish(signing, self._signxml(root, signing))
 
     def problems(
         self, raw: bytes, root: etree._Element, *, schema_valid: bool = False
@@ -364,15 +363,11 @@ class DocumentVerifier:
     ) -> list[tuple[VerifiedDocument | None, list[Problem]]]:
         """:meth:`problems` for several ``(raw, root, schema_valid)``, each of the three stages of
         :meth:`verify` over all of them before the next (why: :meth:`DocumentChecker.check_many`)."""
-        stage: list[Any] = []
-        for _, root, schema_valid in documents:
-            stage.append(_attempt(self._prepare, root, schema_valid))
-        signed = [s if isinstance(s, LiandongError) else _attempt(self._signxml, d[1], s) for d, s in zip(documents, stage)]
-        out: list[tuple[VerifiedDocument | None, list[Problem]]] = []
-        for (_, root, _), signing, verified in zip(documents, stage, signed):
-            result = verified if isinstance(verified, LiandongError) else _attempt(self._finish, root, signing, verified)
-            out.append((None, result.problems) if isinstance(result, LiandongError) else (result, []))
-        return out
+        roots = [root for _, root, _ in documents]
+        prepared = [_attempt(self._prepare, root, schema_valid) for _, root, schema_valid in documents]
+        signed = [p if isinstance(p, LiandongError) else _attempt(self._signxml, r, p) for r, p in zip(roots, prepared)]
+        done = [s if isinstance(s, LiandongError) else _attempt(self._finish, p, s) for p, s in zip(prepared, signed)]
+        return [(None, d.problems) if isinstance(d, LiandongError) else (d, []) for d in done]
 
     def _prepare(self, root: etree._Element, schema_valid: bool) -> "_Signing":
         """Stage 1: the profile, the signing time, the trusted chain."""
@@ -400,7 +395,7 @@ class DocumentVerifier:
             raise _fail("SIG_INVALID", detail="the signed content is not the document")
         return verified
 
-    def _finish(self, root: etree._Element, signing: "_Signing", verified: etree._Element) -> VerifiedDocument:
+    def _finish(self, signing: "_Signing", verified: etree._Element) -> VerifiedDocument:
         """Stage 3: the signer is the verified document's sender (and registered, where pinned)."""
         info = signing.info
         if not info.unit_code:
