@@ -24,8 +24,10 @@ from broker.documents.common import Officer
 from broker.documents.document import DocumentType, Header
 from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError, Problem, problem
+from broker.check_guard import StepGuard
 from broker.parsing import schema
 from broker.parsing.hardened import ParseLimits, parse
+from broker.parsing.times import out_of_range, year_in_range
 from broker.registry import Registry
 from broker.signing.trust import TrustStore
 from broker.signing.verifier import DocumentVerifier, VerifiedDocument
@@ -173,39 +175,59 @@ class DocumentChecker:
         if signed and self.verifier is None:
             raise ValueError("checking signed documents needs a trust store")
         results = [CheckedDocument(raw=raw, digest=payload_digest(raw)) for raw in raws]
-        trees: list[etree._Element | None] = []
-        for result in results:
-            try:
-                trees.append(parse(result.raw, self.limits))
-            except LiandongError as exc:
-                result.problems.extend(exc.problems)
-                trees.append(None)
+        # Every step runs under a guard (broker.check_guard): an exception a step did not foresee
+        # becomes CHECK_INTERNAL_ERROR for that one document, whose later steps are skipped
+        # (``None`` below), and never escapes to the caller (issue 11).
+        guard = StepGuard(results)
+        trees: list[etree._Element | None] = [guard.run(i, "parse", parse, r.raw, self.limits) for i, r in enumerate(results)]
         valid = []
-        for result, root in zip(results, trees):
-            found = schema.problems(root) if root is not None else []
-            result.problems.extend(found)
-            valid.append(root is not None and not found)
+        for i, (result, root) in enumerate(zip(results, trees)):
+            found = guard.run(i, "schema", schema.problems, root) if root is not None else None
+            result.problems.extend(found or [])
+            valid.append(found == [])
+        trees = guard.alive(trees)
         if signed:
             assert self.verifier is not None
-            parsed = [(r, (r.raw, root, ok)) for r, root, ok in zip(results, trees, valid) if root is not None]
-            outcomes = self.verifier.problems_many([document for _, document in parsed])
-            for (result, _), (verified, found) in zip(parsed, outcomes):
-                result.verified = verified
-                result.problems.extend(found)
+            parsed = [i for i, root in enumerate(trees) if root is not None]
+            documents = [(results[i].raw, trees[i], valid[i]) for i in parsed]
+            outcomes = guard.run_many(parsed, "signature", self.verifier.problems_many, documents)
+            for i, outcome in zip(parsed, outcomes):
+                if outcome is not None:
+                    verified, found = outcome
+                    results[i].verified = verified
+                    results[i].problems.extend(found)
+            trees = guard.alive(trees)
         # Everything after the signature reads the verified tree (the input tree only when the
         # signature failed, for the diagnostics of a document that is rejected anyway).
-        read = [r.verified.root if r.verified else root for r, root in zip(results, trees)]
+        read = [r.verified.root if r.verified and tree is not None else tree for r, tree in zip(results, trees)]
         times = received_at if received_at is not None else [None] * len(results)
-        for result, tree, schema_valid, at in zip(results, read, valid, times):
-            if tree is None:
-                continue
-            result.header = _header(tree, schema_valid)
-            if at is not None and result.header is not None:
-                self._check_time(result, at)
-        for result, tree in zip(results, read):
+        for i, (result, tree, schema_valid, at) in enumerate(zip(results, read, valid, times)):
             if tree is not None:
-                result.problems.extend(rules.check(tree, self.registry, today=today))
+                guard.run(i, "header", self._check_header, result, tree, schema_valid, at)
+        read = guard.alive(read)
+        for i, (result, tree) in enumerate(zip(results, read)):
+            if tree is not None:
+                result.problems.extend(guard.run(i, "rules", rules.check, tree, self.registry, today=today) or [])
         return results
+
+    def _check_header(
+        self, result: CheckedDocument, tree: etree._Element, schema_valid: bool, received_at: datetime | None
+    ) -> None:
+        result.header = _header(tree, schema_valid)
+        if result.header is None:
+            return
+        # Header times are bounded before any arithmetic (broker.parsing.times); the verifier has
+        # already said so of IssuedAt when it checked the seal.
+        fields = (("Header/IssuedAt", result.header.issued_at), ("Header/Deadline", result.header.deadline))
+        bounded = True
+        for name, value in fields:
+            if value is not None and not year_in_range(value):
+                bounded = False
+                found = out_of_range(name)
+                if found not in result.problems:
+                    result.problems.append(found)
+        if received_at is not None and bounded:
+            self._check_time(result, received_at)
 
     def _check_time(self, result: CheckedDocument, received_at: datetime) -> None:
         assert result.header is not None

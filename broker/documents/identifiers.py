@@ -20,7 +20,7 @@ from functools import lru_cache
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_FORM = re.compile(r"^\d{17}[\dX]$")
+_ID_FORM = re.compile(r"^\d{17}[\dX]$", re.ASCII)  # re.ASCII: \d would take "４" or "٤", which int() reads
 
 
 def resident_id_check_char(first17: str) -> str:
@@ -61,7 +61,7 @@ def age_on(id_number: str, on: date) -> int | None:
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_VALUE = {c: i for i, c in enumerate(USCC_ALPHABET)}
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_USCC_FORM = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+_USCC_FORM = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$", re.ASCII)
 
 
 def uscc_check_char(first17: str) -> str:
@@ -90,7 +90,8 @@ _CASE = re.compile(
     r"(?P<court>[\u4e00-\u9fff]{1,3}\d{0,4})"  # 粤53, 鄂1022, 最高法
     r"(?P<word>" + "|".join(ENFORCEMENT_CASE_WORDS) + r")"
     r"(?P<seq>[1-9]\d{0,5})号"
-    r"(?:之[一二三四五六七八九十]+)?$"
+    r"(?:之[一二三四五六七八九十]+)?$",
+    re.ASCII,  # only [0-9] for \d; the CJK ranges are written out
 )
 
 

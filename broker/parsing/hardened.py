@@ -26,7 +26,9 @@ DEFAULT_MAX_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 24
 DEFAULT_MAX_ELEMENTS = 100_000
 
-_DECLARATION = re.compile(rb"^<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_DECLARATION = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']")
+_LEADING_SPACE = re.compile(rb"(?:\xef\xbb\xbf)?[ \t\r\n]*")
+_DECLARATION_SPAN = 256
 _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _EXTERNAL_ENTITY = re.compile(rb"<!ENTITY\s+(?:%\s*)?[^\s>]+\s+(?:SYSTEM|PUBLIC)\b", re.IGNORECASE)
 
@@ -125,7 +127,10 @@ def parse(data: bytes, limits: ParseLimits = ParseLimits()) -> etree._Element:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data:
         # XML never contains NUL; UTF-16 without a byte-order mark does.
         raise _fail("XML_NOT_UTF8")
-    m = _DECLARATION.match(data[:256].lstrip(b"\xef\xbb\xbf"))  # the declaration comes first
+    # The declaration comes first; one after leading whitespace is malformed XML, but one that
+    # names another encoding is refused as such, however much whitespace comes before it.
+    start = _LEADING_SPACE.match(data).end()  # type: ignore[union-attr]
+    m = _DECLARATION.match(data, start, start + _DECLARATION_SPAN)
     if m and m.group(1).lower().replace(b"_", b"-") not in (b"utf-8", b"utf8"):
         raise _fail("XML_NOT_UTF8")
     if has_doctype(data):

@@ -21,6 +21,7 @@ from lxml import etree
 
 from broker.documents.xmlmodel import NS
 from broker.errors import Problem, problem
+from broker.parsing.times import parse_date, parse_datetime
 from broker.registry import Registry
 
 NSMAP = {"ld": NS}
@@ -68,24 +69,31 @@ def child_text(elem: etree._Element, name: str) -> str | None:
 
 
 def as_date(text: str | None) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    """A date within the years rules can compute with (:mod:`broker.parsing.times`), else None."""
+    return parse_date(text)
 
 
 def as_datetime(text: str | None) -> datetime | None:
-    try:
-        return datetime.fromisoformat(text) if text else None
-    except ValueError:
-        return None
+    """A date-time within the years rules can compute with (:mod:`broker.parsing.times`), else None."""
+    return parse_datetime(text)
 
 
 def as_decimal(text: str | None) -> Decimal | None:
+    """A finite decimal, else None: NaN raises on comparison and Infinity has no arithmetic
+    (``RULE_AMOUNT_NOT_FINITE`` reports them)."""
     try:
-        return Decimal(text) if text else None
+        value = Decimal(text) if text else None
     except InvalidOperation:
         return None
+    return value if value is not None and value.is_finite() else None
+
+
+def is_non_finite(text: str | None) -> bool:
+    """Whether ``text`` reads as a decimal that is not finite (NaN, sNaN, Infinity)."""
+    try:
+        return bool(text) and not Decimal(text).is_finite()  # type: ignore[arg-type]
+    except InvalidOperation:
+        return False
 
 
 @dataclass

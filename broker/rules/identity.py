@@ -32,13 +32,28 @@ def header_consistent(ctx: RuleContext) -> Iterator[Problem]:
         yield report("RULE_SELF_ADDRESSED")
 
 
+def _foreign_digits(value: str) -> bool:
+    """Whether ``value`` holds digits other than 0-9 (full-width ０-９, Arabic-Indic ٠-٩, ...),
+    which Python's int() and a Unicode \\d accept as digits."""
+    return not value.isascii() and any(c.isdigit() for c in value if not c.isascii())
+
+
+@rule("RULE_UNIT_CODE_DIGITS", source="GB 32100-2015")
+def unit_code_digits(ctx: RuleContext) -> Iterator[Problem]:
+    """No unit code holds digits other than the ASCII 0-9: a look-alike code would name no member
+    (or, read by int(), the wrong one)."""
+    for elem in ctx.named(*_UNIT_CODES):
+        if _foreign_digits((elem.text or "").strip()):
+            yield report("RULE_UNIT_CODE_DIGITS", elem)
+
+
 @rule("RULE_USCC", source="GB 32100-2015")
 def unit_codes(ctx: RuleContext) -> Iterator[Problem]:
     """Every unit code (sender, recipient, organisations, companies, authorities) has a valid
-    GB 32100-2015 check character."""
+    GB 32100-2015 check character (a code with foreign digits has its own code, above)."""
     for elem in ctx.named(*_UNIT_CODES):
         value = (elem.text or "").strip()
-        if not uscc_is_valid(value):
+        if not uscc_is_valid(value) and not _foreign_digits(value):
             yield report("RULE_USCC", elem, value=value)
 
 

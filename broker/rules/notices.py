@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from lxml import etree
+
 from broker.errors import Problem
-from broker.rules.engine import RuleContext, as_date, as_decimal, child_text, indexed, local, report, rule, xpath
+from broker.rules.engine import RuleContext, as_date, as_decimal, child_text, indexed, is_non_finite, local, report, rule, xpath
 
 _REQUEST_AMOUNTS = xpath(
     "/ld:Document/ld:AssistanceNotice/*/ld:Amount|/ld:Document/ld:ReleaseNotice/ld:Release/ld:Amount"
@@ -37,8 +39,9 @@ _TRANSACTION_QUERIES = xpath("/ld:Document/ld:QueryNotice/ld:Query[ld:Kind='Bank
 def request_amounts_positive(ctx: RuleContext) -> Iterator[Problem]:
     """Every amount a court asks to freeze, deduct, extract or release is greater than zero."""
     for elem in _REQUEST_AMOUNTS(ctx.root):
-        value = as_decimal((elem.text or "").strip())
-        if value is None or value <= 0:
+        text = (elem.text or "").strip()
+        value = as_decimal(text)
+        if (value is None or value <= 0) and not is_non_finite(text):
             yield report("RULE_AMOUNT_NOT_POSITIVE", elem)
 
 
@@ -48,9 +51,21 @@ def reported_amounts_not_negative(ctx: RuleContext) -> Iterator[Problem]:
     for elem in ctx.named(*_RESULT_AMOUNTS):
         if local(elem) == "Amount" and local(elem.getparent()) not in _REPORTED_AMOUNT_PARENTS:
             continue
-        value = as_decimal((elem.text or "").strip())
-        if value is None or value < 0:
+        text = (elem.text or "").strip()
+        value = as_decimal(text)
+        if (value is None or value < 0) and not is_non_finite(text):
             yield report("RULE_AMOUNT_NEGATIVE", elem)
+
+
+@rule("RULE_AMOUNT_NOT_FINITE")
+def amounts_finite(ctx: RuleContext) -> Iterator[Problem]:
+    """No amount (requested or reported) is NaN or infinite: the XSD refuses them, but the rules
+    also run on documents it refused, and a NaN cannot even be compared."""
+    seen: set[etree._Element] = set()
+    for elem in [*_REQUEST_AMOUNTS(ctx.root), *ctx.named(*_RESULT_AMOUNTS)]:
+        if elem not in seen and is_non_finite((elem.text or "").strip()):
+            seen.add(elem)
+            yield report("RULE_AMOUNT_NOT_FINITE", elem)
 
 
 @rule("RULE_PERIOD_ORDER", source="003 银行网络执行查控工作规范 10")

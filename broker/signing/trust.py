@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509 import verification as xv
 
 from broker.errors import LiandongError, problem
 from broker.logs import event
+from broker.signing.certificate_der import malformed_extension, public_key_curve
 from broker.signing.keys import load_certificates
 from broker.signing.profile import ALLOWED_CURVES, DOCUMENT_SIGNING_EKU, MIN_RSA_BITS
 
@@ -79,34 +81,54 @@ def _fail(code: str, **params: object) -> LiandongError:
 
 
 def check_signing_key(cert: x509.Certificate) -> None:
-    """RSA of at least 2048 bits or ECDSA on P-256 (docs/signature-profile.md)."""
-    key = cert.public_key()
+    """RSA of at least 2048 bits or ECDSA on P-256 (docs/signature-profile.md).
+
+    The key is untrusted input: a curve cryptography does not know (SM2, explicit parameters)
+    and a point off its curve each get their own code rather than escaping as an exception."""
+    try:
+        key = cert.public_key()
+    except UnsupportedAlgorithm:
+        curve = public_key_curve(cert)
+        if curve is not None:
+            raise _fail("CERT_CURVE_UNSUPPORTED", curve=curve) from None
+        raise _fail("SIG_KEY_UNSUPPORTED", detail=f"algorithm {cert.public_key_algorithm_oid.dotted_string}") from None
+    except ValueError:
+        raise _fail("CERT_KEY_INVALID", detail=f"not a valid {public_key_curve(cert) or 'public'} key") from None
     if isinstance(key, rsa.RSAPublicKey):
         if key.key_size < MIN_RSA_BITS:
             raise _fail("SIG_KEY_UNSUPPORTED", detail=f"RSA {key.key_size} bits")
     elif isinstance(key, ec.EllipticCurvePublicKey):
         if key.curve.name not in ALLOWED_CURVES:
-            raise _fail("SIG_KEY_UNSUPPORTED", detail=f"curve {key.curve.name}")
+            raise _fail("CERT_CURVE_UNSUPPORTED", curve=public_key_curve(cert) or key.curve.name)
     else:
         raise _fail("SIG_KEY_UNSUPPORTED", detail=type(key).__name__)
 
 
+def _extensions(cert: x509.Certificate) -> x509.Extensions:
+    """The extensions, parsed (lazily, by cryptography: a malformed one raises ValueError here)."""
+    try:
+        return cert.extensions
+    except ValueError:
+        raise _fail("CERT_EXTENSION_MALFORMED", extension=malformed_extension(cert)) from None
+
+
 def check_key_usage(cert: x509.Certificate) -> None:
     """Key usage allows signatures; an extended key usage, if present, allows document signing."""
+    extensions = _extensions(cert)
     try:
-        ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+        ku = extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
         raise _fail("CERT_KEY_USAGE", detail="no KeyUsage extension") from None
     if not (ku.digital_signature or ku.content_commitment):
         raise _fail("CERT_KEY_USAGE", detail="KeyUsage allows neither digitalSignature nor nonRepudiation")
     try:
-        bc = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        bc = extensions.get_extension_for_class(x509.BasicConstraints).value
         if bc.ca:
             raise _fail("CERT_KEY_USAGE", detail="a CA certificate cannot sign documents")
     except x509.ExtensionNotFound:
         pass
     try:
-        eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+        eku = extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     except x509.ExtensionNotFound:
         return
     if DOCUMENT_SIGNING_EKU not in eku:
@@ -220,6 +242,9 @@ class TrustStore:
             chain = tuple(verifier.verify(leaf, list(intermediates)).chain)
         except xv.VerificationError as exc:
             raise _fail("CERT_UNTRUSTED", detail=str(exc)[:200]) from None
+        except ValueError:
+            # an intermediate's malformed extension or key, read lazily by the path validator
+            raise _fail("CERT_UNTRUSTED", detail="a certificate of the chain cannot be read") from None
         return ValidatedChain(
             chain=chain,
             not_before=max(c.not_valid_before_utc for c in chain),

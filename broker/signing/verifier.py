@@ -32,6 +32,7 @@ from signxml.util import namespaces as signxml_namespaces
 
 from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError, Problem, problem
+from broker.parsing.times import out_of_range, year_in_range
 from broker.registry import Registry
 from broker.signing.keys import fingerprint, unit_code_of
 from broker.signing.profile import (
@@ -294,6 +295,9 @@ def _parse_time(text: str) -> datetime:
         raise _fail("SIG_INVALID", detail="Header/IssuedAt is not a date-time") from None
     if value.tzinfo is None:
         raise _fail("SIG_INVALID", detail="Header/IssuedAt has no time-zone offset")
+    if not year_in_range(value):
+        # the signing time is converted to UTC and compared with validity windows next
+        raise VerificationError([out_of_range("Header/IssuedAt")])
     return value
 
 
