@@ -10,6 +10,7 @@ refused with. :data:`CLASSES` lists them all for the checker test, the hub test 
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -65,6 +66,14 @@ def unit_seal(unit: str = COURT) -> DocumentSigner:
 def sealed(root: etree._Element, signer: DocumentSigner | None = None) -> bytes:
     """``root`` sealed by ``signer``, by default the example seal of its sender."""
     return (signer or unit_seal(root.findtext(f"{LD}Header/{LD}Sender") or COURT)).sign(root)
+
+
+def sealed_whatever_the_sender(root: etree._Element, unit: str = COURT) -> bytes:
+    """``root`` sealed with ``unit``'s example seal even when its Sender names someone else (or
+    nothing sane): the checker, not the signer, must find what is wrong."""
+    seal = copy.copy(unit_seal(unit))
+    seal.unit_code = root.findtext(f"{LD}Header/{LD}Sender") or ""
+    return seal.sign(root)
 
 
 # --- certificates -----------------------------------------------------------------------------------
