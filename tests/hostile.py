@@ -10,6 +10,7 @@ refused with. :data:`CLASSES` lists them all for the checker test, the hub test 
 
 from __future__ import annotations
 
+import base64
 import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -204,6 +205,19 @@ def _off_curve_seal() -> DocumentSigner:
     return signer(key, off_curve_certificate(key))
 
 
+def _unknown_version() -> bytes:
+    """A court's notice whose signer certificate in KeyInfo (outside what the seal covers) says
+    X.509 version 38: cryptography refuses it with InvalidVersion, which is no ValueError."""
+    raw = sealed(unsigned())
+    start = raw.index(b"<ds:X509Certificate>") + len(b"<ds:X509Certificate>")
+    end = raw.index(b"</ds:X509Certificate>", start)
+    der = base64.b64decode(b"".join(raw[start:end].split()))
+    version = bytes.fromhex("a003020102")  # [0] EXPLICIT INTEGER 2 (v3)
+    assert der.find(version) < 16
+    der = der.replace(version, bytes.fromhex("a003020125"), 1)
+    return raw[:start] + base64.encodebytes(der) + raw[end:]
+
+
 # --- the classes ------------------------------------------------------------------------------------
 
 
@@ -262,6 +276,7 @@ CLASSES: tuple[Hostile, ...] = (
         _sealed_by(lambda: _malformed_extension(ExtensionOID.EXTENDED_KEY_USAGE)),
         "CERT_EXTENSION_MALFORMED",
     ),
+    Hostile("certificate of X.509 version 38", _unknown_version, "CERT_MALFORMED"),
     Hostile("IssuedAt in year 9999", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_9999), "DOC_TIME_OUT_OF_RANGE"),
     Hostile("IssuedAt in year 1", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_1), "DOC_TIME_OUT_OF_RANGE"),
     Hostile("amount NaN", _notice_with("//ld:BankFreeze/ld:Amount", "NaN"), "RULE_AMOUNT_NOT_FINITE"),

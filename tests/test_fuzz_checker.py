@@ -16,7 +16,10 @@ Bounded and reproducible: ``derandomize=True``, no example database, a few secon
 
 from __future__ import annotations
 
+import base64
 import copy
+import re
+import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -217,6 +220,41 @@ def test_mutated_signed_documents_never_crash_and_are_never_ok_if_their_content_
     [result] = _never_crashes(checker, [mutated], received=None)
     if result.ok and mutated != original:
         assert _canonical_content(mutated) == _canonical_content(original), "a changed document passed as sealed"
+
+
+# --- (c) mutated seal certificates ------------------------------------------------------------------------
+
+_CERTIFICATE = re.compile(rb"(<ds:X509Certificate>)(.*?)(</ds:X509Certificate>)", re.DOTALL)
+
+
+@st.composite
+def mutated_certificates(draw) -> bytes:
+    """A signed example whose signer's or issuing CA's certificate (DER, in KeyInfo) has bytes
+    flipped, inserted or deleted: cryptography parses certificates lazily, so a broken extension,
+    key or version surfaces wherever a check first reads it."""
+    raw = SIGNED[draw(st.integers(0, len(SIGNED) - 1))].read_bytes()
+    found = list(_CERTIFICATE.finditer(raw))
+    m = found[draw(st.integers(0, len(found) - 1))]
+    der = bytearray(base64.b64decode(b"".join(m.group(2).split())))
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(der) - 1))
+        kind = draw(st.sampled_from(["flip", "flip", "insert", "delete"]))
+        if kind == "flip":
+            der[i] ^= draw(st.integers(1, 255))
+        elif kind == "insert":
+            der.insert(i, draw(st.integers(0, 255)))
+        else:
+            del der[i]
+    return raw[: m.start(2)] + base64.encodebytes(bytes(der)) + raw[m.end(2) :]
+
+
+@FUZZ
+@given(document=mutated_certificates())
+def test_mutated_seal_certificates_never_crash_the_checker(checker: DocumentChecker, document: bytes) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cryptography's deprecation warnings about what it still parses
+        [result] = _never_crashes(checker, [document], received=None)
+    assert not result.ok
 
 
 def test_the_signed_examples_are_ok_as_they_are(checker: DocumentChecker) -> None:

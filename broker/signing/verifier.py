@@ -339,7 +339,7 @@ class DocumentVerifier:
             return cached
         try:
             certs = [_certificate(b) for b in blobs]
-        except ValueError:
+        except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (fuzzing found it)
             raise _fail("CERT_MALFORMED") from None
         chain = self.trust.validate(certs[0], certs[1:], at)
         entry = (chain, _signer_info(chain, algorithm))
