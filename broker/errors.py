@@ -67,6 +67,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("CERT_CURVE_UNSUPPORTED", "签名证书的椭圆曲线 {curve} 不受支持（只允许 P-256）", "the signing certificate's elliptic curve {curve} is not supported (only P-256 is allowed)", "docs/signature-profile.md"),
     ErrorSpec("CERT_KEY_INVALID", "签名证书的公钥无效：{detail}", "the signing certificate's public key is invalid: {detail}", "SEC 1 3.2.2"),
     ErrorSpec("CERT_EXTENSION_MALFORMED", "签名证书的 {extension} 扩展格式错误", "the signing certificate's {extension} extension is malformed", "RFC 5280 4.2"),
+    ErrorSpec("CERT_NAME_MALFORMED", "签名证书链中某证书的 {name} 名称无法解析", "the {name} name of a certificate of the signing chain cannot be read", "RFC 5280 4.1.2.4"),
     ErrorSpec("CERT_UNTRUSTED", "签名证书无法验证到受信任的根证书：{detail}", "the signing certificate does not chain to a trusted root: {detail}"),
     ErrorSpec("CERT_EXPIRED", "签名证书在签署时间 {at} 已过期（有效期至 {not_after}）", "the signing certificate had expired at signing time {at} (valid until {not_after})"),
     ErrorSpec("CERT_NOT_YET_VALID", "签名证书在签署时间 {at} 尚未生效（生效于 {not_before}）", "the signing certificate was not yet valid at signing time {at} (valid from {not_before})"),

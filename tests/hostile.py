@@ -179,6 +179,15 @@ def sm2_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
     return _resign(cert.public_bytes(serialization.Encoding.DER), tbs, tbs.replace(P256_OID, SM2_OID))
 
 
+def bad_subject_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    """A certificate of the example CA whose subject common name is not valid UTF-8."""
+    cert = seal_certificate(key.public_key())
+    tbs = cert.tbs_certificate_bytes
+    name = b"hostile test seal"
+    assert tbs.count(name) == 1
+    return _resign(cert.public_bytes(serialization.Encoding.DER), tbs, tbs.replace(name, name[:-2] + b"\xff\xfe"))
+
+
 def signer(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, cert: x509.Certificate) -> DocumentSigner:
     ca, _ = _issuing_ca()
     return DocumentSigner(key, cert, [ca])
@@ -198,6 +207,18 @@ def _malformed_extension(oid: x509.ObjectIdentifier) -> DocumentSigner:
 def _sm2_seal() -> DocumentSigner:
     key = ec.generate_private_key(ec.SECP256R1())
     return signer(key, sm2_certificate(key))
+
+
+def _bad_subject() -> bytes:
+    # DocumentSigner reads the unit code from its certificate, so the document is sealed with a
+    # good certificate for the same key, and the bad one put in its place in KeyInfo (outside
+    # what the seal covers): the signature still verifies with the key.
+    key = ec.generate_private_key(ec.SECP256R1())
+    raw = sealed(unsigned(), signer(key, seal_certificate(key.public_key())))
+    bad = bad_subject_certificate(key).public_bytes(serialization.Encoding.DER)
+    start = raw.index(b"<ds:X509Certificate>") + len(b"<ds:X509Certificate>")
+    end = raw.index(b"</ds:X509Certificate>", start)
+    return raw[:start] + base64.encodebytes(bad) + raw[end:]
 
 
 def _off_curve_seal() -> DocumentSigner:
@@ -276,6 +297,7 @@ CLASSES: tuple[Hostile, ...] = (
         _sealed_by(lambda: _malformed_extension(ExtensionOID.EXTENDED_KEY_USAGE)),
         "CERT_EXTENSION_MALFORMED",
     ),
+    Hostile("subject name not valid UTF-8", _bad_subject, "CERT_NAME_MALFORMED"),
     Hostile("certificate of X.509 version 38", _unknown_version, "CERT_MALFORMED"),
     Hostile("IssuedAt in year 9999", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_9999), "DOC_TIME_OUT_OF_RANGE"),
     Hostile("IssuedAt in year 1", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_1), "DOC_TIME_OUT_OF_RANGE"),

@@ -104,6 +104,18 @@ def check_signing_key(cert: x509.Certificate) -> None:
         raise _fail("SIG_KEY_UNSUPPORTED", detail=type(key).__name__)
 
 
+def check_names(certs: Iterable[x509.Certificate]) -> None:
+    """Every subject and issuer name can be read (cryptography parses them lazily, and the path
+    validator compares them as bytes, so a CA-signed name that is not valid UTF-8 would only
+    raise when the signer's unit code is read)."""
+    for cert in certs:
+        for part in ("subject", "issuer"):
+            try:
+                getattr(cert, part).rfc4514_string()
+            except ValueError:
+                raise _fail("CERT_NAME_MALFORMED", name=part) from None
+
+
 def _extensions(cert: x509.Certificate) -> x509.Extensions:
     """The extensions, parsed (lazily, by cryptography: a malformed one raises ValueError here)."""
     try:
@@ -216,6 +228,7 @@ class TrustStore:
     ) -> ValidatedChain:
         """Validate ``leaf`` as a document-signing certificate at time ``at``; raise on failure."""
         at = _utc(at)
+        check_names([leaf, *intermediates])
         check_signing_key(leaf)
         check_key_usage(leaf)
         check_validity([leaf, *intermediates], at)
