@@ -300,6 +300,11 @@ CLASSES: tuple[Hostile, ...] = (
     Hostile("subject name not valid UTF-8", _bad_subject, "CERT_NAME_MALFORMED"),
     Hostile("certificate of X.509 version 38", _unknown_version, "CERT_MALFORMED"),
     Hostile("IssuedAt in year 9999", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_9999), "DOC_TIME_OUT_OF_RANGE"),
+    Hostile(
+        "Deadline in year 9999",
+        _notice_with("/ld:Document/ld:Header/ld:Deadline", YEAR_9999, "QueryNotice-MarketRegulation"),
+        "DOC_TIME_OUT_OF_RANGE",
+    ),
     Hostile("IssuedAt in year 1", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_1), "DOC_TIME_OUT_OF_RANGE"),
     Hostile("amount NaN", _notice_with("//ld:BankFreeze/ld:Amount", "NaN"), "RULE_AMOUNT_NOT_FINITE"),
     Hostile("amount Infinity", _notice_with("//ld:BankFreeze/ld:Amount", "Infinity"), "RULE_AMOUNT_NOT_FINITE"),
