@@ -309,6 +309,13 @@ CLASSES: tuple[Hostile, ...] = (
     Hostile("amount NaN", _notice_with("//ld:BankFreeze/ld:Amount", "NaN"), "RULE_AMOUNT_NOT_FINITE"),
     Hostile("amount Infinity", _notice_with("//ld:BankFreeze/ld:Amount", "Infinity"), "RULE_AMOUNT_NOT_FINITE"),
     Hostile(
+        "full-width digits in the sender",
+        lambda: sealed_whatever_the_sender(
+            set_text(unsigned(), "/ld:Document/ld:Header/ld:Sender", _foreign(COURT, FULLWIDTH))
+        ),
+        "RULE_UNIT_CODE_DIGITS",
+    ),
+    Hostile(
         "full-width digits in the recipient",
         _notice_with("/ld:Document/ld:Header/ld:Recipient", _foreign(BANK, FULLWIDTH)),
         "RULE_UNIT_CODE_DIGITS",
