@@ -6,6 +6,11 @@ business rules. Every problem found is reported, not just the first, so a reject
 all that is wrong at once (issue 3). Rules run on the tree signxml verified; only when the
 signature fails do they run on the input tree, for diagnostics of a document that is rejected
 anyway.
+
+No input makes :meth:`DocumentChecker.check_many` raise (issue 11): each step runs under
+:class:`broker.check_guard.StepGuard`, which turns an exception no check foresaw into
+``CHECK_INTERNAL_ERROR`` for that one document, and the header's times are bounded
+(:mod:`broker.parsing.times`) before any arithmetic.
 """
 
 from __future__ import annotations
@@ -19,12 +24,12 @@ from uuid import UUID
 from lxml import etree
 
 from broker import rules
+from broker.check_guard import StepGuard
 from broker.documents import codec
 from broker.documents.common import Officer
 from broker.documents.document import DocumentType, Header
 from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError, Problem, problem
-from broker.check_guard import StepGuard
 from broker.parsing import schema
 from broker.parsing.hardened import ParseLimits, parse
 from broker.parsing.times import out_of_range, year_in_range
@@ -179,7 +184,9 @@ class DocumentChecker:
         # becomes CHECK_INTERNAL_ERROR for that one document, whose later steps are skipped
         # (``None`` below), and never escapes to the caller (issue 11).
         guard = StepGuard(results)
-        trees: list[etree._Element | None] = [guard.run(i, "parse", parse, r.raw, self.limits) for i, r in enumerate(results)]
+        trees: list[etree._Element | None] = [
+            guard.run(i, "parse", parse, r.raw, self.limits) for i, r in enumerate(results)
+        ]
         valid = []
         for i, (result, root) in enumerate(zip(results, trees)):
             found = guard.run(i, "schema", schema.problems, root) if root is not None else None
