@@ -305,6 +305,11 @@ CLASSES: tuple[Hostile, ...] = (
         _notice_with("/ld:Document/ld:Header/ld:Deadline", YEAR_9999, "QueryNotice-MarketRegulation"),
         "DOC_TIME_OUT_OF_RANGE",
     ),
+    Hostile(
+        "freeze period ending in 9999",
+        _notice_with("(//ld:BankFreeze/ld:Period/ld:End)[1]", "9999-12-31"),
+        "DOC_TIME_OUT_OF_RANGE",
+    ),
     Hostile("IssuedAt in year 1", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_1), "DOC_TIME_OUT_OF_RANGE"),
     Hostile("amount NaN", _notice_with("//ld:BankFreeze/ld:Amount", "NaN"), "RULE_AMOUNT_NOT_FINITE"),
     Hostile("amount Infinity", _notice_with("//ld:BankFreeze/ld:Amount", "Infinity"), "RULE_AMOUNT_NOT_FINITE"),

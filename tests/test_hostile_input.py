@@ -85,7 +85,7 @@ def test_the_messages_name_what_is_wrong(checker: DocumentChecker, built: dict[s
     for extension in ("KeyUsage", "BasicConstraints", "ExtendedKeyUsage"):
         assert f" {extension} extension" in message(f"malformed {extension}", "CERT_EXTENSION_MALFORMED")
     text = message("IssuedAt in year 9999", "DOC_TIME_OUT_OF_RANGE")
-    assert "Header/IssuedAt" in text and "1900" in text and "2199" in text
+    assert "Header/IssuedAt" in text and "1800" in text and "2199" in text
 
 
 # --- the layers, one by one -----------------------------------------------------------------------
@@ -142,6 +142,22 @@ def test_a_deadline_in_year_9999_is_refused_before_any_arithmetic(checker: Docum
     assert "DOC_TIME_OUT_OF_RANGE" in checked.codes
     assert any(p.code == "DOC_TIME_OUT_OF_RANGE" and "Header/Deadline" in p.message_en for p in checked.problems)
     assert "CHECK_INTERNAL_ERROR" not in checked.codes
+
+
+def test_the_body_time_rule_knows_every_date_and_time_element_of_the_xsd() -> None:
+    from lxml import etree
+
+    from broker.parsing.schema import schema_path
+    from broker.rules.times import DATE_ELEMENTS, DATETIME_ELEMENTS
+
+    xsd = etree.parse(str(schema_path()))
+    typed = {
+        kind: {e.get("name") for e in xsd.iter("{http://www.w3.org/2001/XMLSchema}element") if e.get("type") in types}
+        for kind, types in (("date", {"xs:date"}), ("datetime", {"xs:dateTime", "ld:DateTimeWithOffset"}))
+    }
+    assert typed["date"] == set(DATE_ELEMENTS)
+    assert typed["datetime"] == set(DATETIME_ELEMENTS)
+    assert not set(DATE_ELEMENTS) & set(DATETIME_ELEMENTS)
 
 
 def test_unsigned_drafts_with_hostile_values_get_codes_too(built: dict[str, bytes]) -> None:

@@ -15,7 +15,7 @@ from datetime import date, datetime
 
 from broker.errors import Problem, problem
 
-MIN_YEAR = 1900
+MIN_YEAR = 1800  # a company founded before 1900 still has a date of establishment
 MAX_YEAR = 2199
 
 

@@ -1,0 +1,54 @@
+"""Rules on the dates and times in a document's body: within the years checks can compute with.
+
+The header's ``IssuedAt`` and ``Deadline`` are bounded by :mod:`broker.checking` (and the
+verifier); the body's dates and date-times (periods, decision dates, effective times, ...) are
+bounded here, so that nothing downstream (deadline supervision, an adapter computing an expiry)
+ever meets ``9999-12-31`` or the year 1 (issue 11). :data:`DATE_ELEMENTS` and
+:data:`DATETIME_ELEMENTS` are every element the XSD types ``xs:date`` or ``ld:DateTimeWithOffset``
+(tests/test_hostile_input.py keeps them in step with it).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Iterator
+
+from broker.documents.xmlmodel import NS
+from broker.errors import Problem
+from broker.parsing.times import MAX_YEAR, MIN_YEAR, year_in_range
+from broker.rules.engine import RuleContext, indexed, local, path_of, report, rule
+
+DATE_ELEMENTS = (
+    "BirthDate", "CompletedOn", "DecisionDate", "EffectiveFrom", "End", "EstablishedOn", "FiledOn", "ListedOn",
+    "OpenedOn", "PeriodEnd", "PublicityDate", "RefundDate", "RegisteredOn", "RulingDate", "Start", "ValidUntil",
+)  # fmt: skip
+DATETIME_ELEMENTS = (
+    "CheckIn", "CheckOut", "Deadline", "DetectedAt", "DueAt", "EffectiveAt", "FirstSentAt", "IssuedAt",
+    "OverdueSince", "ProposedDeadline", "ReceivedAt", "SeenAt", "Since", "Time",
+)  # fmt: skip
+_TIMES = indexed(*DATE_ELEMENTS, *DATETIME_ELEMENTS)
+_DATETIMES = frozenset(DATETIME_ELEMENTS)
+_HEADER = "{" + NS + "}Header"
+
+
+def _out_of_range(name: str, text: str) -> bool:
+    """Whether ``text`` is a date (or date-time) of a year outside the bounds; an unreadable value
+    is the XSD's to report."""
+    try:
+        value: date = datetime.fromisoformat(text) if name in _DATETIMES else date.fromisoformat(text)
+    except ValueError:
+        return False
+    return not year_in_range(value)
+
+
+@rule("DOC_TIME_OUT_OF_RANGE", source="docs/signature-profile.md")
+def body_times_in_range(ctx: RuleContext) -> Iterator[Problem]:
+    """Every date and date-time of the body lies in the years 1800 to 2199 (the header's are
+    checked with the seal): a year such as 9999 or 1 overflows the arithmetic of deadlines and
+    time zones."""
+    header = ctx.root.find(_HEADER)
+    for elem in ctx.named(*_TIMES):
+        if elem.getparent() is header:
+            continue
+        if _out_of_range(local(elem), (elem.text or "").strip()):
+            yield report("DOC_TIME_OUT_OF_RANGE", elem, field=path_of(elem), earliest=MIN_YEAR, latest=MAX_YEAR)
