@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import re
 from typing import Iterator
-
-from lxml import etree
 
 from broker.errors import Problem
 from broker.rules.engine import RuleContext, as_date, as_decimal, child_text, indexed, is_non_finite, local, report, rule, xpath
@@ -20,6 +19,9 @@ _RESULT_AMOUNTS = indexed(
 # Of the "Amount" elements, only those of priority rights, earlier measures and transactions are
 # reported amounts; the others are requests (checked above) or balances (which may be negative).
 _REPORTED_AMOUNT_PARENTS = {"PriorityRight", "PriorMeasure", "TransactionRecord"}
+_ALL_AMOUNTS = (*_RESULT_AMOUNTS, *indexed("Contribution"))
+"""Every element the amount rules read (the requested Amount and Contribution, reported amounts)."""
+_LETTERS_BUT_E = re.compile(r"[A-DF-Za-df-z]")
 _PERIODS = indexed("Period")
 _CONTINUED = xpath("/ld:Document/ld:AssistanceNotice/ld:BankContinuedFreeze")
 _RELEASES = xpath("/ld:Document/ld:ReleaseNotice/ld:Release")
@@ -61,10 +63,10 @@ def reported_amounts_not_negative(ctx: RuleContext) -> Iterator[Problem]:
 def amounts_finite(ctx: RuleContext) -> Iterator[Problem]:
     """No amount (requested or reported) is NaN or infinite: the XSD refuses them, but the rules
     also run on documents it refused, and a NaN cannot even be compared."""
-    seen: set[etree._Element] = set()
-    for elem in [*_REQUEST_AMOUNTS(ctx.root), *ctx.named(*_RESULT_AMOUNTS)]:
-        if elem not in seen and is_non_finite((elem.text or "").strip()):
-            seen.add(elem)
+    for elem in ctx.named(*_ALL_AMOUNTS):
+        text = elem.text
+        # a finite decimal has no letter but an exponent's E: only then is it read
+        if text and _LETTERS_BUT_E.search(text) and is_non_finite(text.strip()):
             yield report("RULE_AMOUNT_NOT_FINITE", elem)
 
 
