@@ -1,8 +1,9 @@
 """Builders of hostile documents that are correctly SEALED, so they reach the checker's deep
-checks (issue 11, item 1): a seal certificate the example CA issued on an unsupported curve, with
-an EC point off the curve or with a malformed extension; a header time in year 1 or 9999; an
-amount of NaN; unit codes with non-ASCII digits; an XML declaration naming another encoding after
-leading whitespace.
+checks (issue 11, item 1): a seal certificate the example CA issued on an unsupported curve (P-384,
+secp256k1, brainpool, SM2), with an EC point off the curve, with a malformed extension, with a
+subject that is not UTF-8 or an unknown X.509 version; a header or body time in year 1 or 9999; an
+amount of NaN or Infinity; unit codes with full-width or Arabic-Indic digits; an XML declaration
+naming another encoding after leading whitespace.
 
 Each class is a :class:`Hostile`: a name, a builder of the sealed bytes and the code it must be
 refused with. :data:`CLASSES` lists them all for the checker test, the hub test and the fuzz test.
