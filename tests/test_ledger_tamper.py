@@ -24,8 +24,8 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from broker.cli import ledger_cmd
-from broker.hub.ledger import Ledger
-from broker.hub.ledger.coverage import COVERED
+from broker.hub.ledger import DocumentRecord, Ledger, store
+from broker.hub.ledger.coverage import COVERED, RowLog
 from broker.hub.ledger.schema import UTCDateTime, audit, chain_head, deadlines, deliveries, documents, metadata, rejections
 from broker.hub.service import Hub
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
@@ -310,3 +310,65 @@ def test_postgresql_edited_column_is_reported(run: Run, pg_copy: Copy, cli, tabl
     new = changed(table, column, pg_copy.value(table, key, column))
     pg_copy.execute(update(t).where(t.c[KEYS[table]] == key).values({column: new}))
     assert_reported(pg_copy, cli, str(key), f"{column} is")
+
+
+# --- a ledger written before the rows were covered ----------------------------------------------------
+
+
+class _NoRows(RowLog):
+    """The ledger before this coverage: no row operations in the chain."""
+
+    def _add(self, table: str, key: Any, anchor: str | None, body: dict[str, Any]) -> None:
+        return None
+
+
+def _store(ledger: Ledger, n: int) -> str:
+    """One document stored, chained with its digest (as the hub always did) and queued."""
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc) + timedelta(minutes=n)
+    raw = f"<AssistanceNotice n='{n}'/>".encode()
+    record = DocumentRecord(
+        document_id=str(uuid.uuid4()), doc_type="AssistanceNotice", sender=COURT, recipient=BANK,
+        issued_at=now, received_at=now, raw=raw, origin="unit", client_unit=COURT, state="accepted",
+    )  # fmt: skip
+    with ledger.transaction() as tx:
+        tx.add_document(record)
+        tx.audit("accepted", actor=COURT, client=COURT, document_id=record.document_id, detail={"digest": record.digest}, at=now)
+        tx.add_delivery(record.document_id, BANK, f"liandong/v1/{BANK}/in")
+    return record.document_id
+
+
+def test_a_ledger_from_before_the_coverage_still_verifies_and_says_which_rows_predate_it(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    ledger = Ledger(url)
+    ledger.create_schema()
+    with monkeypatch.context() as m:
+        m.setattr(store, "RowLog", _NoRows)
+        old = [_store(ledger, n) for n in range(3)]
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.predating == {"documents": 3, "rejections": 0, "deliveries": 3, "deadlines": 0}
+    new = [_store(ledger, n) for n in range(3, 5)]  # the upgraded hub goes on writing
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.predating["documents"] == 3 and report.named["documents"] == 5
+    assert report.predating["deliveries"] == 3 and report.named["deliveries"] == 2
+    copy = Copy(url, None, create_engine(url))
+    problems, output, code = verify(copy, cli)
+    assert code == 0 and "written before the chain covered rows" in output and "3 documents" in output, output
+    # an old document deleted is still found (its first entry names it with its digest) ...
+    copy.execute(delete(documents).where(documents.c.document_id == old[0]))
+    assert_reported(copy, cli, old[0], "not stored")
+    # ... and a new one's time of service edited is found with its column
+    copy.execute(
+        update(documents).where(documents.c.document_id == new[0]).values(received_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    )
+    assert_reported(copy, cli, new[0], "received_at is")
+    # a forged row slipped in among the old ones is not taken for an old one
+    copy.execute(insert(deliveries).values(id=99, document_id=new[1], recipient=COURT, topic="t", state="acked", attempts=1))
+    problems, output, code = verify(copy, cli)
+    assert [p for p in problems if f"delivery 99 (document {new[1]}" in p and "never recorded" in p], problems
+    assert code == 1 and "delivery 99" in output
+    copy.engine.dispose()
+    ledger.close()

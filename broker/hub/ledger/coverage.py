@@ -93,6 +93,8 @@ COVERED: dict[str, tuple[str, ...]] = {
 
 def canonical(value: Any) -> Any:
     """A stored value as the chain records it: times in UTC with microseconds, lists as lists."""
+    if value is None or type(value) in (str, int, bool):  # most values: no conversion
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None:  # SQLite hands back naive UTC through raw connections
             value = value.replace(tzinfo=timezone.utc)

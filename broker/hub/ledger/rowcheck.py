@@ -189,12 +189,13 @@ def _compare_table(
         actual = covered_values(table, m)
         expected = expected_rows.pop(key, None)
         where = _where(replay, table, key, expected)
+        older = (expected is None or not expected.inserted) and replay.predates(table, key)
         if table == "documents":
             _check_document_bytes(replay, key, m, add)
         elif table == "rejections" and m["raw"] is not None and sha256_hex(m["raw"]) != m["digest"]:
             add(f"rejection {key}: the stored bytes do not match the stored digest")
         if expected is None or not expected.inserted:
-            if replay.predates(table, key):
+            if older:
                 predating += 1
             else:
                 add(f"{where}{_describe(table, key, actual)}: stored, but the chain never recorded this row")
