@@ -9,7 +9,8 @@ deliveries queued; in a second transaction both acknowledged, chained and the pi
 Measured with the row operations (as built) and without them (the row log replaced by one that
 records nothing: the ledger before this change), alternating, in the same run; CPU seconds of
 this process (the fsyncs' waiting is not CPU) and wall time. Also the file size per document and
-``ledger verify``'s time per document on the finished ledgers.
+``ledger verify``'s time and peak memory (tracemalloc, a separate pass) per document on the
+finished ledgers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import argparse
 import statistics
 import tempfile
 import time
+import tracemalloc
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -105,6 +107,10 @@ def _measure(path: Path, documents: int, on: bool) -> dict[str, float]:
         verify_start = time.perf_counter()
         report = ledger.verify()
         verify = time.perf_counter() - verify_start
+        tracemalloc.start()
+        ledger.verify()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
         ledger.close()
     assert report.ok, report.problems[:5]
     n = documents + BATCH
@@ -114,6 +120,7 @@ def _measure(path: Path, documents: int, on: bool) -> dict[str, float]:
         "kb_per_document": path.stat().st_size / 1024 / n,
         "verify_ms_per_document": 1000 * verify / n,
         "audit_entries_per_document": report.entries / n,
+        "verify_peak_kb_per_document": peak / 1024 / n,
     }
 
 
