@@ -109,11 +109,31 @@ def verify(conn: Connection) -> ChainReport:
     head = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).first()
     streaming = conn.execution_options(yield_per=_STREAM)
 
-    entries = 0
     replay = RowReplay()
+    try:
+        entries, last_seq, prev_hash = _verify_entries(streaming, replay, problems)
+        _verify_head(head, last_seq, prev_hash, problems)
+        counts = compare_rows(streaming, replay, problems.add)
+    finally:
+        replay.close()
+    return ChainReport(
+        entries=entries,
+        documents=counts.stored.get("documents", 0),
+        head_seq=head.seq if head else None,
+        head_hash=head.hash if head else None,
+        problems=problems.result(),
+        stored=counts.stored,
+        named=counts.named,
+        predating=counts.predating,
+    )
+
+
+def _verify_entries(conn: Connection, replay: RowReplay, problems: _Problems) -> tuple[int, int, str]:
+    """Stream the entries in seq order: links, hashes, gaps; file their row operations.
+    Returns the number of entries, the last seq and the last hash."""
+    entries = 0
     expected, prev_hash = 1, GENESIS
-    rows = streaming.execute(select(audit).order_by(audit.c.seq))
-    for row in rows:
+    for row in conn.execute(select(audit).order_by(audit.c.seq)):
         entries += 1
         if row.seq != expected:
             problems.add(f"{_span(expected, row.seq - 1)}: missing (the chain continues at seq {row.seq})")
@@ -133,8 +153,10 @@ def verify(conn: Connection) -> ChainReport:
             problems.add(f"seq {row.seq}: entry does not match its hash (edited, or moved from elsewhere)")
         replay.entry(row.seq, row.document_id, row.detail)
         expected, prev_hash = row.seq + 1, row.hash
-    last_seq = expected - 1
+    return entries, expected - 1, prev_hash
 
+
+def _verify_head(head: Any, last_seq: int, prev_hash: str, problems: _Problems) -> None:
     if head is None:
         problems.add("chain_head: the head row is missing")
     elif head.seq > last_seq:
@@ -143,15 +165,3 @@ def verify(conn: Connection) -> ChainReport:
         problems.add(f"{_span(head.seq + 1, last_seq)}: after the recorded head (written outside the ledger)")
     elif head.hash != prev_hash:
         problems.add(f"seq {last_seq}: the head's hash differs from the last entry's")
-
-    counts = compare_rows(streaming, replay, problems.add)
-    return ChainReport(
-        entries=entries,
-        documents=counts.stored.get("documents", 0),
-        head_seq=head.seq if head else None,
-        head_hash=head.hash if head else None,
-        problems=problems.result(),
-        stored=counts.stored,
-        named=counts.named,
-        predating=counts.predating,
-    )

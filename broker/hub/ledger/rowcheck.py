@@ -1,17 +1,22 @@
 """Checking the stored evidence rows against the row operations the chain recorded.
 
 :class:`RowReplay` is fed every audit entry in seq order (by :func:`broker.hub.ledger.chain.verify`)
-and rebuilds, from the ``rows`` operations (:mod:`broker.hub.ledger.coverage`), what each covered
-row must hold now. :func:`compare_rows` then streams the stored rows and reports, naming the
-entry and the column: a column that differs, a row the chain recorded that is gone, and a stored
-row the chain never recorded.
+and files each ``rows`` operation (:mod:`broker.hub.ledger.coverage`) and each document's first
+entry in a scratch SQLite file, indexed by row. :func:`compare_rows` then streams the stored rows,
+rebuilds from its operations what each must hold now, and reports, naming the entry and the
+column: a column that differs, a row the chain recorded that is gone, and a stored row the chain
+never recorded. The scratch file keeps verify's memory flat however long the ledger (it holds
+about what the operations hold, on disk, and is deleted afterwards).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import sqlite3
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Table, select
@@ -28,6 +33,8 @@ _TABLES: dict[str, Table] = {
 }
 _KEYS = {"documents": "document_id", "rejections": "id", "deliveries": "id", "deadlines": "document_id"}
 _UNKNOWN = object()  # a column whose value the chain cannot tell (the row predates the coverage)
+_BATCH = 5000
+_KINDS = ("new", "set", "inc", "first")
 
 
 @dataclass(slots=True)
@@ -45,53 +52,147 @@ class _Expected:
         return self.changed_at.get(column, self.seq)
 
 
-@dataclass
-class RowReplay:
-    """The covered rows as the chain says they are, built entry by entry."""
+def _key(value: Any) -> str:
+    return json.dumps(value)
 
-    rows: dict[str, dict[Any, _Expected]] = field(default_factory=lambda: {t: {} for t in COVERED})
-    first_seen: dict[str, tuple[int, str | None]] = field(default_factory=dict)
-    coverage_start: int | None = None  # the first entry carrying row operations
-    first_key: dict[str, Any] = field(default_factory=dict)  # per table: the first key inserted
-    malformed: list[str] = field(default_factory=list)
+
+class RowReplay:
+    """The row operations and first entries of the chain, filed by row in a scratch database."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="liandong-verify-")
+        self._db = sqlite3.connect(Path(self._dir.name) / "rows.db", isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute("CREATE TABLE ops (tbl TEXT, key TEXT, seq INTEGER, n INTEGER, kind TEXT, op TEXT)")
+        self._db.execute("CREATE TABLE first_seen (key TEXT PRIMARY KEY, seq INTEGER, digest TEXT)")
+        self._db.execute("CREATE TABLE visited (tbl TEXT, key TEXT)")
+        self._ops: list[tuple[str, str, int, int, str, str]] = []
+        self._first: list[tuple[str, int, str | None]] = []
+        self._seen_ids: set[str] = set()  # of the current batch only; the table keeps the first
+        self.coverage_start: int | None = None  # the first entry carrying row operations
+        self.first_key: dict[str, Any] = {}  # per table: the first key inserted
+        self.malformed: list[str] = []
+        self._n = 0
+
+    def close(self) -> None:
+        self._db.close()
+        self._dir.cleanup()
 
     def entry(self, seq: int, document_id: str | None, detail: str) -> None:
         """Take one audit entry (in seq order)."""
         parsed: Any = None
-        if document_id is not None and document_id not in self.first_seen:
+        if document_id is not None and document_id not in self._seen_ids:
             parsed = _parse(detail)
             digest = parsed.get("digest") if isinstance(parsed, dict) else None
-            self.first_seen[document_id] = (seq, digest if isinstance(digest, str) else None)
-        if f'"{ROWS}"' not in detail:
-            return
-        if parsed is None:
-            parsed = _parse(detail)
-        ops = parsed.get(ROWS) if isinstance(parsed, dict) else None
-        if not isinstance(ops, list):
-            return
-        if self.coverage_start is None:
-            self.coverage_start = seq
-        for op in ops:
-            if not self._apply(seq, op):
-                self.malformed.append(f"seq {seq}: a row operation the verifier does not understand")
+            self._seen_ids.add(document_id)
+            self._first.append((_key(document_id), seq, digest if isinstance(digest, str) else None))
+        if f'"{ROWS}"' in detail:
+            if parsed is None:
+                parsed = _parse(detail)
+            ops = parsed.get(ROWS) if isinstance(parsed, dict) else None
+            if isinstance(ops, list):
+                if self.coverage_start is None:
+                    self.coverage_start = seq
+                for op in ops:
+                    self._file(seq, op)
+        if len(self._ops) >= _BATCH or len(self._first) >= _BATCH:
+            self._flush()
 
-    def _apply(self, seq: int, op: Any) -> bool:
-        if not isinstance(op, dict) or op.get("t") not in self.rows:
-            return False
-        table, key = op["t"], op.get("k")
-        if isinstance(key, list) or isinstance(key, dict):
-            return False
-        rows = self.rows[table]
-        row = rows.get(key)
+    def _file(self, seq: int, op: Any) -> None:
+        kind = next((k for k in _KINDS if isinstance(op, dict) and isinstance(op.get(k), dict)), None)
+        key = op.get("k") if isinstance(op, dict) else None
+        if kind is None or op.get("t") not in COVERED or not isinstance(key, (str, int)) or isinstance(key, bool):
+            self.malformed.append(f"seq {seq}: a row operation the verifier does not understand")
+            return
+        if kind == "new":
+            self.first_key.setdefault(op["t"], key)
+        self._n += 1
+        self._ops.append((op["t"], _key(key), seq, self._n, kind, json.dumps(op, ensure_ascii=False)))
+
+    def _flush(self) -> None:
+        if self._ops:
+            self._db.executemany("INSERT INTO ops VALUES (?, ?, ?, ?, ?, ?)", self._ops)
+            self._ops = []
+        if self._first:
+            self._db.executemany("INSERT OR IGNORE INTO first_seen VALUES (?, ?, ?)", self._first)
+            self._first = []
+            self._seen_ids.clear()
+
+    def finish(self) -> None:
+        """All entries are in: index them for the comparison."""
+        self._flush()
+        self._db.execute("CREATE INDEX ops_row ON ops (tbl, key, seq, n)")
+        self._db.execute("CREATE INDEX visited_row ON visited (tbl, key)")
+
+    # --- reading back ------------------------------------------------------------------------
+
+    def first(self, document_id: str) -> tuple[int, str | None] | None:
+        """The seq of the document's first entry and the digest it recorded."""
+        row = self._db.execute("SELECT seq, digest FROM first_seen WHERE key = ?", (_key(document_id),)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def expected(self, table: str, key: Any) -> _Expected | None:
+        rows = self._db.execute(
+            "SELECT seq, op FROM ops WHERE tbl = ? AND key = ? ORDER BY seq, n", (table, _key(key))
+        )
+        return _replay((seq, json.loads(op)) for seq, op in rows)
+
+    def visit(self, table: str, keys: Iterable[Any]) -> None:
+        self._db.executemany("INSERT INTO visited VALUES (?, ?)", [(table, _key(k)) for k in keys])
+
+    def unvisited(self, table: str) -> Iterator[Any]:
+        """Keys with operations whose row was not among the stored ones."""
+        rows = self._db.execute(
+            "SELECT DISTINCT key FROM ops WHERE tbl = ? AND key NOT IN (SELECT key FROM visited WHERE tbl = ?)"
+            " ORDER BY key",
+            (table, table),
+        )
+        for (key,) in rows.fetchall():
+            yield json.loads(key)
+
+    def named(self, table: str) -> int:
+        """Rows the chain recorded (documents: also those whose first entry named their digest)."""
+        if table == "documents":
+            query = (
+                "SELECT count(*) FROM (SELECT key FROM ops WHERE tbl = 'documents' AND kind = 'new'"
+                " UNION SELECT key FROM first_seen WHERE digest IS NOT NULL)"
+            )
+            return int(self._db.execute(query).fetchone()[0])
+        query = "SELECT count(DISTINCT key) FROM ops WHERE tbl = ? AND kind = 'new'"
+        return int(self._db.execute(query, (table,)).fetchone()[0])
+
+    def named_but_absent(self) -> Iterator[tuple[str, int]]:
+        """Documents whose first entry recorded their digest, not stored and with no row operation
+        (rows predating the coverage; covered ones are reported with their insert)."""
+        rows = self._db.execute(
+            "SELECT key, seq FROM first_seen WHERE digest IS NOT NULL"
+            " AND key NOT IN (SELECT key FROM visited WHERE tbl = 'documents')"
+            " AND key NOT IN (SELECT key FROM ops WHERE tbl = 'documents' AND kind = 'new') ORDER BY seq"
+        )
+        for key, seq in rows.fetchall():
+            yield json.loads(key), seq
+
+    def predates(self, table: str, key: Any, first: tuple[int, str | None] | None) -> bool:
+        """Whether a stored row without an insert operation predates the coverage."""
+        if table in ("documents", "deadlines"):
+            return self.coverage_start is None or (first is not None and first[0] < self.coverage_start)
+        start = self.first_key.get(table)
+        return start is None or key < start
+
+
+def _replay(ops: Iterable[tuple[int, dict[str, Any]]]) -> _Expected | None:
+    """Apply one row's operations in order."""
+    row: _Expected | None = None
+    for seq, op in ops:
         if "new" in op:
-            rows[key] = _Expected(dict(op["new"]), seq, inserted=True, existed=True)
-            self.first_key.setdefault(table, key)
-            return isinstance(op["new"], dict)
+            row = _Expected(dict(op["new"]), seq, inserted=True, existed=True)
+            continue
         if row is None:
-            row = rows[key] = _Expected({}, seq, inserted=False, existed=False)
-        for body in ("set", "inc", "first"):
-            if isinstance(op.get(body), dict):
-                row.changed_at.update(dict.fromkeys(op[body], seq))
+            row = _Expected({}, seq, inserted=False, existed=False)
+        for kind in ("set", "inc", "first"):
+            if isinstance(op.get(kind), dict):
+                row.changed_at.update(dict.fromkeys(op[kind], seq))
         if isinstance(op.get("set"), dict):
             row.values.update(op["set"])
             row.existed = True
@@ -102,17 +203,7 @@ class RowReplay:
                 row.values[column] = value + n if isinstance(value, int) and isinstance(n, int) else _UNKNOWN
         elif isinstance(op.get("first"), dict) and isinstance(op.get("if"), dict):
             _set_first(row, op["first"], op["if"])
-        else:
-            return False
-        return True
-
-    def predates(self, table: str, key: Any) -> bool:
-        """Whether a stored row without an insert operation predates the coverage."""
-        if table == "documents" or table == "deadlines":
-            seen = self.first_seen.get(key)
-            return self.coverage_start is None or (seen is not None and seen[0] < self.coverage_start)
-        first = self.first_key.get(table)
-        return first is None or key < first
+    return row
 
 
 def _set_first(row: _Expected, first: dict[str, Any], condition: dict[str, Any]) -> None:
@@ -150,15 +241,15 @@ class RowCounts:
 
 def compare_rows(conn: Connection, replay: RowReplay, add: Callable[[str], None]) -> RowCounts:
     """Stream the stored rows, compare them with ``replay``, report through ``add``."""
+    replay.finish()
     for line in replay.malformed:
         add(line)
     counts = RowCounts()
-    named_documents = {k for k, e in replay.rows["documents"].items() if e.inserted}
-    named_documents.update(d for d, (_, digest) in replay.first_seen.items() if digest is not None)
     for table in COVERED:
         _compare_table(conn, table, replay, add, counts)
-    _missing_named_documents(replay, add)
-    counts.named["documents"] = len(named_documents)
+        counts.named[table] = replay.named(table)
+    for document_id, seq in replay.named_but_absent():
+        add(f"seq {seq}: document {document_id}: named in the chain with its digest but not stored (evidence row deleted)")
     return counts
 
 
@@ -177,82 +268,76 @@ def _compare_table(
 ) -> None:
     t = _TABLES[table]
     key_column = _KEYS[table]
-    expected_rows = replay.rows[table]
-    stored = named = predating = 0
+    stored = predating = 0
     columns = [t.c[key_column]] + [t.c[c] for c in COVERED[table] if c in t.c and c != key_column]
     if table in ("documents", "rejections"):
         columns.append(t.c.raw)
+    visited: list[Any] = []
     for row in conn.execute(select(*columns).order_by(t.c[key_column])):
         stored += 1
         m = row._mapping
         key = m[key_column]
+        visited.append(key)
+        if len(visited) >= _BATCH:
+            replay.visit(table, visited)
+            visited = []
         actual = covered_values(table, m)
-        expected = expected_rows.pop(key, None)
-        where = _where(replay, table, key, expected)
-        older = (expected is None or not expected.inserted) and replay.predates(table, key)
+        expected = replay.expected(table, key)
+        first = replay.first(key) if table in ("documents", "deadlines") else None
+        if expected is not None:
+            where = f"seq {expected.seq}: "
+        elif table == "documents" and first is not None:
+            where = f"seq {first[0]}: "
+        else:
+            where = ""
         if table == "documents":
-            _check_document_bytes(replay, key, m, add)
+            _check_document_bytes(key, m, first, add)
         elif table == "rejections" and m["raw"] is not None and sha256_hex(m["raw"]) != m["digest"]:
             add(f"rejection {key}: the stored bytes do not match the stored digest")
         if expected is None or not expected.inserted:
-            if older:
+            if replay.predates(table, key, first):
                 predating += 1
             else:
                 add(f"{where}{_describe(table, key, actual)}: stored, but the chain never recorded this row")
                 continue
-        if expected is not None:
-            named += int(expected.inserted)
-            for column, value in expected.values.items():
-                if value is _UNKNOWN or column not in actual:
-                    continue
-                if actual[column] != value:
-                    add(
-                        f"{where}{_describe(table, key, actual)}: {column} is {_show(actual[column])} in the "
-                        f"ledger but {_show(value)} in the chain (seq {expected.recorded_at(column)}): edited outside the ledger"
-                    )
-    for key, expected in expected_rows.items():
-        if not expected.existed:
+        if expected is None:
+            continue
+        for column, value in expected.values.items():
+            if value is _UNKNOWN or column not in actual:
+                continue
+            if actual[column] != value:
+                add(
+                    f"{where}{_describe(table, key, actual)}: {column} is {_show(actual[column])} in the "
+                    f"ledger but {_show(value)} in the chain (seq {expected.recorded_at(column)}): "
+                    "edited outside the ledger"
+                )
+    replay.visit(table, visited)
+    for key in replay.unvisited(table):
+        expected = replay.expected(table, key)
+        if expected is None or not expected.existed:
             continue  # a conditional change that hit no row (e.g. pickup of a document without a clock)
-        named += int(expected.inserted)
         add(
             f"seq {expected.seq}: {_describe(table, key, expected.values)}: recorded in the chain but not "
             f"stored (evidence row deleted)"
         )
-    counts.stored[table], counts.named[table], counts.predating[table] = stored, named, predating
+    counts.stored[table], counts.predating[table] = stored, predating
 
 
-def _where(replay: RowReplay, table: str, key: Any, expected: _Expected | None) -> str:
-    if expected is not None:
-        return f"seq {expected.seq}: "
-    if table == "documents" and key in replay.first_seen:
-        return f"seq {replay.first_seen[key][0]}: "
-    return ""
-
-
-def _check_document_bytes(replay: RowReplay, key: str, m: Any, add: Callable[[str], None]) -> None:
+def _check_document_bytes(
+    key: str, m: Any, first: tuple[int, str | None] | None, add: Callable[[str], None]
+) -> None:
     """The stored bytes against the stored digest and size, and the digest against the one the
     document's first entry recorded (this anchored the evidence before the row coverage)."""
-    seen = replay.first_seen.pop(key, None)
-    where = f"seq {seen[0]}: document {key}" if seen else f"document {key}"
+    where = f"seq {first[0]}: document {key}" if first else f"document {key}"
     raw = m["raw"]
     if sha256_hex(raw) != m["digest"] or len(raw) != m["size"]:
         add(f"{where}: the stored bytes do not match the stored digest and size (evidence edited)")
-    if seen is None:
+    if first is None:
         add(f"{where}: no audit entry records this document")
-    elif seen[1] is None:
+    elif first[1] is None:
         add(f"{where}: its first audit entry records no digest")
-    elif seen[1] != m["digest"]:
+    elif first[1] != m["digest"]:
         add(f"{where}: the stored digest differs from the one recorded in the chain")
-
-
-def _missing_named_documents(replay: RowReplay, add: Callable[[str], None]) -> None:
-    """Documents whose first entry recorded their digest but which are not stored (rows predating
-    the coverage; covered ones were reported with their insert)."""
-    covered = replay.rows["documents"]
-    for document_id, (seq, digest) in replay.first_seen.items():
-        if digest is None or document_id in covered:
-            continue
-        add(f"seq {seq}: document {document_id}: named in the chain with its digest but not stored (evidence row deleted)")
 
 
 def _show(value: Any) -> str:
