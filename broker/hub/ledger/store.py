@@ -14,6 +14,11 @@ on both backends (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the ``chain_head`` ro
   stopped or fell silent (:meth:`LedgerTx.take_over_deliveries`), so several hubs divide the
   outbox instead of all redelivering all of it (docs/deployment.md, "Several hubs").
 
+Every write to a column with legal meaning (documents, rejections, delivery acknowledgements,
+deadlines) is also a row operation carried by a chained entry (:mod:`broker.hub.ledger.coverage`):
+on the next entry of the transaction that names the row's document, or on one ``recorded`` entry
+at commit, so ``verify`` can tell a row edited, deleted or added behind the ledger's back.
+
 Audit ``detail`` goes into the hash chain forever and cannot be redacted without breaking it:
 put identifiers, types, codes and digests there, never document content or personal data.
 """
