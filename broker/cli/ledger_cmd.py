@@ -15,6 +15,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from broker.cli.output import err, out
 from broker.hub.ledger import AuditEntry, ChainReport, Ledger
+from broker.hub.ledger.coverage import ROWS
 
 UrlOpt = Annotated[
     Optional[str],
@@ -142,6 +143,11 @@ def _detail(entry: AuditEntry) -> str:
     """Compact ``key=value`` pairs; long values (digests, fingerprints) are cut, nested ones elided."""
     parts = []
     for key, value in sorted(entry.detail.items()):
+        if key == ROWS and isinstance(value, list):
+            # the row operations the entry chains (coverage.py): how many, by table
+            tables = sorted({op.get("t", "?") for op in value if isinstance(op, dict)})
+            parts.append(f"{key}={len(value)}({','.join(tables)})")
+            continue
         parts.append(f"{key}={_value(value)}")
     return " ".join(parts)
 
