@@ -83,7 +83,8 @@ def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = Non
         out.print(f"[green]intact[/green]: {report.entries} audit entries, {rows}; {head}")
         raise typer.Exit(0)
     out.print(
-        f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, {rows}; {head}"
+        f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, "
+        f"{rows}; {head}"
     )
     for problem in report.problems:
         out.print(f"  {problem}")
@@ -99,7 +100,9 @@ def _rows(report: ChainReport) -> str:
     older = {t: n for t, n in report.predating.items() if n}
     if older:
         listed = ", ".join(f"{n} {t}" for t, n in older.items())
-        parts.append(f"written before the chain covered rows (only their bytes and first entry are checked): {listed}")
+        parts.append(
+            f"written before the chain covered rows (only their bytes and first entry are checked): {listed}"
+        )
     return ", ".join(parts)
 
 

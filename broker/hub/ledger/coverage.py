@@ -58,7 +58,16 @@ DOCUMENT_COLUMNS = (
     "state",
     "service_receipt_id",
 )  # ``raw`` is covered through ``digest`` and ``size``: verify hashes the stored bytes
-REJECTION_COLUMNS = ("received_at", "client_unit", "document_id", "digest", "size", "codes", "raw_kept", "notice_id")
+REJECTION_COLUMNS = (
+    "received_at",
+    "client_unit",
+    "document_id",
+    "digest",
+    "size",
+    "codes",
+    "raw_kept",  # whether the bytes were kept (they may be dropped when large): true or false
+    "notice_id",
+)
 # Of a delivery only what the recipient's acknowledgement proves; ``state`` is compared as
 # 'acked' or 'open' (pending and published differ only by the broker's PUBACK).
 DELIVERY_COLUMNS = ("document_id", "recipient", "state", "acked_at")

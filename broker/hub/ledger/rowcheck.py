@@ -113,7 +113,8 @@ class RowReplay:
     def _file(self, seq: int, op: Any) -> None:
         kind = next((k for k in _KINDS if isinstance(op, dict) and isinstance(op.get(k), dict)), None)
         key = op.get("k") if isinstance(op, dict) else None
-        if kind is None or op.get("t") not in COVERED or not isinstance(key, (str, int)) or isinstance(key, bool):
+        good_key = isinstance(key, (str, int)) and not isinstance(key, bool)
+        if kind is None or op.get("t") not in COVERED or not good_key:
             self.malformed.append(f"seq {seq}: a row operation the verifier does not understand")
             return
         if kind == "new":
@@ -142,7 +143,8 @@ class RowReplay:
 
     def first(self, document_id: str) -> tuple[int, str | None] | None:
         """The seq of the document's first entry and the digest it recorded."""
-        row = self._db.execute("SELECT seq, digest FROM first_seen WHERE key = ?", (_key(document_id),)).fetchone()
+        query = "SELECT seq, digest FROM first_seen WHERE key = ?"
+        row = self._db.execute(query, (_key(document_id),)).fetchone()
         return (row[0], row[1]) if row else None
 
     def expected(self, table: str, key: Any) -> _Expected | None:
@@ -158,7 +160,8 @@ class RowReplay:
     def unvisited(self, table: str) -> Iterator[Any]:
         """Keys with operations whose row was not among the stored ones."""
         rows = self._db.execute(
-            "SELECT DISTINCT key FROM ops WHERE tbl = ? AND key NOT IN (SELECT key FROM visited WHERE tbl = ?)"
+            "SELECT DISTINCT key FROM ops"
+            " WHERE tbl = ? AND key NOT IN (SELECT key FROM visited WHERE tbl = ?)"
             " ORDER BY key",
             (table, table),
         )
@@ -263,7 +266,10 @@ def compare_rows(conn: Connection, replay: RowReplay, add: Callable[[str], None]
         _compare_table(conn, table, replay, add, counts)
         counts.named[table] = replay.named(table)
     for document_id, seq in replay.named_but_absent():
-        add(f"seq {seq}: document {document_id}: named in the chain with its digest but not stored (evidence row deleted)")
+        add(
+            f"seq {seq}: document {document_id}: named in the chain with its digest but not stored "
+            "(evidence row deleted)"
+        )
     return counts
 
 

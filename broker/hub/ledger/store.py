@@ -644,7 +644,8 @@ class LedgerTx:
             .where(c.document_id == document_id, c.state.in_(("open", "closed")))
             .values(state="answered", answered_at=at, answer_id=answer_id)
         )
-        return self._changed(statement, document_id, {"state": "answered", "answered_at": at, "answer_id": answer_id})
+        values = {"state": "answered", "answered_at": at, "answer_id": answer_id}
+        return self._changed(statement, document_id, values)
 
     def count_extension(self, document_id: str) -> bool:
         """One more extension notice received for this document (whether or not it moved the due time)."""
@@ -869,9 +870,8 @@ class LedgerTx:
             # covered writes no entry of the transaction named: one entry carries them all
             client = self._owner or LEDGER_ACTOR
             rest = {ROWS: self._rows.rest()}
-            self._append(
-                datetime.now(timezone.utc), actor=LEDGER_ACTOR, client=client, action=RECORDED, document_id=None, detail=rest
-            )
+            now = datetime.now(timezone.utc)
+            self._append(now, actor=LEDGER_ACTOR, client=client, action=RECORDED, document_id=None, detail=rest)
         if not self._pending_audit:
             return
         self._conn.execute(_INSERT_AUDIT, self._pending_audit)
