@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from broker.cli.output import err, out
-from broker.hub.ledger import AuditEntry, Ledger
+from broker.hub.ledger import AuditEntry, ChainReport, Ledger
+from broker.hub.ledger.coverage import ROWS
 
 UrlOpt = Annotated[
     Optional[str],
@@ -77,18 +78,32 @@ def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = Non
     finally:
         ledger.close()
     head = f"head seq {report.head_seq} hash {report.head_hash}"
+    rows = _rows(report)
     if report.ok:
-        out.print(
-            f"[green]intact[/green]: {report.entries} audit entries, {report.documents} documents; {head}"
-        )
+        out.print(f"[green]intact[/green]: {report.entries} audit entries, {rows}; {head}")
         raise typer.Exit(0)
     out.print(
         f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, "
-        f"{report.documents} documents; {head}"
+        f"{rows}; {head}"
     )
     for problem in report.problems:
         out.print(f"  {problem}")
     raise typer.Exit(1)
+
+
+def _rows(report: ChainReport) -> str:
+    """Rows stored against rows the chain records, per table, and those older than the coverage."""
+    parts = [f"{report.documents} documents ({report.named.get('documents', 0)} in the chain)"]
+    for table in ("rejections", "deliveries", "deadlines"):
+        if table in report.stored:
+            parts.append(f"{report.stored[table]} {table} ({report.named.get(table, 0)} in the chain)")
+    older = {t: n for t, n in report.predating.items() if n}
+    if older:
+        listed = ", ".join(f"{n} {t}" for t, n in older.items())
+        parts.append(
+            f"written before the chain covered rows (only their bytes and first entry are checked): {listed}"
+        )
+    return ", ".join(parts)
 
 
 def show(
@@ -131,6 +146,11 @@ def _detail(entry: AuditEntry) -> str:
     """Compact ``key=value`` pairs; long values (digests, fingerprints) are cut, nested ones elided."""
     parts = []
     for key, value in sorted(entry.detail.items()):
+        if key == ROWS and isinstance(value, list):
+            # the row operations the entry chains (coverage.py): how many, by table
+            tables = sorted({op.get("t", "?") for op in value if isinstance(op, dict)})
+            parts.append(f"{key}={len(value)}({','.join(tables)})")
+            continue
         parts.append(f"{key}={_value(value)}")
     return " ".join(parts)
 

@@ -28,9 +28,14 @@ one link::
 
 Verification (:func:`verify`) streams the entries in seq order and reports, by seq: gaps,
 broken ``prev_hash`` links, entries that do not hash to their stored hash (edited or moved),
-and a head that does not match the last entry. It then streams the documents and checks that
-each stored ``raw`` still hashes to its ``digest``, and that the digest equals
-``detail["digest"]`` of the document's first audit entry: the chain anchors the evidence bytes.
+and a head that does not match the last entry. On the way it replays the row operations that
+entries carry (``detail["rows"]``, :mod:`broker.hub.ledger.coverage`): the chain covers every
+evidence row and every column with legal meaning (documents, rejections, acknowledged
+deliveries, deadlines). It then streams the stored rows (:mod:`broker.hub.ledger.rowcheck`) and
+reports each column that differs from the chain, each row the chain recorded that is not stored,
+and each stored row the chain never recorded; and checks that each document's stored ``raw``
+still hashes to its ``digest``, and that the digest equals ``detail["digest"]`` of the
+document's first audit entry.
 """
 
 from __future__ import annotations
@@ -39,10 +44,11 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
-from broker.hub.ledger.records import ChainReport, sha256_hex
-from broker.hub.ledger.schema import audit, chain_head, documents, rejections
+from broker.hub.ledger.records import ChainReport
+from broker.hub.ledger.rowcheck import RowReplay, compare_rows
+from broker.hub.ledger.schema import audit, chain_head
 
 GENESIS = "0" * 64
 MAX_PROBLEMS = 1000  # a wholesale rewrite would otherwise report millions of lines
@@ -103,10 +109,31 @@ def verify(conn: Connection) -> ChainReport:
     head = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).first()
     streaming = conn.execution_options(yield_per=_STREAM)
 
+    replay = RowReplay()
+    try:
+        entries, last_seq, prev_hash = _verify_entries(streaming, replay, problems)
+        _verify_head(head, last_seq, prev_hash, problems)
+        counts = compare_rows(streaming, replay, problems.add)
+    finally:
+        replay.close()
+    return ChainReport(
+        entries=entries,
+        documents=counts.stored.get("documents", 0),
+        head_seq=head.seq if head else None,
+        head_hash=head.hash if head else None,
+        problems=problems.result(),
+        stored=counts.stored,
+        named=counts.named,
+        predating=counts.predating,
+    )
+
+
+def _verify_entries(conn: Connection, replay: RowReplay, problems: _Problems) -> tuple[int, int, str]:
+    """Stream the entries in seq order: links, hashes, gaps; file their row operations.
+    Returns the number of entries, the last seq and the last hash."""
     entries = 0
     expected, prev_hash = 1, GENESIS
-    rows = streaming.execute(select(audit).order_by(audit.c.seq))
-    for row in rows:
+    for row in conn.execute(select(audit).order_by(audit.c.seq)):
         entries += 1
         if row.seq != expected:
             problems.add(f"{_span(expected, row.seq - 1)}: missing (the chain continues at seq {row.seq})")
@@ -124,9 +151,12 @@ def verify(conn: Connection) -> ChainReport:
         )
         if recomputed != row.hash:
             problems.add(f"seq {row.seq}: entry does not match its hash (edited, or moved from elsewhere)")
+        replay.entry(row.seq, row.document_id, row.detail)
         expected, prev_hash = row.seq + 1, row.hash
-    last_seq = expected - 1
+    return entries, expected - 1, prev_hash
 
+
+def _verify_head(head: Any, last_seq: int, prev_hash: str, problems: _Problems) -> None:
     if head is None:
         problems.add("chain_head: the head row is missing")
     elif head.seq > last_seq:
@@ -135,66 +165,3 @@ def verify(conn: Connection) -> ChainReport:
         problems.add(f"{_span(head.seq + 1, last_seq)}: after the recorded head (written outside the ledger)")
     elif head.hash != prev_hash:
         problems.add(f"seq {last_seq}: the head's hash differs from the last entry's")
-
-    checked = _verify_documents(streaming, problems)
-    _verify_rejections(streaming, problems)
-    return ChainReport(
-        entries=entries,
-        documents=checked,
-        head_seq=head.seq if head else None,
-        head_hash=head.hash if head else None,
-        problems=problems.result(),
-    )
-
-
-def _verify_documents(conn: Connection, problems: _Problems) -> int:
-    first_seq = (
-        select(func.min(audit.c.seq))
-        .where(audit.c.document_id == documents.c.document_id)
-        .correlate(documents)
-        .scalar_subquery()
-    )
-    first = audit.alias("first")
-    query = (
-        select(
-            documents.c.document_id,
-            documents.c.digest,
-            documents.c.size,
-            documents.c.raw,
-            first.c.seq,
-            first.c.detail,
-        )
-        .select_from(documents.outerjoin(first, first.c.seq == first_seq))
-        .order_by(documents.c.document_id)
-    )
-    count = 0
-    for doc_id, digest, size, raw, seq, detail in conn.execute(query):
-        count += 1
-        where = f"seq {seq}: document {doc_id}" if seq is not None else f"document {doc_id}"
-        if sha256_hex(raw) != digest or len(raw) != size:
-            problems.add(
-                f"{where}: the stored bytes do not match the stored digest and size (evidence edited)"
-            )
-        if seq is None:
-            problems.add(f"{where}: no audit entry records this document")
-            continue
-        try:
-            recorded = json.loads(detail).get("digest")
-        except (ValueError, AttributeError):
-            recorded = None
-        if recorded is None:
-            problems.add(f"{where}: its first audit entry records no digest")
-        elif recorded != digest:
-            problems.add(f"{where}: the stored digest differs from the one recorded in the chain")
-    return count
-
-
-def _verify_rejections(conn: Connection, problems: _Problems) -> None:
-    query = (
-        select(rejections.c.id, rejections.c.digest, rejections.c.raw)
-        .where(rejections.c.raw.is_not(None))
-        .order_by(rejections.c.id)
-    )
-    for rejection_id, digest, raw in conn.execute(query):
-        if sha256_hex(raw) != digest:
-            problems.add(f"rejection {rejection_id}: the stored bytes do not match the stored digest")

@@ -135,6 +135,11 @@ class ChainReport:
     head_seq: int | None
     head_hash: str | None
     problems: list[str] = field(default_factory=list)
+    # per table (documents, rejections, deliveries, deadlines): rows stored, rows the chain
+    # records (for documents: names, with a digest or a row), rows older than the row coverage
+    stored: dict[str, int] = field(default_factory=dict)
+    named: dict[str, int] = field(default_factory=dict)
+    predating: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -14,6 +14,11 @@ on both backends (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the ``chain_head`` ro
   stopped or fell silent (:meth:`LedgerTx.take_over_deliveries`), so several hubs divide the
   outbox instead of all redelivering all of it (docs/deployment.md, "Several hubs").
 
+Every write to a column with legal meaning (documents, rejections, delivery acknowledgements,
+deadlines) is also a row operation carried by a chained entry (:mod:`broker.hub.ledger.coverage`):
+on the next entry of the transaction that names the row's document, or on one ``recorded`` entry
+at commit, so ``verify`` can tell a row edited, deleted or added behind the ledger's back.
+
 Audit ``detail`` goes into the hash chain forever and cannot be redacted without breaking it:
 put identifiers, types, codes and digests there, never document content or personal data.
 """
@@ -31,6 +36,7 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, inspect
 from sqlalchemy.schema import CreateSchema
 
 from broker.hub.ledger import chain
+from broker.hub.ledger.coverage import LEDGER_ACTOR, RECORDED, ROWS, RowLog
 from broker.hub.ledger.engine import WRITE_OPTION, make_engine
 from broker.hub.ledger.records import (
     AuditEntry,
@@ -226,7 +232,7 @@ _MARK_ACKED = (
         deliveries.c.state != "acked",
     )
     .values(state="acked", acked_at=_AT, published_at=func.coalesce(deliveries.c.published_at, _AT))
-    .returning(deliveries.c.document_id)
+    .returning(deliveries.c.id, deliveries.c.document_id)
 )
 _UNDELIVERED = (
     select(deliveries, documents.c.doc_type, documents.c.raw)
@@ -314,6 +320,8 @@ class LedgerTx:
         self._seq: int = head.seq
         self._hash: str = head.hash
         self._pending_audit: list[dict[str, Any]] = []
+        # Writes to covered columns, waiting for a chained entry to carry them (coverage.py).
+        self._rows = RowLog()
         # Documents and deliveries are written in bulk (one executemany each) before the next
         # statement of any other kind and at commit: the hub commits batches of documents, and
         # one round trip per row cost more than all its checks. Delivery ids are assigned here,
@@ -344,13 +352,17 @@ class LedgerTx:
             raise ValueError(f"origin must be 'unit' or 'hub', not {record.origin!r}")
         if record.digest != sha256_hex(record.raw) or record.size != len(record.raw):
             raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
-        self._defer(_INSERT_DOCUMENT, {name: getattr(record, name) for name in _DOCUMENT_COLUMNS})
+        values = {name: getattr(record, name) for name in _DOCUMENT_COLUMNS}
+        self._defer(_INSERT_DOCUMENT, values)
+        self._rows.insert("documents", record.document_id, values, anchor=record.document_id)
 
     def set_document_state(self, document_id: str, state: str) -> None:
         self._update_document(_SET_STATE, {"key": document_id, "new_state": state})
+        self._rows.set("documents", document_id, {"state": state}, anchor=document_id)
 
     def set_service_receipt(self, document_id: str, receipt_id: str) -> None:
         self._update_document(_SET_RECEIPT, {"key": document_id, "receipt_id": receipt_id})
+        self._rows.set("documents", document_id, {"service_receipt_id": receipt_id}, anchor=document_id)
 
     def replies_to(self, document_id: str) -> list[DocumentRecord]:
         """Documents whose ``in_reply_to`` is ``document_id``, in the order they were received."""
@@ -378,10 +390,13 @@ class LedgerTx:
             "raw": raw,
             "notice_id": record.notice_id,
         }
-        return int(self._exec(insert(rejections), values).inserted_primary_key[0])
+        rejection_id = int(self._exec(insert(rejections), values).inserted_primary_key[0])
+        self._rows.insert("rejections", rejection_id, values, anchor=record.notice_id or record.document_id)
+        return rejection_id
 
     def set_rejection_notice(self, rejection_id: int, notice_id: str) -> None:
-        self._exec(_SET_NOTICE, {"rejection_id": rejection_id, "notice_id": notice_id})
+        if self._exec(_SET_NOTICE, {"rejection_id": rejection_id, "notice_id": notice_id}).rowcount == 1:
+            self._rows.set("rejections", rejection_id, {"notice_id": notice_id}, anchor=notice_id)
 
     def get_rejection(self, rejection_id: int) -> RejectionRecord | None:
         row = self._exec(_GET_REJECTION, {"rejection_id": rejection_id}).first()
@@ -408,6 +423,7 @@ class LedgerTx:
         values["id"] = self._next_delivery_id
         self._next_delivery_id += 1
         self._defer(_INSERT_DELIVERY, values)
+        self._rows.insert("deliveries", values["id"], values, anchor=document_id)
         return int(values["id"])
 
     def get_delivery(self, delivery_id: int) -> DeliveryRecord | None:
@@ -434,9 +450,11 @@ class LedgerTx:
         wanted = list(dict.fromkeys(document_ids))
         acked: set[str] = set()
         for chunk in _chunks(wanted):
-            acked.update(
-                self._exec(_MARK_ACKED, {"to_recipient": recipient, "ids": chunk, "at": at}).scalars()
-            )
+            for delivery_id, document_id in self._exec(
+                _MARK_ACKED, {"to_recipient": recipient, "ids": chunk, "at": at}
+            ):
+                acked.add(document_id)
+                self._rows.set("deliveries", delivery_id, {"state": "acked", "acked_at": at}, anchor=document_id)
         return [d for d in wanted if d in acked]
 
     def undelivered(self, *, recipient: str | None = None, limit: int | None = None) -> list[DeliveryRecord]:
@@ -475,7 +493,10 @@ class LedgerTx:
         (which publishes it now). Returns its id, None when unknown."""
         params = {"doc_id": document_id, "to_recipient": recipient, "new_owner": self._owner}
         value = self._exec(_REARM, params).scalar()
-        return int(value) if value is not None else None
+        if value is None:
+            return None
+        self._rows.set("deliveries", int(value), {"state": "open"}, anchor=document_id)
+        return int(value)
 
     # --- several hub instances on one ledger --------------------------------------------------
 
@@ -539,7 +560,9 @@ class LedgerTx:
         """Open the clock of a document (one row per document)."""
         for name in ("served_at", "due_at", "original_due_at", "remind_at"):
             require_aware(getattr(record, name), name)
-        self._defer(_INSERT_DEADLINE, {name: getattr(record, name) for name in _DEADLINE_COLUMNS})
+        values = {name: getattr(record, name) for name in _DEADLINE_COLUMNS}
+        self._defer(_INSERT_DEADLINE, values)
+        self._rows.insert("deadlines", record.document_id, values, anchor=record.document_id)
 
     def get_deadline(self, document_id: str) -> DeadlineRecord | None:
         row = self._exec(_GET_DEADLINE, {"document_id": document_id}).first()
@@ -609,7 +632,7 @@ class LedgerTx:
             .where(c.document_id == document_id, c.state == "open", c[column].is_(None))
             .values({column: at})
         )
-        return self._exec(statement).rowcount == 1
+        return self._changed(statement, document_id, {column: at})
 
     def answer_deadline(self, document_id: str, answer_id: str, at: datetime) -> bool:
         """The receipt of result arrived: state 'answered'. The first answer counts; a row already
@@ -621,13 +644,14 @@ class LedgerTx:
             .where(c.document_id == document_id, c.state.in_(("open", "closed")))
             .values(state="answered", answered_at=at, answer_id=answer_id)
         )
-        return self._exec(statement).rowcount == 1
+        values = {"state": "answered", "answered_at": at, "answer_id": answer_id}
+        return self._changed(statement, document_id, values)
 
     def count_extension(self, document_id: str) -> bool:
         """One more extension notice received for this document (whether or not it moved the due time)."""
         c = deadlines.c
         statement = update(deadlines).where(c.document_id == document_id).values(extensions=c.extensions + 1)
-        return self._exec(statement).rowcount == 1
+        return self._counted(statement, document_id, "extensions")
 
     def count_review_suggestion(self, document_id: str) -> bool:
         """One more review suggestion for this document; the clock runs on (001 art. 20)."""
@@ -637,7 +661,7 @@ class LedgerTx:
             .where(c.document_id == document_id)
             .values(review_suggestions=c.review_suggestions + 1)
         )
-        return self._exec(statement).rowcount == 1
+        return self._counted(statement, document_id, "review_suggestions")
 
     def move_deadline(
         self,
@@ -665,15 +689,22 @@ class LedgerTx:
             values["rule"] = rule
         c = deadlines.c
         statement = update(deadlines).where(c.document_id == document_id, c.state == "open").values(values)
-        return self._exec(statement).rowcount == 1
+        return self._changed(statement, document_id, values)
 
     def close_deadlines(self, document_ids: Sequence[str]) -> int:
         """Open rows that no longer need an answer (the case was completed): state 'closed'."""
         closed = 0
         c = deadlines.c
         for chunk in _chunks(document_ids):
-            statement = update(deadlines).where(c.document_id.in_(chunk), c.state == "open").values(state="closed")
-            closed += self._exec(statement).rowcount
+            statement = (
+                update(deadlines)
+                .where(c.document_id.in_(chunk), c.state == "open")
+                .values(state="closed")
+                .returning(c.document_id)
+            )
+            for document_id in self._exec(statement).scalars():
+                closed += 1
+                self._rows.set("deadlines", document_id, {"state": "closed"}, anchor=document_id)
         return closed
 
     def mark_picked_up(self, document_id: str, unit: str, at: datetime) -> None:
@@ -681,6 +712,8 @@ class LedgerTx:
         bulk with the transaction's other acknowledgements)."""
         require_aware(at, "at")
         self._defer(_MARK_PICKED_UP, {"key": document_id, "to_unit": unit, "at": at})
+        # Deferred, so whether it hit is unknown here: chained as the same conditional change.
+        self._rows.set_first("deadlines", document_id, "picked_up_at", at, {"unit": unit}, anchor=document_id)
 
     # --- supervision state (key-value, shared by the hubs of one ledger) ------------------------
 
@@ -760,6 +793,22 @@ class LedgerTx:
         self._check_open()
         when = at or datetime.now(timezone.utc)
         require_aware(when, "audit time")
+        ops = self._rows.take(document_id)
+        if ops:
+            detail = {**(detail or {}), ROWS: ops}
+        self._append(when, actor=actor, client=client, action=action, document_id=document_id, detail=detail)
+        return _audit_entry_from(self._pending_audit[-1])
+
+    def _append(
+        self,
+        when: datetime,
+        *,
+        actor: str,
+        client: str,
+        action: str,
+        document_id: str | None,
+        detail: dict[str, Any] | None,
+    ) -> None:
         row = {
             "seq": self._seq + 1,
             "at": when.isoformat(timespec="microseconds"),
@@ -773,7 +822,6 @@ class LedgerTx:
         row["hash"] = chain.entry_hash(self._hash, **{k: row[k] for k in _HASHED})
         self._pending_audit.append(row)
         self._seq, self._hash = row["seq"], row["hash"]
-        return _audit_entry_from(row)
 
     # --- internals ---------------------------------------------------------------------------
 
@@ -799,12 +847,31 @@ class LedgerTx:
         if self._closed:
             raise LedgerError("this ledger transaction has ended")
 
+    def _changed(self, statement: Any, document_id: str, values: dict[str, Any]) -> bool:
+        """Run a conditional UPDATE of one deadline row; chain the change when it hit."""
+        if self._exec(statement).rowcount != 1:
+            return False
+        self._rows.set("deadlines", document_id, values, anchor=document_id)
+        return True
+
+    def _counted(self, statement: Any, document_id: str, column: str) -> bool:
+        if self._exec(statement).rowcount != 1:
+            return False
+        self._rows.increment("deadlines", document_id, column, anchor=document_id)
+        return True
+
     def _update_document(self, statement: Any, params: dict[str, Any]) -> None:
         if self._exec(statement, params).rowcount != 1:
             raise KeyError(f"no document {params['key']} in the ledger")
 
     def _write_chain(self) -> None:
         self._flush()
+        if self._rows:
+            # covered writes no entry of the transaction named: one entry carries them all
+            client = self._owner or LEDGER_ACTOR
+            rest = {ROWS: self._rows.rest()}
+            now = datetime.now(timezone.utc)
+            self._append(now, actor=LEDGER_ACTOR, client=client, action=RECORDED, document_id=None, detail=rest)
         if not self._pending_audit:
             return
         self._conn.execute(_INSERT_AUDIT, self._pending_audit)

@@ -1,0 +1,165 @@
+"""What covering every evidence row by the chain costs the hub's ledger (issue 11, item 4).
+
+    .venv/bin/python -m bench.ledger_coverage [--documents 2000] [--rounds 3]
+
+The ledger work of the hub's pipeline thread per accepted document, through the Ledger API the
+hub uses, on a SQLite ledger (synchronous FULL, as the hub runs it): in one transaction per batch
+of 100, the document and its service receipt stored and chained, a deadline opened, two
+deliveries queued; in a second transaction both acknowledged, chained and the pickup recorded.
+Measured with the row operations (as built) and without them (the row log replaced by one that
+records nothing: the ledger before this change), alternating, in the same run; CPU seconds of
+this process (the fsyncs' waiting is not CPU) and wall time. Also the file size per document and
+``ledger verify``'s time per document and peak memory (tracemalloc, a separate pass) on the
+finished ledgers (both verified by today's code: "without" has no row operations to replay).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+import tracemalloc
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from bench.common import machine_info, write_result
+from broker.hub.ledger import DocumentRecord, Ledger, store
+from broker.hub.ledger.coverage import RowLog
+from broker.hub.ledger.store import DeadlineRecord
+
+COURT, BANK, HUB = "11445300MB0000001W", "91445300MA5100003A", "12100000MB0000009G"
+BATCH = 100
+RAW = b"<AssistanceNotice>" + b"x" * 5000 + b"</AssistanceNotice>"  # the size of the example notice
+
+
+class _NoRows(RowLog):
+    """The ledger before the coverage: writes nothing into the chain."""
+
+    def insert(self, *args: Any, **kw: Any) -> None:
+        return None
+
+    def set(self, *args: Any, **kw: Any) -> None:
+        return None
+
+    def increment(self, *args: Any, **kw: Any) -> None:
+        return None
+
+    def set_first(self, *args: Any, **kw: Any) -> None:
+        return None
+
+
+@contextmanager
+def _coverage(on: bool) -> Iterator[None]:
+    saved = store.RowLog
+    store.RowLog = RowLog if on else _NoRows  # type: ignore[misc]
+    try:
+        yield
+    finally:
+        store.RowLog = saved  # type: ignore[misc]
+
+
+def _batch(ledger: Ledger, now: datetime) -> None:
+    notices = []
+    with ledger.transaction() as tx:
+        for _ in range(BATCH):
+            notice, receipt = str(uuid.uuid4()), str(uuid.uuid4())
+            raw = RAW + notice.encode()
+            record = DocumentRecord(
+                document_id=notice, doc_type="AssistanceNotice", sender=COURT, recipient=BANK,
+                case_number="（2026）粤53执123号", issued_at=now, received_at=now, raw=raw, origin="unit",
+                client_unit=COURT, signer_fingerprint="f" * 64, state="accepted", service_receipt_id=receipt,
+            )  # fmt: skip
+            tx.add_document(record)
+            tx.audit("accepted", actor="f" * 64, client=COURT, document_id=notice, at=now, detail={
+                "digest": record.digest, "type": "AssistanceNotice", "sender": COURT, "recipient": BANK,
+                "received_at": now.isoformat(), "service_receipt": receipt, "hub": "bench",
+            })  # fmt: skip
+            tx.add_deadline(DeadlineRecord(
+                document_id=notice, doc_type="AssistanceNotice", court=COURT, unit=BANK, unit_kind="bank",
+                case_number=record.case_number, served_at=now, due_at=now + timedelta(days=3),
+                original_due_at=now + timedelta(days=3), rule="bench", remind_at=now + timedelta(days=2),
+                state="open",
+            ))  # fmt: skip
+            receipt_raw = b"<ServiceReceipt>" + b"r" * 2500 + receipt.encode() + b"</ServiceReceipt>"
+            receipt_record = DocumentRecord(
+                document_id=receipt, doc_type="ServiceReceipt", sender=HUB, recipient=COURT, in_reply_to=notice,
+                issued_at=now, received_at=now, raw=receipt_raw, origin="hub", client_unit=HUB, state="issued",
+            )  # fmt: skip
+            tx.add_document(receipt_record)
+            tx.audit("issued", actor="hub", client=COURT, document_id=receipt, at=now, detail={
+                "digest": receipt_record.digest, "type": "ServiceReceipt", "in_reply_to": notice, "recipient": COURT,
+            })  # fmt: skip
+            tx.add_delivery(notice, BANK, f"liandong/v1/{BANK}/in")
+            tx.add_delivery(receipt, COURT, f"liandong/v1/{COURT}/in")
+            notices.append((notice, receipt))
+    with ledger.transaction() as tx:
+        for unit, ids in ((BANK, [n for n, _ in notices]), (COURT, [r for _, r in notices])):
+            for document_id in tx.mark_acked(unit, ids, now):
+                tx.audit("delivered", actor=unit, client=unit, document_id=document_id, at=now)
+                tx.mark_picked_up(document_id, unit, now)
+
+
+def _measure(path: Path, documents: int, on: bool) -> dict[str, float]:
+    now = datetime.now(timezone.utc)
+    with _coverage(on):
+        ledger = Ledger(f"sqlite:///{path}")
+        ledger.create_schema()
+        _batch(ledger, now)  # warm-up: statements compiled, pool open
+        cpu, wall = time.process_time(), time.perf_counter()
+        for _ in range(documents // BATCH):
+            _batch(ledger, now)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        verify_start = time.perf_counter()
+        report = ledger.verify()
+        verify = time.perf_counter() - verify_start
+        tracemalloc.start()
+        ledger.verify()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        ledger.close()
+    assert report.ok, report.problems[:5]
+    n = documents + BATCH
+    return {
+        "cpu_ms_per_document": 1000 * cpu / documents,
+        "wall_ms_per_document": 1000 * wall / documents,
+        "kb_per_document": path.stat().st_size / 1024 / n,
+        "verify_ms_per_document": 1000 * verify / n,
+        "audit_entries_per_document": report.entries / n,
+        "verify_peak_mb": peak / 1024 / 1024,  # flat: the stream's buffers, not per document
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    runs: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(args.rounds):
+            for name, on in (("without", False), ("with", True)):
+                path = Path(tmp) / f"{name}-{i}.db"
+                runs[name].append(_measure(path, args.documents, on))
+                print(name, {k: round(v, 3) for k, v in runs[name][-1].items()}, flush=True)
+    median = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
+    ratio = {k: median["with"][k] / median["without"][k] for k in median["with"]}
+    result = {
+        "benchmark": "ledger_coverage",
+        "documents": args.documents,
+        "rounds": args.rounds,
+        "median": median,
+        "with_over_without": ratio,
+        "runs": runs,
+        "machine": machine_info(),
+    }
+    print("median", median)
+    print("with / without", {k: round(v, 2) for k, v in ratio.items()})
+    print(write_result("ledger_coverage", result))
+
+
+if __name__ == "__main__":
+    main()

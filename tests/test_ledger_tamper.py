@@ -1,0 +1,374 @@
+"""A ledger that hides no edit (issue 11, item 4): on a copy of a ledger written by a real run
+(the hub over a real Mosquitto: notices accepted, delivered, one answered, one refused), deleting
+any evidence row or editing any column with legal meaning is reported by ``ledger verify`` (the
+library and the CLI) with the entry and the column, and the CLI exits 1.
+
+The run happens once per module on SQLite; each test tampers with its own copy. The PostgreSQL
+tests load the same rows into a fresh schema (tests/pg.py) and tamper there.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from rich.console import Console
+from sqlalchemy import Integer, create_engine, delete, insert, select, update
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from broker.cli import ledger_cmd
+from broker.hub.ledger import DocumentRecord, Ledger, store
+from broker.hub.ledger.coverage import COVERED, RowLog
+from broker.hub.ledger.schema import UTCDateTime, audit, chain_head, deadlines, deliveries, documents, metadata, rejections
+from broker.hub.service import Hub
+from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
+from broker.signing import DocumentSigner
+from tests.network import BANK, COURT, HUB, CourtClient, Recorder, fresh, hub_config, unit_client, unit_config, wait_until
+from tests.pg import pg_url  # noqa: F401
+
+CERTS = Path(__file__).resolve().parents[1] / "certs-example"
+TABLES = {"documents": documents, "rejections": rejections, "deliveries": deliveries, "deadlines": deadlines}
+KEYS = {"documents": "document_id", "rejections": "id", "deliveries": "id", "deadlines": "document_id"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """The finished ledger of one real run, and the rows the tests tamper with."""
+
+    path: Path
+    answered: str  # a court notice the bank answered (state 'answered', a deadline answered)
+    receipt: str  # the hub's service receipt of that notice
+    rejection: int  # the refused document's rejection row
+    delivery: int  # the acknowledged delivery of the answered notice to the bank
+    documents: int
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, registry, certs) -> Run:
+    tmp = tmp_path_factory.mktemp("ledger-run")
+    broker = MosquittoProcess(registry, BrokerSettings.from_certs(certs, port=free_port(), data_dir=tmp / "broker"))
+    broker.start()
+    try:
+        config = hub_config(HUB, port=broker.port, var=tmp / "hub", workers=0, delivery={"ack_timeout_seconds": 5})
+        hub = Hub(config)
+        hub.start()
+        try:
+            _traffic(hub, broker.port, tmp)
+        finally:
+            hub.stop()
+    finally:
+        broker.stop()
+    path = Path(config.ledger.url.removeprefix("sqlite:///"))
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.connect() as conn:
+        answered = conn.execute(select(documents.c.document_id).where(documents.c.state == "answered")).scalar_one()
+        receipt = conn.execute(
+            select(documents.c.service_receipt_id).where(documents.c.document_id == answered)
+        ).scalar_one()
+        rejection = conn.execute(select(rejections.c.id)).scalar_one()
+        delivery = conn.execute(
+            select(deliveries.c.id).where(deliveries.c.document_id == answered, deliveries.c.state == "acked")
+        ).scalar_one()
+        count = len(conn.execute(select(documents.c.document_id)).all())
+        assert conn.execute(select(deadlines.c.state).where(deadlines.c.document_id == answered)).scalar_one() == "answered"
+    engine.dispose()
+    return Run(path, answered, receipt, rejection, delivery, count)
+
+
+def _traffic(hub: Hub, port: int, tmp: Path) -> None:
+    """Three notices served and delivered, one answered by the bank, one document refused."""
+    bank = unit_client(unit_config(BANK, port=port, var=tmp / "units", resend_after_seconds=5), Recorder())
+    bank.start()
+    try:
+        court = CourtClient(unit_config(COURT, port=port, var=tmp / "units", resend_after_seconds=5), handler=Recorder())
+        with court:
+            notices = [fresh() for _ in range(3)]
+            for notice in notices:
+                assert court.publish(notice, timeout=30).accepted
+            ids = [str(n.header.document_id) for n in notices]
+            wait_until(lambda: hub.stats.delivered >= 6, 30, "the notices and their receipts acknowledged")
+            seal = DocumentSigner.for_unit(CERTS / "units" / BANK)
+            receipt_id = bank.send(seal.sign(fresh("ExecutionReceipt", in_reply_to=ids[0])))
+            assert bank.wait_answer(receipt_id, 30).doc_type == "ServiceReceipt"
+            refused = bank.wait_answer(bank.send(court.seal(fresh())), 30)  # the court's notice, from the bank
+            assert refused.doc_type == "RejectionNotice"
+            wait_until(lambda: hub.stats.delivered >= 9, 30, "every delivery acknowledged")
+    finally:
+        bank.stop()
+
+
+# --- copies and tampering ------------------------------------------------------------------------
+
+
+@dataclass
+class Copy:
+    """A copy of the run's ledger, and an engine that writes behind the ledger's back."""
+
+    url: str
+    schema: str | None
+    engine: Engine
+
+    def execute(self, statement: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(statement)
+
+    def value(self, table: str, key: Any, column: str) -> Any:
+        t = TABLES[table]
+        with self.engine.connect() as conn:
+            return conn.execute(select(t.c[column]).where(t.c[KEYS[table]] == key)).scalar_one()
+
+
+@pytest.fixture
+def sqlite_copy(run: Run, tmp_path: Path) -> Copy:
+    target = tmp_path / "copy.db"
+    source, copy = sqlite3.connect(run.path), sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    # A plain engine: no foreign keys enforced, as with the sqlite3 shell
+    engine = create_engine(f"sqlite:///{target}")
+    yield Copy(f"sqlite:///{target}", None, engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def pg_copy(run: Run, pg_url: tuple[str, str]) -> Copy:  # noqa: F811
+    url, schema = pg_url
+    led = Ledger(url, schema=schema)
+    led.create_schema()
+    led.close()
+    source = create_engine(f"sqlite:///{run.path}")
+    engine = create_engine(url).execution_options(schema_translate_map={None: schema})
+    with source.connect() as read, engine.begin() as write:
+        write.execute(delete(chain_head))
+        for table in metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in read.execute(select(table))]
+            if rows:
+                write.execute(insert(table), rows)
+    source.dispose()
+    yield Copy(url, schema, engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    monkeypatch.setattr(ledger_cmd, "out", Console(width=400, highlight=False))
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """test root"""
+
+    ledger_cmd.register(app)
+    return app
+
+
+def verify(copy: Copy, cli: typer.Typer) -> tuple[list[str], str, int]:
+    """The problems (library), the CLI's output and exit code."""
+    ledger = Ledger(copy.url, schema=copy.schema)
+    try:
+        problems = ledger.verify().problems
+    finally:
+        ledger.close()
+    where = ["--url", copy.url] + (["--schema", copy.schema] if copy.schema else [])
+    result = CliRunner().invoke(cli, ["ledger", "verify", *where])
+    return problems, result.output, result.exit_code
+
+
+def assert_reported(copy: Copy, cli: typer.Typer, *needles: str) -> list[str]:
+    """Some problem names all ``needles`` and an entry (``seq N``); the CLI prints it and exits 1."""
+    problems, output, code = verify(copy, cli)
+    found = [p for p in problems if all(n in p for n in needles) and p.startswith("seq ")]
+    assert found, f"nothing naming {needles} in {problems}"
+    assert code == 1 and "NOT INTACT" in output and found[0] in output, output
+    return found
+
+
+def changed(table: str, column: str, current: Any) -> Any:
+    """A different value of the column's type that the schema's constraints accept."""
+    col = TABLES[table].c[column]
+    enums = {
+        ("documents", "origin"): ("unit", "hub"),
+        ("deliveries", "state"): ("acked", "pending"),
+        ("deadlines", "state"): ("answered", "open"),
+    }
+    if (table, column) in enums:
+        first, second = enums[table, column]
+        return second if current == first else first
+    if isinstance(col.type, UTCDateTime):
+        return (current or datetime(2026, 1, 1, tzinfo=timezone.utc)) + timedelta(hours=1)
+    if isinstance(col.type, Integer):
+        return (current or 0) + 1
+    if column == "codes":
+        return ["FORGED"]
+    if column == "raw":
+        return None if current is not None else b"forged"
+    if column == "digest":
+        return "f" * 64
+    return "FORGED" if current != "FORGED" else "FORGED2"
+
+
+# --- the tests -----------------------------------------------------------------------------------
+
+
+def test_the_untouched_copy_is_intact_and_every_row_is_under_the_chain(run: Run, sqlite_copy: Copy, cli) -> None:
+    ledger = Ledger(sqlite_copy.url)
+    report = ledger.verify()
+    ledger.close()
+    assert report.ok, report.problems
+    assert report.documents == run.documents and report.named["documents"] == run.documents
+    for table in COVERED:
+        assert report.stored[table] > 0 and report.named[table] == report.stored[table], (table, report)
+        assert report.predating[table] == 0
+    problems, output, code = verify(sqlite_copy, cli)
+    assert code == 0 and "intact" in output and f"{run.documents} documents ({run.documents} in the chain)" in output
+
+
+def _delete_cases(run: Run) -> list[tuple[str, Any]]:
+    return [
+        ("documents", run.answered),
+        ("documents", run.receipt),
+        ("rejections", run.rejection),
+        ("deliveries", run.delivery),
+        ("deadlines", run.answered),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5), ids=["notice", "service receipt", "rejection", "delivery", "deadline"])
+def test_a_deleted_evidence_row_is_reported(run: Run, sqlite_copy: Copy, cli, case: int) -> None:
+    table, key = _delete_cases(run)[case]
+    t = TABLES[table]
+    sqlite_copy.execute(delete(t).where(t.c[KEYS[table]] == key))
+    found = assert_reported(sqlite_copy, cli, str(key), "not stored")
+    _, output, _ = verify(sqlite_copy, cli)
+    if table == "documents":  # 'ledger verify' counts the documents the chain names against those stored
+        assert f"{run.documents - 1} documents ({run.documents} in the chain)" in output, output
+    assert len(found) == 1
+
+
+def test_a_row_the_chain_never_recorded_is_reported(run: Run, sqlite_copy: Copy, cli) -> None:
+    with sqlite_copy.engine.begin() as conn:
+        row = dict(conn.execute(select(documents).where(documents.c.document_id == run.answered)).one()._mapping)
+        row["document_id"] = forged = str(uuid.uuid4())
+        conn.execute(insert(documents), row)
+    problems, output, code = verify(sqlite_copy, cli)
+    assert [p for p in problems if forged in p and "never recorded" in p], problems
+    assert code == 1 and forged in output
+
+
+def _key(run: Run, table: str) -> Any:
+    return {"documents": run.answered, "rejections": run.rejection, "deliveries": run.delivery, "deadlines": run.answered}[table]
+
+
+COLUMNS = [(table, column) for table, columns in COVERED.items() for column in columns]
+
+
+@pytest.mark.parametrize(("table", "column"), COLUMNS, ids=[f"{t}.{c}" for t, c in COLUMNS])
+def test_an_edited_column_is_reported(run: Run, sqlite_copy: Copy, cli, table: str, column: str) -> None:
+    key = _key(run, table)
+    t = TABLES[table]
+    stored = "raw" if column == "raw_kept" else column
+    new = changed(table, stored, sqlite_copy.value(table, key, stored))
+    sqlite_copy.execute(update(t).where(t.c[KEYS[table]] == key).values({stored: new}))
+    assert_reported(sqlite_copy, cli, str(key), f"{column} is")
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------------
+
+
+def test_postgresql_copy_is_intact(run: Run, pg_copy: Copy, cli) -> None:
+    problems, output, code = verify(pg_copy, cli)
+    assert code == 0 and not problems, output
+
+
+def test_postgresql_deleted_document_is_reported(run: Run, pg_copy: Copy, cli) -> None:
+    # the deliveries and the deadline refer to it (foreign keys are enforced here): they go too
+    for table in ("deliveries", "deadlines"):
+        t = TABLES[table]
+        pg_copy.execute(delete(t).where(t.c.document_id == run.answered))
+    pg_copy.execute(delete(documents).where(documents.c.document_id == run.answered))
+    assert_reported(pg_copy, cli, run.answered, "not stored")
+    _, output, _ = verify(pg_copy, cli)
+    assert f"{run.documents - 1} documents ({run.documents} in the chain)" in output, output
+
+
+PG_COLUMNS = [("documents", "received_at"), ("documents", "state"), ("deadlines", "served_at"), ("deliveries", "acked_at")]
+
+
+@pytest.mark.parametrize(("table", "column"), PG_COLUMNS, ids=[f"{t}.{c}" for t, c in PG_COLUMNS])
+def test_postgresql_edited_column_is_reported(run: Run, pg_copy: Copy, cli, table: str, column: str) -> None:
+    key = _key(run, table)
+    t = TABLES[table]
+    new = changed(table, column, pg_copy.value(table, key, column))
+    pg_copy.execute(update(t).where(t.c[KEYS[table]] == key).values({column: new}))
+    assert_reported(pg_copy, cli, str(key), f"{column} is")
+
+
+# --- a ledger written before the rows were covered ----------------------------------------------------
+
+
+class _NoRows(RowLog):
+    """The ledger before this coverage: no row operations in the chain."""
+
+    def _add(self, table: str, key: Any, anchor: str | None, body: dict[str, Any]) -> None:
+        return None
+
+
+def _store(ledger: Ledger, n: int) -> str:
+    """One document stored, chained with its digest (as the hub always did) and queued."""
+    now = datetime(2026, 11, 2, 9, 0, tzinfo=timezone.utc) + timedelta(minutes=n)
+    raw = f"<AssistanceNotice n='{n}'/>".encode()
+    record = DocumentRecord(
+        document_id=str(uuid.uuid4()), doc_type="AssistanceNotice", sender=COURT, recipient=BANK,
+        issued_at=now, received_at=now, raw=raw, origin="unit", client_unit=COURT, state="accepted",
+    )  # fmt: skip
+    with ledger.transaction() as tx:
+        tx.add_document(record)
+        tx.audit("accepted", actor=COURT, client=COURT, document_id=record.document_id, detail={"digest": record.digest}, at=now)
+        tx.add_delivery(record.document_id, BANK, f"liandong/v1/{BANK}/in")
+    return record.document_id
+
+
+def test_a_ledger_from_before_the_coverage_still_verifies_and_says_which_rows_predate_it(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    ledger = Ledger(url)
+    ledger.create_schema()
+    with monkeypatch.context() as m:
+        m.setattr(store, "RowLog", _NoRows)
+        old = [_store(ledger, n) for n in range(3)]
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.predating == {"documents": 3, "rejections": 0, "deliveries": 3, "deadlines": 0}
+    new = [_store(ledger, n) for n in range(3, 5)]  # the upgraded hub goes on writing
+    report = ledger.verify()
+    assert report.ok, report.problems
+    assert report.predating["documents"] == 3 and report.named["documents"] == 5
+    assert report.predating["deliveries"] == 3 and report.named["deliveries"] == 2
+    copy = Copy(url, None, create_engine(url))
+    problems, output, code = verify(copy, cli)
+    assert code == 0 and "written before the chain covered rows" in output and "3 documents" in output, output
+    # an old document deleted is still found (its first entry names it with its digest) ...
+    copy.execute(delete(documents).where(documents.c.document_id == old[0]))
+    assert_reported(copy, cli, old[0], "not stored")
+    # ... and a new one's time of service edited is found with its column
+    copy.execute(
+        update(documents).where(documents.c.document_id == new[0]).values(received_at=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    )
+    assert_reported(copy, cli, new[0], "received_at is")
+    # a forged row slipped in among the old ones is not taken for an old one
+    copy.execute(insert(deliveries).values(id=99, document_id=new[1], recipient=COURT, topic="t", state="acked", attempts=1))
+    problems, output, code = verify(copy, cli)
+    assert [p for p in problems if f"delivery 99 (document {new[1]}" in p and "never recorded" in p], problems
+    assert code == 1 and "delivery 99" in output
+    copy.engine.dispose()
+    ledger.close()
