@@ -26,12 +26,12 @@ deliveries taken over by the next sweep of another.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -39,7 +39,6 @@ from typing import Any, Callable
 import paho.mqtt.client as mqtt
 
 from broker.errors import LiandongError, Problem, problem
-from broker.hub import intake as intake_mod
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.intake import Intake, IntakeChecker, Payload
@@ -47,6 +46,7 @@ from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
 from broker.hub.supervision import Supervisor
+from broker.hub.workers import CheckerPool, check_one_by_one
 from broker.logs import event
 from broker.registry import load_registry
 from broker.transport import topics
@@ -110,7 +110,7 @@ class Hub:
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
         self._last_beat = 0.0
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: CheckerPool | None = None
         self._inline: IntakeChecker | None = None
         self._thread = threading.Thread(target=self._run, name="hub-pipeline", daemon=True)
         self.client = self._make_client()
@@ -119,15 +119,7 @@ class Hub:
 
     def start(self, timeout: float = 30.0) -> None:
         if self.config.workers > 0:
-            # Spawned before paho's thread exists, so no thread state is forked into workers.
-            self._pool = ProcessPoolExecutor(
-                self.config.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=intake_mod.init_worker,
-                initargs=(self.config,),
-            )
-            for f in [self._pool.submit(intake_mod.check_batch, []) for _ in range(self.config.workers)]:
-                f.result()
+            self._pool = CheckerPool(self.config)
         else:
             self._inline = IntakeChecker(self.config)
         self._load_outbox()
@@ -148,7 +140,7 @@ class Hub:
         self.client.disconnect()
         self.client.loop_stop()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
         try:  # the other hubs take over this one's open deliveries now, not after the timeout
             with self.ledger.transaction() as tx:
                 tx.instance_heartbeat(self.instance, received_now(), running=False)
@@ -246,6 +238,9 @@ class Hub:
                 log.exception("hub.pipeline_error")
                 time.sleep(0.5)
         self._drain()
+        if self._pool is not None:
+            # Before this thread ends: workers it spawned (a replaced pool) die with it (PDEATHSIG).
+            self._pool.shutdown()
 
     def _step(self) -> None:
         docs: list[_Message] = []
@@ -290,7 +285,7 @@ class Hub:
         for batch in batches:
             if batch.results is None and batch.future is not None:
                 try:
-                    batch.results = batch.future.result()
+                    self._batch_results(batch)
                 except Exception:
                     log.exception("hub.drain_error")
         try:
@@ -308,13 +303,27 @@ class Hub:
         batch = _Batch(messages, payloads)
         oversize = self.config.limits.max_document_bytes
         if self._pool is not None and all(len(p.raw) <= oversize for p in payloads):
-            batch.future = self._pool.submit(intake_mod.check_batch, payloads)
+            batch.future = self._pool.submit(payloads)
             batch.future.add_done_callback(lambda _: self._events.put(("checked", None)))
         else:
             # Oversize payloads are refused here: shipping megabytes to a worker is pointless.
             checker = self._inline or _LocalChecker.get(self.config)
-            batch.results = checker.check_many(payloads)
+            try:
+                batch.results = checker.check_many(payloads)
+            except Exception as exc:  # one culprit must not sink the batch, nor the hub
+                batch.results = check_one_by_one(payloads, checker.check, self.notary, exc)
         self._batches.append(batch)
+
+    def _batch_results(self, batch: _Batch) -> None:
+        """Take a finished batch's results; a batch whose check raised or whose worker died is
+        checked again document by document (a document failing again is refused)."""
+        assert batch.future is not None and self._pool is not None
+        try:
+            batch.results = batch.future.result()
+        except Exception as exc:
+            if isinstance(exc, BrokenProcessPool):
+                self._pool.replace_if_broken()
+            batch.results = check_one_by_one(batch.payloads, self._pool.check_alone, self.notary, exc)
 
     def _ready_batches(self) -> list[_Batch]:
         """The checked batches to commit now, in arrival order; waits for the oldest one when too
@@ -327,7 +336,7 @@ class Hub:
                 assert batch.future is not None
                 if not batch.future.done() and len(self._batches) < limit:
                     break
-                batch.results = batch.future.result()
+                self._batch_results(batch)
             ready.append(self._batches.popleft())
         return ready
 
