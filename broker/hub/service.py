@@ -25,6 +25,7 @@ deliveries taken over by the next sweep of another.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -45,6 +46,8 @@ from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
+from broker.hub.health import HealthServer, HubHealth
+from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
 from broker.hub.workers import CheckerPool, check_one_by_one
 from broker.logs import event
@@ -72,6 +75,31 @@ class _Batch:
     payloads: list[Payload]
     future: Future[list[Intake]] | None = None
     results: list[Intake] | None = None
+
+
+@dataclass
+class _Held:
+    """What commits could not write yet (the ledger's disk was full), in arrival order."""
+
+    batches: list[_Batch] = field(default_factory=list)
+    acks: list[_Message] = field(default_factory=list)
+    published: list[int] = field(default_factory=list)
+
+    def take(
+        self, batches: list[_Batch], acks: list[_Message], published: list[int]
+    ) -> tuple[list[_Batch], list[_Message], list[int]]:
+        held = (self.batches + batches, self.acks + acks, self.published + published)
+        self.batches, self.acks, self.published = [], [], []
+        return held
+
+    def keep(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        self.batches, self.acks, self.published = batches, acks, published
+
+    def documents(self) -> int:
+        return sum(len(b.messages) for b in self.batches)
+
+    def __bool__(self) -> bool:
+        return bool(self.batches or self.acks or self.published)
 
 
 @dataclass
@@ -111,6 +139,11 @@ class Hub:
         self._last_sweep = 0.0
         self._last_beat = 0.0
         self._pool: CheckerPool | None = None
+        self.health = HubHealth(hub=self.code, instance=self.instance)
+        self._storage = StorageGuard(self.health)
+        self._held = _Held()
+        self._unreported: Outage | None = None
+        self._health_server: HealthServer | None = None
         self._inline: IntakeChecker | None = None
         self._thread = threading.Thread(target=self._run, name="hub-pipeline", daemon=True)
         self.client = self._make_client()
@@ -123,6 +156,8 @@ class Hub:
         else:
             self._inline = IntakeChecker(self.config)
         self._load_outbox()
+        if self.config.health_port is not None:
+            self._health_server = HealthServer(self.health, self.config.health_host, self.config.health_port).start()
         b = self.config.broker
         self.client.loop_start()
         self._thread.start()
@@ -147,6 +182,8 @@ class Hub:
         except Exception:
             log.exception("hub.heartbeat_failed")
         self.ledger.close()
+        if self._health_server is not None:
+            self._health_server.stop()
         event(log, "hub.stopped", hub=self.code, **self._stats_fields())
 
     def _stats_fields(self) -> dict[str, int]:
@@ -234,8 +271,11 @@ class Hub:
         while not self._stop.is_set():
             try:
                 self._step()
-            except Exception:  # the hub must survive anything; the ledger keeps it consistent
-                log.exception("hub.pipeline_error")
+            except Exception as exc:  # the hub must survive anything; the ledger keeps it consistent
+                if self._storage.outage is not None and is_storage_error(exc):  # another write, same outage
+                    self._storage.failed(exc, held=self._held.documents())
+                else:
+                    log.exception("hub.pipeline_error")
                 time.sleep(0.5)
         self._drain()
         if self._pool is not None:
@@ -266,7 +306,7 @@ class Hub:
             self._submit(docs)
         acks, published = self._handle_control(control) if control else ([], [])
         batches = self._ready_batches()
-        if batches or acks or published or self._attempts:
+        if batches or acks or published or self._attempts or self._held:
             self._commit(batches, acks, published)
         self._publish_jobs()
         self._beat()
@@ -289,7 +329,7 @@ class Hub:
                 except Exception:
                     log.exception("hub.drain_error")
         try:
-            self._commit([b for b in batches if b.results is not None], [], [])
+            self._commit([b for b in batches if b.results is not None], [], [], force=True)
         except Exception:
             log.exception("hub.drain_error")
 
@@ -342,19 +382,35 @@ class Hub:
 
     # --- the ledger stage ------------------------------------------------------------------
 
-    def _commit(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+    def _commit(
+        self, batches: list[_Batch], acks: list[_Message], published: list[int], *, force: bool = False
+    ) -> None:
         """One ledger transaction for everything this step learnt: the checked batches, the
         units' acks, the broker's PUBACKs and the publications of the last step. Then, and only
         then, the MQTT acknowledgements. One commit (one fsync) per step, not one per kind of
         news: the pipeline thread waiting on the disk is a thread not feeding the workers."""
+        # What an earlier commit could not write (a full disk) goes first, still unacknowledged;
+        # after a failure the next try waits for the backoff (broker.hub.storage).
+        batches, acks, published = self._held.take(batches, acks, published)
+        if not (force or self._storage.due()):
+            self._held.keep(batches, acks, published)
+            return
         jobs: list[Job] = []
         attempts = self._attempts
-        with self.ledger.transaction() as tx:
-            self._record_attempts(tx, attempts)
-            if acks or published:
-                self._control_writes(tx, acks, published)
-            for batch in batches:
-                jobs.extend(self._batch_writes(tx, batch))
+        stats = dataclasses.replace(self.stats)
+        try:
+            with self.ledger.transaction() as tx:
+                self._record_attempts(tx, attempts)
+                if acks or published:
+                    self._control_writes(tx, acks, published)
+                for batch in batches:
+                    jobs.extend(self._batch_writes(tx, batch))
+        except Exception as exc:  # rolled back: nothing acknowledged, all kept for the next try
+            self.stats = stats
+            self._held.keep(batches, acks, published)
+            self._storage.failed(exc, held=self._held.documents())
+            return
+        self._storage_ok()
         self._attempts = []  # written (only this thread adds to it), and only once committed
         for batch in batches:
             for message in batch.messages:
@@ -362,6 +418,22 @@ class Hub:
         for message in acks:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
+
+    def _storage_ok(self) -> None:
+        """A commit succeeded: end an outage, and tell the office about it (now that the notice
+        can be recorded; tried again at the next commit if this write fails)."""
+        outage = self._storage.succeeded() or self._unreported
+        self._unreported = None
+        if outage is None:
+            return
+        try:
+            with self.ledger.transaction() as tx:
+                job = office_alert(tx, self.notary, outage, hub_code=self.code, office=self.registry.office)
+        except Exception:
+            self._unreported = outage
+            log.exception("hub.storage_alert_failed")
+            return
+        self._jobs.append(job)
 
     def _batch_writes(self, tx: LedgerTx, batch: _Batch) -> list[Job]:
         assert batch.results is not None
@@ -527,7 +599,7 @@ class Hub:
     def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[Job]:
         """Reject for a reason only the ledger knows; the pre-sealed receipt is discarded."""
         result.problems = problems
-        notice = self.notary.seal_one(
+        notice = result.notice = self.notary.seal_one(
             self.notary.rejection_draft(
                 client_unit=message.unit,
                 problems=problems,
