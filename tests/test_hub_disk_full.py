@@ -138,3 +138,50 @@ def test_a_full_disk_stops_the_hub_and_freed_space_resumes_it(mosquitto, tmp_pat
         office.stop()
         bank.stop()
         hub.stop()
+
+
+# --- the parts, without a full disk -----------------------------------------------------------------
+
+
+def test_storage_errors_are_told_apart():
+    """A full disk on SQLite (through SQLAlchemy), on the file system and on PostgreSQL (SQLSTATE
+    53100) is HUB_STORAGE_FULL; another write error is HUB_STORAGE_FAILED."""
+    import errno
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from broker.hub.storage import FAILED, FULL, storage_code
+
+    class PgDiskFull(Exception):
+        sqlstate = "53100"
+
+    sqlite_full = OperationalError("COMMIT", {}, sqlite3.OperationalError("database or disk is full"))
+    assert storage_code(sqlite_full) == FULL
+    assert storage_code(OSError(errno.ENOSPC, "No space left on device")) == FULL
+    assert storage_code(OperationalError("COMMIT", {}, PgDiskFull("could not extend file"))) == FULL
+    locked = OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked"))
+    assert storage_code(locked) == FAILED
+
+
+def test_healthz_answers_json_and_nothing_else():
+    from datetime import datetime, timezone
+
+    from broker.hub.health import HealthServer, HubHealth
+
+    health = HubHealth(hub=HUB)
+    server = HealthServer(health, "127.0.0.1", 0).start()
+    try:
+        assert _health(server.port)[0] == 200 and _health(server.port)[1]["hub"] == HUB
+        health.degrade("HUB_STORAGE_FULL", datetime(2026, 12, 7, tzinfo=timezone.utc), held=3)
+        status, body = _health(server.port)
+        assert status == 503
+        assert (body["status"], body["reason"], body["held"]) == ("degraded", "HUB_STORAGE_FULL", 3)
+        assert body["message_en"] == "ledger storage is full: refusing work"
+        health.recover()
+        assert _health(server.port)[0] == 200
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{server.port}/", timeout=5)
+        assert missing.value.code == 404
+    finally:
+        server.stop()
