@@ -184,3 +184,34 @@ def test_without_workers_a_check_that_raises_is_refused(mosquitto, tmp_path, ban
         assert _codes(answers[0].root) == ["HUB_CHECK_FAILED"]
     finally:
         hub.stop()
+
+
+def test_a_document_whose_ledger_writes_fail_is_refused_and_holds_no_one(mosquitto, tmp_path, bank, court, monkeypatch):
+    """An error of the hub's own in the ledger stage (not the storage's) for one document: the
+    step is written document by document, that one is refused (HUB_INTERNAL), the others of its
+    step and the next document are served; the hub is not left retrying it for ever."""
+    poison = fresh()
+    poison_id = str(poison.header.document_id)
+    real = Hub._accept
+
+    def accept(self, tx, message, payload, result, original):
+        if result.document_id == poison_id:
+            raise KeyError("a bug in the ledger stage")
+        return real(self, tx, message, payload, result, original)
+
+    monkeypatch.setattr(Hub, "_accept", accept)
+    hub = _hub(mosquitto, tmp_path, workers=0)
+    hub.start()
+    try:
+        sealed = [court.seal(fresh()), court.seal(poison), court.seal(fresh())]
+        sent = [court.unit.send(raw) for raw in sealed]
+        answers = [court.unit.wait_answer(i, 60) for i in sent]
+        assert [a.doc_type for a in answers] == ["ServiceReceipt", "RejectionNotice", "ServiceReceipt"]
+        assert _codes(answers[1].root) == ["HUB_INTERNAL"]
+        assert court.publish(fresh(), timeout=60).accepted
+        assert hub.health.ok  # not taken for a storage outage
+        bank.recorder.wait_for(lambda r: r.counts[sent[0]] == 1 and r.counts[sent[2]] == 1, 30, "the others at the bank")
+        assert bank.recorder.counts[poison_id] == 0
+        assert hub.ledger.verify().ok
+    finally:
+        hub.stop()

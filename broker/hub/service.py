@@ -49,7 +49,7 @@ from broker.hub.outbox import Job, record_delivery, record_issued
 from broker.hub.health import HealthServer, HubHealth
 from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
-from broker.hub.workers import CheckerPool, check_one_by_one
+from broker.hub.workers import CheckerPool, check_one_by_one, refusal
 from broker.logs import event
 from broker.registry import load_registry
 from broker.transport import topics
@@ -395,6 +395,19 @@ class Hub:
         if not (force or self._storage.due()):
             self._held.keep(batches, acks, published)
             return
+        try:
+            self._write(batches, acks, published)
+        except Exception as exc:  # rolled back: nothing acknowledged
+            if is_storage_error(exc):
+                self._hold(batches, acks, published, exc)
+            else:
+                self._write_apart(batches, acks, published)
+            return
+        self._storage_ok()
+
+    def _write(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        """The transaction, then the acknowledgements; raises (having changed nothing) if the
+        transaction failed."""
         jobs: list[Job] = []
         attempts = self._attempts
         stats = dataclasses.replace(self.stats)
@@ -405,12 +418,9 @@ class Hub:
                     self._control_writes(tx, acks, published)
                 for batch in batches:
                     jobs.extend(self._batch_writes(tx, batch))
-        except Exception as exc:  # rolled back: nothing acknowledged, all kept for the next try
-            self.stats = stats
-            self._held.keep(batches, acks, published)
-            self._storage.failed(exc, held=self._held.documents())
-            return
-        self._storage_ok()
+        except Exception:
+            self.stats = stats  # counted for writes that were rolled back
+            raise
         self._attempts = []  # written (only this thread adds to it), and only once committed
         for batch in batches:
             for message in batch.messages:
@@ -418,6 +428,46 @@ class Hub:
         for message in acks:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
+
+    def _hold(self, batches: list[_Batch], acks: list[_Message], published: list[int], exc: Exception) -> None:
+        """Keep what could not be written for the next try, after the backoff."""
+        self._held.keep(batches, acks, published)
+        self._storage.failed(exc, held=self._held.documents())
+
+    def _write_apart(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        """A commit failed with an error of the hub's own, not of the storage: write the step's
+        parts one by one, so that one document whose writes fail holds no one else. That document
+        is refused (``HUB_INTERNAL``: its rejection's writes are other ones); control news whose
+        writes fail is dropped (the unit acknowledges again when the hub delivers again). A
+        storage error on the way holds the rest, as for a whole commit."""
+        log.exception("hub.commit_failed")
+        singles = [
+            _Batch([m], [p], results=[r]) for b in batches for m, p, r in zip(b.messages, b.payloads, b.results or [])
+        ]
+        try:
+            self._write([], acks, published)
+        except Exception as exc:
+            if is_storage_error(exc):
+                self._hold(singles, acks, published, exc)
+                return
+            log.exception("hub.control_writes_failed")
+            for message in acks:
+                self._ack(message.mid, message.gen)
+        for i, single in enumerate(singles):
+            try:
+                self._write([single], [], [])
+                continue
+            except Exception as exc:
+                if is_storage_error(exc):
+                    self._hold(singles[i:], [], [], exc)
+                    return
+            single.results = [refusal(single.payloads[0], "HUB_INTERNAL", self.notary)]
+            try:
+                self._write([single], [], [])
+            except Exception as exc:  # not even a rejection can be written: keep it, try later
+                self._hold(singles[i:], [], [], exc)
+                return
+        self._storage_ok()
 
     def _storage_ok(self) -> None:
         """A commit succeeded: end an outage, and tell the office about it (now that the notice
