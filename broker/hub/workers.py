@@ -33,6 +33,9 @@ log = logging.getLogger("liandong.hub")
 CHECK_FAILED = "HUB_CHECK_FAILED"
 WORKER_DIED = "HUB_WORKER_DIED"
 
+#: Worker deaths checking one document alone before it is refused.
+WORKER_DEATHS_ALONE = 2
+
 
 class CheckerPool:
     """The hub's worker processes, replaced as a whole when one of them died."""
@@ -99,7 +102,7 @@ def check_one_by_one(
     payloads: list[Payload], check_alone: Callable[[Payload], Intake], notary: HubNotary, failure: BaseException
 ) -> list[Intake]:
     """The results of a batch whose check failed with ``failure``: each payload checked again
-    alone; one whose check raises again, or whose worker dies again, is refused."""
+    alone; one whose check raises again, or that kills its worker twice alone, is refused."""
     event(
         log,
         "hub.batch_failed",
@@ -108,15 +111,22 @@ def check_one_by_one(
         error=type(failure).__qualname__,
         worker_died=isinstance(failure, BrokenProcessPool),
     )
-    results = []
-    for payload in payloads:
+    return [_check_alone(payload, check_alone, notary) for payload in payloads]
+
+
+def _check_alone(payload: Payload, check_alone: Callable[[Payload], Intake], notary: HubNotary) -> Intake:
+    # A worker dying while it checks one document alone is tried once more: the death may have
+    # come from outside (the OOM killer, an operator) and hit an innocent document; a document
+    # that kills its worker kills the next one too.
+    for attempt in range(WORKER_DEATHS_ALONE):
         try:
-            results.append(check_alone(payload))
+            return check_alone(payload)
         except BrokenProcessPool:
-            results.append(refusal(payload, WORKER_DIED, notary))
-        except Exception as exc:
-            results.append(refusal(payload, CHECK_FAILED, notary, exc))
-    return results
+            if attempt + 1 == WORKER_DEATHS_ALONE:
+                return refusal(payload, WORKER_DIED, notary)
+        except Exception as exc:  # an exception is the document's own: no second try
+            return refusal(payload, CHECK_FAILED, notary, exc)
+    raise AssertionError("unreachable")
 
 
 def refusal(payload: Payload, code: str, notary: HubNotary, exc: BaseException | None = None) -> Intake:
