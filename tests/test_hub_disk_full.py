@@ -185,3 +185,17 @@ def test_healthz_answers_json_and_nothing_else():
         assert missing.value.code == 404
     finally:
         server.stop()
+
+
+def test_a_health_port_in_use_is_a_configuration_error():
+    import socket
+
+    from broker.errors import LiandongError
+    from broker.hub.health import HealthServer, HubHealth
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(LiandongError) as refused:
+            HealthServer(HubHealth(), "127.0.0.1", taken.getsockname()[1])
+    assert refused.value.codes == ["HUB_CONFIG_INVALID"] and "health_port" in str(refused.value)

@@ -15,7 +15,7 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from broker.errors import CATALOGUE
+from broker.errors import CATALOGUE, LiandongError, problem
 from broker.hub.notices import received_now
 
 log = logging.getLogger("liandong.hub")
@@ -66,7 +66,8 @@ class HubHealth:
 
 
 class HealthServer:
-    """``/healthz`` over HTTP on ``host:port`` (port 0: any free port, see :attr:`port`)."""
+    """``/healthz`` over HTTP on ``host:port`` (port 0: any free port, see :attr:`port`); a port
+    that cannot be bound is a configuration error (``HUB_CONFIG_INVALID``)."""
 
     def __init__(self, health: HubHealth, host: str, port: int) -> None:
         self.health = health
@@ -90,7 +91,11 @@ class HealthServer:
             def log_message(self, format: str, *args: Any) -> None:  # monitors poll often: no log
                 pass
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        try:
+            self._server = ThreadingHTTPServer((host, port), Handler)
+        except OSError as exc:
+            detail = f"health_host {host}, health_port {port}: {exc.strerror or exc}"
+            raise LiandongError([problem("HUB_CONFIG_INVALID", detail=detail)]) from None
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="hub-health", daemon=True)
 

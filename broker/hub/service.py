@@ -151,13 +151,13 @@ class Hub:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
+        if self.config.health_port is not None:  # first: a port in use stops the start here
+            self._health_server = HealthServer(self.health, self.config.health_host, self.config.health_port).start()
         if self.config.workers > 0:
             self._pool = CheckerPool(self.config)
         else:
             self._inline = IntakeChecker(self.config)
         self._load_outbox()
-        if self.config.health_port is not None:
-            self._health_server = HealthServer(self.health, self.config.health_host, self.config.health_port).start()
         b = self.config.broker
         self.client.loop_start()
         self._thread.start()
