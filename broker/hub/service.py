@@ -42,11 +42,11 @@ import paho.mqtt.client as mqtt
 from broker.errors import LiandongError, Problem, problem
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
+from broker.hub.health import HealthServer, HubHealth
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
-from broker.hub.health import HealthServer, HubHealth
 from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
 from broker.hub.workers import CheckerPool, check_one_by_one, refusal
