@@ -136,6 +136,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("MSG_MALFORMED", "消息格式错误：{detail}", "malformed message: {detail}"),
     ErrorSpec("BROKER_UNREACHABLE", "{seconds} 秒内未能连接消息代理 {endpoints}：请检查地址、端口、TLS 证书以及代理是否在运行", "could not connect to the MQTT broker at {endpoints} within {seconds} s: check the address, the port, the TLS certificates and that the broker is running"),
     ErrorSpec("HUB_INTERNAL", "枢纽内部错误，文书未被接收，请重发", "internal hub error; the document was not accepted, please resend"),
+    ErrorSpec("HUB_CHECK_FAILED", "枢纽检查该文书时发生意外错误，再次单独检查仍然失败：不予接收（摘要 {digest}），请联系枢纽运维人员", "the hub's check of this document failed unexpectedly, again when checked alone: not accepted (digest {digest}); contact the hub's operators"),
+    ErrorSpec("HUB_WORKER_DIED", "枢纽检查该文书的进程异常终止，再次单独检查时再次终止：不予接收（摘要 {digest}），请联系枢纽运维人员", "the hub process checking this document died, and again when it was checked alone: not accepted (digest {digest}); contact the hub's operators"),
+    ErrorSpec("HUB_STORAGE_FULL", "账本存储空间已满，暂停受理", "ledger storage is full: refusing work"),
+    ErrorSpec("HUB_STORAGE_FAILED", "账本写入失败，暂停受理并重试", "writing to the ledger failed: refusing work and retrying"),
     # --- working-day calendar and deadlines (broker.deadlines) ---------------------------------------
     ErrorSpec("CAL_YEAR_UNKNOWN", "{year} 年的法定节假日安排未知（chinesecalendar 覆盖 {package_years} 年，补充文件 {override_file} 覆盖 {override_years}）：请按国务院办公厅当年部分节假日安排的通知，在补充文件中添加 {year} 年的 holidays（放假日）与 workdays（调休上班日），或升级 chinesecalendar", "the official holiday arrangement for {year} is unknown (chinesecalendar covers {package_years}, the override file {override_file} covers {override_years}): add {year} with its holidays and make-up workdays to the override file from the State Council General Office notice for that year, or upgrade chinesecalendar", "国务院办公厅关于部分节假日安排的通知"),
     ErrorSpec("CAL_OVERRIDE_INVALID", "节假日补充文件无效：{detail}", "the holiday override file is invalid: {detail}"),

@@ -38,6 +38,7 @@ from tests.network import (
     wait_until,
 )
 from tests.pg import pg_url  # noqa: F401
+from tests.processes import alive, children
 
 CERTS = Path(__file__).resolve().parents[1] / "certs-example"
 LD = "{" + NS + "}"
@@ -434,29 +435,18 @@ def test_hub_killed_mid_run_loses_nothing_and_repeats_nothing(mosquitto, tmp_pat
     assert process.log().count('"hub.started"') == 2
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:  # field 4: the parent's pid
-                found.append(int(entry.name))
-    return found
-
-
 def test_a_killed_hub_leaves_no_worker_behind(mosquitto, tmp_path):
     """A hub killed outright never shuts its worker pool down: the workers notice and end, where
     they used to wait for work for ever, holding their memory."""
     config = hub_config(HUB, port=mosquitto.port, var=tmp_path / "hub", workers=2)
     process = HubProcess(config, tmp_path).start()
     assert process.proc is not None
-    workers = _children(process.proc.pid)
+    workers = children(process.proc.pid)
     assert len(workers) >= 2, workers  # the two workers (and multiprocessing's resource tracker)
     process.kill()
-    wait_until(lambda: not [w for w in workers if Path(f"/proc/{w}").exists()], 20, "the workers to end")
+    # The kernel kills the workers with the hub (PR_SET_PDEATHSIG), then the tracker sees its
+    # pipe close. A zombie is dead: it only waits for init to collect its exit status.
+    wait_until(lambda: not [w for w in workers if alive(w)], 20, "the workers to end")
 
 
 @pytest.mark.slow

@@ -429,6 +429,8 @@ class AnomalyKind(StrEnum):
     UNIT_OFFLINE = "UnitOffline"
     UNIT_BACK_ONLINE = "UnitBackOnline"
     HUB_RESTARTED = "HubRestarted"
+    HUB_STORAGE_FULL = "HubStorageFull"
+    HUB_STORAGE_FAILED = "HubStorageFailed"
 
 
 class AnomalyNotice(XmlModel):

@@ -174,6 +174,10 @@ class HubConfig(Section):
         "the audit); default: the CN of broker.cert, i.e. its MQTT identity",
     )
     workers: int = Field(2, description="processes checking documents in parallel; 0 checks in the hub process")
+    health_port: int | None = Field(
+        None, ge=0, le=65535, description="serve GET /healthz on this port (503 while the hub refuses work); none without"
+    )
+    health_host: str = Field("127.0.0.1", description="address the health endpoint listens on")
     batch_size: int = Field(100, description="documents checked together by one worker at most (the ledger commits what a step brings in one transaction)")
 
 

@@ -11,8 +11,11 @@ document into a duplicate or a rejection; it seals those rare notices itself.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -157,30 +160,82 @@ def _items(root: etree._Element) -> list[str]:
 
 _worker: IntakeChecker | None = None
 
+#: Test-only fault injection, read from the worker's *environment* when it starts (never from a
+#: configuration file): ``kill:<digest>`` makes the worker checking the payload with that SHA-256
+#: die (SIGKILL), ``raise:<digest>`` makes it raise; several separated by commas. It stands for a
+#: document that crashes the checker, which the tests cannot otherwise produce once the checker
+#: is fixed (tests/test_hub_faults.py).
+FAULT_ENV = "LIANDONG_TEST_WORKER_FAULT"
+_faults: dict[str, str] = {}
 
-def init_worker(config: HubConfig) -> None:
-    """ProcessPoolExecutor initializer: load keys, certificates and schema once per process."""
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def init_worker(config: HubConfig, hub_pid: int | None = None) -> None:
+    """ProcessPoolExecutor initializer: load keys, certificates and schema once per process.
+
+    ``hub_pid`` is the hub that started this worker. A hub killed before this initializer ran
+    (the worker then belongs to init already) is noticed here, before any loading, and the worker
+    ends; a hub killed later kills the worker through the kernel (Linux) or the watch thread."""
     global _worker
+    hub = hub_pid if hub_pid is not None else os.getppid()
+    _die_with_parent(hub)
+    _faults.update(_read_faults(os.environ.get(FAULT_ENV, "")))
     _worker = IntakeChecker(config)
-    _exit_with_parent(os.getppid())
+    _exit_with_parent(hub)
 
 
-def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
-    """End this worker when the hub that started it is gone. A hub killed outright (SIGKILL, the
-    OOM killer) never shuts its pool down, and its workers would wait for work for ever, holding
-    their memory; a clean stop shuts them down itself."""
+def _die_with_parent(hub: int) -> None:
+    """Ask Linux to SIGKILL this process when its parent ends, then check the parent is still the
+    hub: set first and checked after, so a hub dying in between cannot be missed. (The signal
+    follows the *thread* that spawned the worker: the hub spawns its workers from threads that
+    live as long as it does, and shuts the pool down before such a thread ends.)"""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no prctl: the watch thread still ends the worker
+            pass
+    if os.getppid() != hub:
+        os._exit(0)
+
+
+def _exit_with_parent(hub: int, interval: float = 1.0) -> None:
+    """End this worker when the hub that started it is gone (where the kernel cannot do it). A
+    hub killed outright (SIGKILL, the OOM killer) never shuts its pool down, and its workers
+    would wait for work for ever, holding their memory; a clean stop shuts them down itself."""
 
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == hub:
             time.sleep(interval)
         os._exit(0)
 
     threading.Thread(target=watch, name="hub-parent-watch", daemon=True).start()
 
 
+def _read_faults(spec: str) -> dict[str, str]:
+    faults = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        action, _, digest = item.partition(":")
+        if action in ("kill", "raise") and digest:
+            faults[digest.lower()] = action
+    return faults
+
+
+def _inject_faults(payloads: list[Payload]) -> None:
+    for p in payloads:
+        action = _faults.get(payload_digest(p.raw))
+        if action == "kill":
+            os.kill(os.getpid(), signal.SIGKILL)
+        elif action == "raise":
+            raise RuntimeError(f"{FAULT_ENV}: injected failure")
+
+
 def check_batch(payloads: list[Payload]) -> list[Intake]:
     assert _worker is not None, "init_worker was not called"
+    if _faults:
+        _inject_faults(payloads)
     return _worker.check_many(payloads)
 
 
-__all__ = ["Intake", "IntakeChecker", "Payload", "check_batch", "init_worker", "payload_digest"]
+__all__ = ["FAULT_ENV", "Intake", "IntakeChecker", "Payload", "check_batch", "init_worker", "payload_digest"]

@@ -25,13 +25,14 @@ deliveries taken over by the next sweep of another.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import multiprocessing
 import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -39,14 +40,16 @@ from typing import Any, Callable
 import paho.mqtt.client as mqtt
 
 from broker.errors import LiandongError, Problem, problem
-from broker.hub import intake as intake_mod
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
+from broker.hub.health import HealthServer, HubHealth
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
+from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
+from broker.hub.workers import CheckerPool, check_one_by_one, refusal
 from broker.logs import event
 from broker.registry import load_registry
 from broker.transport import topics
@@ -72,6 +75,31 @@ class _Batch:
     payloads: list[Payload]
     future: Future[list[Intake]] | None = None
     results: list[Intake] | None = None
+
+
+@dataclass
+class _Held:
+    """What commits could not write yet (the ledger's disk was full), in arrival order."""
+
+    batches: list[_Batch] = field(default_factory=list)
+    acks: list[_Message] = field(default_factory=list)
+    published: list[int] = field(default_factory=list)
+
+    def take(
+        self, batches: list[_Batch], acks: list[_Message], published: list[int]
+    ) -> tuple[list[_Batch], list[_Message], list[int]]:
+        held = (self.batches + batches, self.acks + acks, self.published + published)
+        self.batches, self.acks, self.published = [], [], []
+        return held
+
+    def keep(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        self.batches, self.acks, self.published = batches, acks, published
+
+    def documents(self) -> int:
+        return sum(len(b.messages) for b in self.batches)
+
+    def __bool__(self) -> bool:
+        return bool(self.batches or self.acks or self.published)
 
 
 @dataclass
@@ -110,7 +138,12 @@ class Hub:
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
         self._last_beat = 0.0
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: CheckerPool | None = None
+        self.health = HubHealth(hub=self.code, instance=self.instance)
+        self._storage = StorageGuard(self.health)
+        self._held = _Held()
+        self._unreported: Outage | None = None
+        self._health_server: HealthServer | None = None
         self._inline: IntakeChecker | None = None
         self._thread = threading.Thread(target=self._run, name="hub-pipeline", daemon=True)
         self.client = self._make_client()
@@ -118,16 +151,10 @@ class Hub:
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
+        if self.config.health_port is not None:  # first: a port in use stops the start here
+            self._health_server = HealthServer(self.health, self.config.health_host, self.config.health_port).start()
         if self.config.workers > 0:
-            # Spawned before paho's thread exists, so no thread state is forked into workers.
-            self._pool = ProcessPoolExecutor(
-                self.config.workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=intake_mod.init_worker,
-                initargs=(self.config,),
-            )
-            for f in [self._pool.submit(intake_mod.check_batch, []) for _ in range(self.config.workers)]:
-                f.result()
+            self._pool = CheckerPool(self.config)
         else:
             self._inline = IntakeChecker(self.config)
         self._load_outbox()
@@ -148,13 +175,15 @@ class Hub:
         self.client.disconnect()
         self.client.loop_stop()
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
         try:  # the other hubs take over this one's open deliveries now, not after the timeout
             with self.ledger.transaction() as tx:
                 tx.instance_heartbeat(self.instance, received_now(), running=False)
         except Exception:
             log.exception("hub.heartbeat_failed")
         self.ledger.close()
+        if self._health_server is not None:
+            self._health_server.stop()
         event(log, "hub.stopped", hub=self.code, **self._stats_fields())
 
     def _stats_fields(self) -> dict[str, int]:
@@ -242,10 +271,16 @@ class Hub:
         while not self._stop.is_set():
             try:
                 self._step()
-            except Exception:  # the hub must survive anything; the ledger keeps it consistent
-                log.exception("hub.pipeline_error")
+            except Exception as exc:  # the hub must survive anything; the ledger keeps it consistent
+                if self._storage.outage is not None and is_storage_error(exc):  # another write, same outage
+                    self._storage.failed(exc, held=self._held.documents())
+                else:
+                    log.exception("hub.pipeline_error")
                 time.sleep(0.5)
         self._drain()
+        if self._pool is not None:
+            # Before this thread ends: workers it spawned (a replaced pool) die with it (PDEATHSIG).
+            self._pool.shutdown()
 
     def _step(self) -> None:
         docs: list[_Message] = []
@@ -271,7 +306,7 @@ class Hub:
             self._submit(docs)
         acks, published = self._handle_control(control) if control else ([], [])
         batches = self._ready_batches()
-        if batches or acks or published or self._attempts:
+        if batches or acks or published or self._attempts or self._held:
             self._commit(batches, acks, published)
         self._publish_jobs()
         self._beat()
@@ -290,11 +325,11 @@ class Hub:
         for batch in batches:
             if batch.results is None and batch.future is not None:
                 try:
-                    batch.results = batch.future.result()
+                    self._batch_results(batch)
                 except Exception:
                     log.exception("hub.drain_error")
         try:
-            self._commit([b for b in batches if b.results is not None], [], [])
+            self._commit([b for b in batches if b.results is not None], [], [], force=True)
         except Exception:
             log.exception("hub.drain_error")
 
@@ -308,13 +343,27 @@ class Hub:
         batch = _Batch(messages, payloads)
         oversize = self.config.limits.max_document_bytes
         if self._pool is not None and all(len(p.raw) <= oversize for p in payloads):
-            batch.future = self._pool.submit(intake_mod.check_batch, payloads)
+            batch.future = self._pool.submit(payloads)
             batch.future.add_done_callback(lambda _: self._events.put(("checked", None)))
         else:
             # Oversize payloads are refused here: shipping megabytes to a worker is pointless.
             checker = self._inline or _LocalChecker.get(self.config)
-            batch.results = checker.check_many(payloads)
+            try:
+                batch.results = checker.check_many(payloads)
+            except Exception as exc:  # one culprit must not sink the batch, nor the hub
+                batch.results = check_one_by_one(payloads, checker.check, self.notary, exc)
         self._batches.append(batch)
+
+    def _batch_results(self, batch: _Batch) -> None:
+        """Take a finished batch's results; a batch whose check raised or whose worker died is
+        checked again document by document (a document failing again is refused)."""
+        assert batch.future is not None and self._pool is not None
+        try:
+            batch.results = batch.future.result()
+        except Exception as exc:
+            if isinstance(exc, BrokenProcessPool):
+                self._pool.replace_if_broken()
+            batch.results = check_one_by_one(batch.payloads, self._pool.check_alone, self.notary, exc)
 
     def _ready_batches(self) -> list[_Batch]:
         """The checked batches to commit now, in arrival order; waits for the oldest one when too
@@ -327,25 +376,51 @@ class Hub:
                 assert batch.future is not None
                 if not batch.future.done() and len(self._batches) < limit:
                     break
-                batch.results = batch.future.result()
+                self._batch_results(batch)
             ready.append(self._batches.popleft())
         return ready
 
     # --- the ledger stage ------------------------------------------------------------------
 
-    def _commit(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+    def _commit(
+        self, batches: list[_Batch], acks: list[_Message], published: list[int], *, force: bool = False
+    ) -> None:
         """One ledger transaction for everything this step learnt: the checked batches, the
         units' acks, the broker's PUBACKs and the publications of the last step. Then, and only
         then, the MQTT acknowledgements. One commit (one fsync) per step, not one per kind of
         news: the pipeline thread waiting on the disk is a thread not feeding the workers."""
+        # What an earlier commit could not write (a full disk) goes first, still unacknowledged;
+        # after a failure the next try waits for the backoff (broker.hub.storage).
+        batches, acks, published = self._held.take(batches, acks, published)
+        if not (force or self._storage.due()):
+            self._held.keep(batches, acks, published)
+            return
+        try:
+            self._write(batches, acks, published)
+        except Exception as exc:  # rolled back: nothing acknowledged
+            if is_storage_error(exc):
+                self._hold(batches, acks, published, exc)
+            else:
+                self._write_apart(batches, acks, published)
+            return
+        self._storage_ok()
+
+    def _write(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        """The transaction, then the acknowledgements; raises (having changed nothing) if the
+        transaction failed."""
         jobs: list[Job] = []
         attempts = self._attempts
-        with self.ledger.transaction() as tx:
-            self._record_attempts(tx, attempts)
-            if acks or published:
-                self._control_writes(tx, acks, published)
-            for batch in batches:
-                jobs.extend(self._batch_writes(tx, batch))
+        stats = dataclasses.replace(self.stats)
+        try:
+            with self.ledger.transaction() as tx:
+                self._record_attempts(tx, attempts)
+                if acks or published:
+                    self._control_writes(tx, acks, published)
+                for batch in batches:
+                    jobs.extend(self._batch_writes(tx, batch))
+        except Exception:
+            self.stats = stats  # counted for writes that were rolled back
+            raise
         self._attempts = []  # written (only this thread adds to it), and only once committed
         for batch in batches:
             for message in batch.messages:
@@ -353,6 +428,62 @@ class Hub:
         for message in acks:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
+
+    def _hold(self, batches: list[_Batch], acks: list[_Message], published: list[int], exc: Exception) -> None:
+        """Keep what could not be written for the next try, after the backoff."""
+        self._held.keep(batches, acks, published)
+        self._storage.failed(exc, held=self._held.documents())
+
+    def _write_apart(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+        """A commit failed with an error of the hub's own, not of the storage: write the step's
+        parts one by one, so that one document whose writes fail holds no one else. That document
+        is refused (``HUB_INTERNAL``: its rejection's writes are other ones); control news whose
+        writes fail is dropped (the unit acknowledges again when the hub delivers again). A
+        storage error on the way holds the rest, as for a whole commit."""
+        log.exception("hub.commit_failed")
+        singles = [
+            _Batch([m], [p], results=[r]) for b in batches for m, p, r in zip(b.messages, b.payloads, b.results or [])
+        ]
+        try:
+            self._write([], acks, published)
+        except Exception as exc:
+            if is_storage_error(exc):
+                self._hold(singles, acks, published, exc)
+                return
+            log.exception("hub.control_writes_failed")
+            for message in acks:
+                self._ack(message.mid, message.gen)
+        for i, single in enumerate(singles):
+            try:
+                self._write([single], [], [])
+                continue
+            except Exception as exc:
+                if is_storage_error(exc):
+                    self._hold(singles[i:], [], [], exc)
+                    return
+            single.results = [refusal(single.payloads[0], "HUB_INTERNAL", self.notary)]
+            try:
+                self._write([single], [], [])
+            except Exception as exc:  # not even a rejection can be written: keep it, try later
+                self._hold(singles[i:], [], [], exc)
+                return
+        self._storage_ok()
+
+    def _storage_ok(self) -> None:
+        """A commit succeeded: end an outage, and tell the office about it (now that the notice
+        can be recorded; tried again at the next commit if this write fails)."""
+        outage = self._storage.succeeded() or self._unreported
+        self._unreported = None
+        if outage is None:
+            return
+        try:
+            with self.ledger.transaction() as tx:
+                job = office_alert(tx, self.notary, outage, hub_code=self.code, office=self.registry.office)
+        except Exception:
+            self._unreported = outage
+            log.exception("hub.storage_alert_failed")
+            return
+        self._jobs.append(job)
 
     def _batch_writes(self, tx: LedgerTx, batch: _Batch) -> list[Job]:
         assert batch.results is not None
@@ -518,7 +649,7 @@ class Hub:
     def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[Job]:
         """Reject for a reason only the ledger knows; the pre-sealed receipt is discarded."""
         result.problems = problems
-        notice = self.notary.seal_one(
+        notice = result.notice = self.notary.seal_one(
             self.notary.rejection_draft(
                 client_unit=message.unit,
                 problems=problems,
