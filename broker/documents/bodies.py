@@ -429,6 +429,8 @@ class AnomalyKind(StrEnum):
     UNIT_OFFLINE = "UnitOffline"
     UNIT_BACK_ONLINE = "UnitBackOnline"
     HUB_RESTARTED = "HubRestarted"
+    SENDER_FLOOD = "SenderFlood"
+    """A unit sent more refused payloads than its limit: its excess is dropped unchecked."""
 
 
 class AnomalyNotice(XmlModel):
