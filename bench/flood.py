@@ -259,7 +259,8 @@ def run(
                 with MemoryPeak(hub.pid) as memory:
                     before = ledger_size(ledger_path)
                     alone = steady(broker.port, alone_docs, rate)
-                        after_alone = ledger_size(ledger_path)
+                    alone.pop("_timed")
+                    after_alone = ledger_size(ledger_path)
                     print(f"alone: {json.dumps(alone)}", flush=True)
                 alone_memory = {"hub_peak_rss_mib": round(memory.main / 2**20, 1), "hub_and_workers_peak_rss_mib": round(memory.tree / 2**20, 1)}
                 flooder = Flooder(broker.port, flood)
@@ -276,7 +277,6 @@ def run(
                     after_flood = ledger_size(ledger_path)
                 # the notices published while the flood was being sent
                 window = sorted(ms for t, ms in during.pop("_timed") if flooder.start <= t <= (flooder.end or t))
-                alone.pop("_timed")
                 if len(window) > 10:
                     during["while_flooding"] = {
                         "notices": len(window),
