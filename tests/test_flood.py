@@ -88,6 +88,32 @@ def test_garbage_beyond_the_samples_of_a_minute_is_counted_not_recorded():
     assert guard.compacted_total == 7
 
 
+def test_a_minutes_counts_go_into_the_audit_chain_once_the_minute_is_over(tmp_path):
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.create_schema()
+    mono = [0.0]
+    guard = FloodGuard(Limits(garbage_samples_per_minute=0, refusal_burst=1000), clock=lambda: mono[0])
+    minute = datetime(2026, 12, 7, 12, 0, 10, tzinfo=timezone.utc)
+    for _ in range(7):
+        assert guard.refused(BANK, _garbage(100), minute)
+    for _ in range(5):
+        guard.excess(BANK, minute, 512)
+    for now in (minute, minute.replace(minute=1)):  # the minute runs, then it is over
+        mono[0] += 2
+        guard.tick(now)
+        with ledger.transaction() as tx:
+            guard.write(tx, "hub-a")
+        guard.written()
+    with ledger.engine.connect() as conn:
+        entries = conn.execute(select(audit.c.action, audit.c.client, audit.c.detail)).all()
+    assert [(e.action, e.client) for e in entries] == [("rejections_counted", BANK)]  # one, after the minute
+    assert '"excess":5' in entries[0].detail and '"garbage":7' in entries[0].detail
+    counts = {c.reason: c.count for c in read_counts(ledger, BANK)}
+    assert counts == {"excess": 5, "garbage": 7}
+    assert ledger.verify().ok
+    ledger.close()
+
+
 # --- the hub's scheduling, step by step (the hub in this process, no broker connection) ------------
 
 

@@ -12,7 +12,9 @@
 - In the ledger transaction of the step: :meth:`write` adds the counts to
   ``rejection_counts`` (:mod:`broker.hub.ledger.rejections_compact`) and returns the flood
   episodes that started, for which the hub sends one AnomalyNotice each to the linkage office
-  (003 SPC–MPS 四(五)).
+  (003 SPC–MPS 四(五)). Once a minute is over, its totals per sender go into the audit chain as
+  one ``rejections_counted`` entry, so the counts are as tamper-evident as the records they
+  replace (one entry per sender and minute of a flood, not one per payload).
 
 Memory is bounded by senders, not payloads: counts per sender and minute until written (every
 step), sample tallies of the current minute.
@@ -23,8 +25,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from broker.documents import bodies
 from broker.documents.document import CHINA_TZ
@@ -75,6 +79,9 @@ class FloodGuard:
         self.excess_total = 0
         self.compacted_total = 0
         self._last_tick = float("-inf")
+        # this hub's totals per (sender, minute) while the minute runs; closed ones go to the chain
+        self._totals: dict[tuple[str, datetime], dict[str, Any]] = {}
+        self._closing: list[tuple[tuple[str, datetime], dict[str, Any]]] = []
 
     # --- network thread ---------------------------------------------------------------------
 
@@ -89,6 +96,7 @@ class FloodGuard:
         n = self._count(unit, at, "excess")
         n.count += 1
         n.bytes += size
+        self._total(unit, at, "excess", size)
         self.excess_total += 1
 
     def refused(self, unit: str, result: Intake, at: datetime) -> bool:
@@ -109,25 +117,43 @@ class FloodGuard:
         n.count += 1
         n.bytes += result.size
         n.codes.update(p.code for p in result.problems)
+        self._total(unit, at, "garbage", result.size)["codes"].update(p.code for p in result.problems)
         self.compacted_total += 1
         return True
 
     @property
     def pending(self) -> bool:
         """Something for :meth:`write`."""
-        return bool(self._counts or self._started)
+        return bool(self._counts or self._started or self._closing)
 
-    def write(self, tx: LedgerTx) -> list[FloodEpisode]:
-        """Add the counts to the ledger; return the episodes that started since the last write.
-        Call :meth:`written` once the transaction committed."""
+    def write(self, tx: LedgerTx, hub: str | None = None) -> list[FloodEpisode]:
+        """Add the counts to the ledger and the totals of minutes that are over to the audit
+        chain (``hub``: this instance, named in the entries); return the episodes that started
+        since the last write. Call :meth:`written` once the transaction committed."""
         if self._counts:
             add_counts(tx, self._counts.values())
+        for (unit, minute), totals in self._closing:
+            tx.audit(
+                "rejections_counted",
+                actor="hub",
+                client=unit,
+                detail={
+                    "minute": minute.isoformat(),
+                    "excess": totals["excess"],
+                    "garbage": totals["garbage"],
+                    "bytes": totals["bytes"],
+                    "codes": dict(sorted(totals["codes"].items())),
+                    "hub": hub,
+                },
+                at=minute + timedelta(minutes=1),
+            )
         return list(self._started)
 
     def written(self) -> None:
         """The last :meth:`write` committed: forget what it wrote."""
         self._counts.clear()
         self._started.clear()
+        self._closing.clear()
 
     def tick(self, now: datetime) -> None:
         """Now and then (the pipeline calls it every step; it works once a second at most):
@@ -139,9 +165,20 @@ class FloodGuard:
         current = minute_of(now)
         for key in [k for k in self._samples if k[1] < current]:
             del self._samples[key]
+        for key in [k for k in self._totals if k[1] < current]:
+            self._closing.append((key, self._totals.pop(key)))
         for unit, excess, lasted in self.gate.ended(mono):
             self._refusals.pop(unit, None)
             event(log, "flood.ended", unit=unit, excess=excess, seconds=round(lasted, 1))
+
+    def _total(self, unit: str, at: datetime, reason: str, size: int) -> dict[str, Any]:
+        key = (unit, minute_of(at))
+        totals = self._totals.get(key)
+        if totals is None:
+            totals = self._totals[key] = {"excess": 0, "garbage": 0, "bytes": 0, "codes": Counter()}
+        totals[reason] += 1
+        totals["bytes"] += size
+        return totals
 
     def _count(self, unit: str, at: datetime, reason: str) -> RejectionCount:
         key = (unit, minute_of(at), reason)

@@ -374,7 +374,7 @@ class Hub:
             for batch in batches:
                 jobs.extend(self._batch_writes(tx, batch))
             if self._flood.pending:  # after the batches: their refusals may start an episode
-                jobs.extend(self._flood_notice(tx, episode) for episode in self._flood.write(tx))
+                jobs.extend(self._flood_notice(tx, episode) for episode in self._flood.write(tx, self.instance))
         self._attempts = []  # written (only this thread adds to it), and only once committed
         self._flood.written()
         excess, self._excess = self._excess, []
