@@ -2,7 +2,9 @@
 
 Threads and processes, and why:
 
-- paho's network thread only moves messages into a queue (nothing slow runs there);
+- paho's network thread only moves messages into a queue (nothing slow runs there), except
+  that a flooding sender's excess is told apart there, before any parsing
+  (:mod:`broker.hub.flood_guard`);
 - worker processes check and seal (:mod:`broker.hub.intake`): signatures dominate the cost and
   Python threads would share one core;
 - one pipeline thread owns the ledger: it commits what each step brought (the checked batches,
@@ -11,6 +13,9 @@ Threads and processes, and why:
   deliveries and service receipts. A crash at any point loses nothing: an unacknowledged message
   comes again from the broker and is recognised as a duplicate; a committed delivery stays in the
   ledger's outbox until the recipient confirms it on its ``ack`` topic.
+
+Documents wait for checking in one queue per sender, served round-robin into the batches
+(:mod:`broker.hub.fairness`): one sender's backlog delays no other sender.
 
 Memory stays bounded: the broker may push at most ``receive_maximum`` unacknowledged messages,
 at most ``publish_window`` deliveries wait for a PUBACK, and the rest waits in the ledger.
@@ -43,7 +48,7 @@ from broker.hub import intake as intake_mod
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.fairness import FairQueue
-from broker.hub.flood_guard import FloodGuard, flood_notice_body
+from broker.hub.flood_guard import FloodEpisode, FloodGuard, flood_notice_body
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
@@ -509,7 +514,7 @@ class Hub:
     def _issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> Job:
         return record_issued(tx, notice, hub_code=self.code, client=client)
 
-    def _flood_notice(self, tx: LedgerTx, episode: Any) -> Job:
+    def _flood_notice(self, tx: LedgerTx, episode: FloodEpisode) -> Job:
         """One AnomalyNotice to the office per flood episode (003 SPC–MPS 四(五))."""
         unit = self.registry.unit(episode.unit)
         body = flood_notice_body(episode, self.config.limits, unit.name if unit else None)
