@@ -24,6 +24,7 @@ from broker.sandbox import EXAMPLE_REGISTRY
 from broker.signing import DocumentSigner
 from broker.transport import topics
 from tests.network import BANK, COURT, HUB, CourtClient, fresh, hub_config, unit_config, wait_until
+from tests.pg import pg_url  # noqa: F401
 
 CERTS = Path(__file__).resolve().parents[1] / "certs-example"
 COURT_SEAL = DocumentSigner.for_unit(CERTS / "units" / COURT)
@@ -89,7 +90,15 @@ def test_garbage_beyond_the_samples_of_a_minute_is_counted_not_recorded():
 
 
 def test_a_minutes_counts_go_into_the_audit_chain_once_the_minute_is_over(tmp_path):
-    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    _minute_counts(Ledger(f"sqlite:///{tmp_path / 'ledger.db'}"))
+
+
+def test_a_minutes_counts_on_a_postgresql_ledger(pg_url):  # noqa: F811
+    url, schema = pg_url
+    _minute_counts(Ledger(url, schema=schema))
+
+
+def _minute_counts(ledger: Ledger) -> None:
     ledger.create_schema()
     mono = [0.0]
     guard = FloodGuard(Limits(garbage_samples_per_minute=0, refusal_burst=1000), clock=lambda: mono[0])
