@@ -19,6 +19,7 @@ BENCHES: dict[str, str] = {
     "hub_throughput": "hub documents/s through Mosquitto vs raw paho and bare verify; latency (issue 3)",
     "hub_scaleout": "one and two hubs on one PostgreSQL ledger, one hub on SQLite, the ledger alone (issue 6)",
     "nats_cluster": "the hub's load and raw paho QoS 1 through a three-node NATS cluster (MQTT 3.1.1) vs Mosquitto (issue 6)",
+    "flood": "two courts' service latency and rate alone and while a unit floods garbage; ledger growth, hub memory (issue 11)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -64,11 +65,23 @@ def _headline_nats_cluster(record: dict[str, Any]) -> str:
     return text
 
 
+def _headline_flood(record: dict[str, Any]) -> str:
+    a, f, s = record["alone"], record["flood"], record["summary"]
+    verdict = "meets" if s["meets_target"] else "BELOW"
+    return (
+        f"courts alone {a['served_per_s']}/s p99 {a['latency_p99_ms']} ms; during a flood of"
+        f" {record['flood_payloads']:,} payloads at {record['flood_acked_per_s']:,}/s: {f['served_per_s']}/s"
+        f" ({100 * s['flood_rate_over_alone']:.0f} %) p99 {f['latency_p99_ms']} ms ({verdict} the target);"
+        f" ledger +{record['ledger_growth_flood']['audit_entries']:,} entries, hub peak {f['hub_peak_rss_mib']} MiB"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "hub_throughput": _headline_hub_throughput,
     "hub_scaleout": _headline_hub_scaleout,
     "nats_cluster": _headline_nats_cluster,
+    "flood": _headline_flood,
 }
 
 

@@ -431,6 +431,8 @@ class AnomalyKind(StrEnum):
     HUB_RESTARTED = "HubRestarted"
     HUB_STORAGE_FULL = "HubStorageFull"
     HUB_STORAGE_FAILED = "HubStorageFailed"
+    SENDER_FLOOD = "SenderFlood"
+    """A unit sent more refused payloads than its limit: its excess is dropped unchecked."""
 
 
 class AnomalyNotice(XmlModel):

@@ -86,6 +86,23 @@ class Limits(Section):
     max_elements: int = 100_000
     max_future_minutes: int = 5
     max_past_days: int = 30
+    # A flooding sender (issue 11, item 3; broker/hub/rate_limit.py): limited by what it gets
+    # refused, so a court publishing thousands of valid notices at once is never limited.
+    refusal_rate_per_second: float = Field(
+        10.0, gt=0, description="refusals a sender may have per second on average before it counts as flooding"
+    )
+    refusal_burst: int = Field(100, ge=1, description="refusals a sender may have in a burst before it counts as flooding")
+    flood_rate_per_second: float = Field(
+        5.0, ge=0, description="a flooding sender's payloads still checked per second; the rest is dropped unchecked and counted"
+    )
+    flood_burst: int = Field(10, ge=1, description="a flooding sender's payloads checked in a burst")
+    flood_quiet_seconds: float = Field(
+        60.0, gt=0, description="a flood episode ends (and the next one is notified again) after this long without excess"
+    )
+    garbage_samples_per_minute: int = Field(
+        10, ge=0, description="payloads of one sender refused before their seal was verified that get a full "
+        "rejection record and notice per minute; the rest are counted (rejection_counts)"
+    )
 
     def parse_limits(self) -> ParseLimits:
         return ParseLimits(self.max_document_bytes, self.max_depth, self.max_elements)

@@ -2,7 +2,9 @@
 
 Threads and processes, and why:
 
-- paho's network thread only moves messages into a queue (nothing slow runs there);
+- paho's network thread only moves messages into a queue (nothing slow runs there), except
+  that a flooding sender's excess is told apart there, before any parsing
+  (:mod:`broker.hub.flood_guard`);
 - worker processes check and seal (:mod:`broker.hub.intake`): signatures dominate the cost and
   Python threads would share one core;
 - one pipeline thread owns the ledger: it commits what each step brought (the checked batches,
@@ -11,6 +13,9 @@ Threads and processes, and why:
   deliveries and service receipts. A crash at any point loses nothing: an unacknowledged message
   comes again from the broker and is recognised as a duplicate; a committed delivery stays in the
   ledger's outbox until the recipient confirms it on its ``ack`` topic.
+
+Documents wait for checking in one queue per sender, served round-robin into the batches
+(:mod:`broker.hub.fairness`): one sender's backlog delays no other sender.
 
 Memory stays bounded: the broker may push at most ``receive_maximum`` unacknowledged messages,
 at most ``publish_window`` deliveries wait for a PUBACK, and the rest waits in the ledger.
@@ -43,6 +48,8 @@ from broker.errors import LiandongError, Problem, problem
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.health import HealthServer, HubHealth
+from broker.hub.fairness import FairQueue
+from broker.hub.flood_guard import FloodEpisode, FloodGuard, flood_notice_body
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
@@ -57,6 +64,9 @@ from broker.transport.messages import decode_acks, decode_status
 from broker.transport.mqtt import certificate_cn, tls_client
 
 log = logging.getLogger("liandong.hub")
+
+_EVENTS_PER_STEP = 20_000
+"""Events one step takes in at most (a flood's excess arrives as thousands of tiny events)."""
 
 
 @dataclass
@@ -132,6 +142,9 @@ class Hub:
         self._gen = 0
         self._seq = 0
         self._batches: deque[_Batch] = deque()
+        self._queue: FairQueue[_Message] = FairQueue()  # documents not yet checked, per sender
+        self._flood = FloodGuard(config.limits)
+        self._excess: list[tuple[int, int]] = []  # (mid, gen) of payloads dropped unchecked, acked after the commit
         self._jobs: deque[Job] = deque()
         self._attempts: list[tuple[list[int], datetime]] = []
         self._inflight: dict[int, Job] = {}
@@ -253,6 +266,10 @@ class Hub:
             return
         unit, channel = parsed
         kind = {"out": "doc", "ack": "ack", "status": "status"}[channel]
+        if kind == "doc" and not self._flood.admit(unit):
+            # A flooding sender's excess: counted, never parsed, and its bytes not kept.
+            self._events.put(("excess", (msg.mid, self._gen, unit, at, len(msg.payload))))
+            return
         self._events.put(("msg", _Message(kind, msg.mid, self._gen, unit, msg.payload, at)))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
@@ -283,34 +300,49 @@ class Hub:
             self._pool.shutdown()
 
     def _step(self) -> None:
-        docs: list[_Message] = []
         control: list[tuple[str, Any]] = []
         # Block on the events unless there is work now: a checked batch (its worker's completion
-        # is an event too) or deliveries with room in the publish window. Polling instead took
-        # the core the workers need.
-        timeout = 0.0 if self._work_now() else 0.05
+        # is an event too), documents and room to check them, or deliveries with room in the
+        # publish window. Polling instead took the core the workers need.
+        timeout = 0.0 if self._work_now() or self._can_submit() else 0.05
         try:
-            control.append(self._events.get(timeout=timeout))
+            self._sort_event(self._events.get(timeout=timeout), control)
         except queue.Empty:
             pass
-        while len(docs) < self.config.batch_size:
+        # Take in everything that arrived (bounded, so a flood of events cannot keep a step from
+        # its commit): documents wait in their sender's queue, not in one FIFO.
+        for _ in range(_EVENTS_PER_STEP):
             try:
-                control.append(self._events.get_nowait())
+                self._sort_event(self._events.get_nowait(), control)
             except queue.Empty:
                 break
-            if control[-1][0] == "msg" and control[-1][1].kind == "doc":
-                docs.append(control.pop()[1])
-        if control and control[0][0] == "msg" and control[0][1].kind == "doc":
-            docs.insert(0, control.pop(0)[1])
-        if docs:
-            self._submit(docs)
+        # Batches are filled round-robin across senders, and only while the workers have room:
+        # the backlog waits in the fair queue, where a court's notice overtakes a flood.
+        while self._can_submit():
+            self._submit(self._queue.take(self.config.batch_size))
         acks, published = self._handle_control(control) if control else ([], [])
         batches = self._ready_batches()
-        if batches or acks or published or self._attempts or self._held:
+        if batches or acks or published or self._attempts or self._held or self._flood.pending or self._excess:
             self._commit(batches, acks, published)
+        self._flood.tick(received_now())
         self._publish_jobs()
         self._beat()
         self._sweep()
+
+    def _sort_event(self, item: tuple[str, Any], control: list[tuple[str, Any]]) -> None:
+        kind, value = item
+        if kind == "msg" and value.kind == "doc":
+            self._queue.put(value.unit, value)
+        elif kind == "excess":
+            mid, gen, unit, at, size = value
+            self._flood.excess(unit, at, size)
+            self._excess.append((mid, gen))
+        else:
+            control.append(item)
+
+    def _can_submit(self) -> bool:
+        """Documents wait and the workers have room for another batch."""
+        return bool(self._queue) and len(self._batches) < max(2, 2 * self.config.workers)
 
     def _work_now(self) -> bool:
         oldest = self._batches[0] if self._batches else None
@@ -418,10 +450,16 @@ class Hub:
                     self._control_writes(tx, acks, published)
                 for batch in batches:
                     jobs.extend(self._batch_writes(tx, batch))
+                if self._flood.pending:  # after the batches: their refusals may start an episode
+                    jobs.extend(self._flood_notice(tx, episode) for episode in self._flood.write(tx, self.instance))
         except Exception:
             self.stats = stats  # counted for writes that were rolled back
             raise
         self._attempts = []  # written (only this thread adds to it), and only once committed
+        self._flood.written()
+        excess, self._excess = self._excess, []
+        for mid, gen in excess:  # their counts are committed now
+            self._ack(mid, gen)
         for batch in batches:
             for message in batch.messages:
                 self._ack(message.mid, message.gen)
@@ -607,7 +645,17 @@ class Hub:
     def _issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> Job:
         return record_issued(tx, notice, hub_code=self.code, client=client)
 
+    def _flood_notice(self, tx: LedgerTx, episode: FloodEpisode) -> Job:
+        """One AnomalyNotice to the office per flood episode (003 SPC–MPS 四(五))."""
+        unit = self.registry.unit(episode.unit)
+        body = flood_notice_body(episode, self.config.limits, unit.name if unit else None)
+        notice = self.notary.seal_one(self.notary.draft(body, self.registry.office))
+        return self._issue(tx, notice, self.instance)
+
     def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[Job]:
+        if self._flood.refused(message.unit, result, message.received_at):
+            self.stats.rejected += 1
+            return []  # garbage beyond this minute's samples: counted (rejection_counts), no notice
         tx.add_rejection(
             RejectionRecord(
                 received_at=message.received_at,

@@ -98,6 +98,24 @@ rejections = Table(
     Column("notice_id", String(36), nullable=True),
 )
 
+# Refused payloads counted rather than kept, one row per sender, minute and reason (issue 11,
+# item 3): a flood's excess dropped unchecked ("excess") and its garbage beyond the per-minute
+# samples ("garbage", which the rejections table samples). Bounded: rows grow with senders x
+# minutes, never with payloads. Written by broker.hub.ledger.rejections_compact.
+REJECTION_COUNT_REASONS = ("excess", "garbage")
+
+rejection_counts = Table(
+    "rejection_counts",
+    metadata,
+    Column("client_unit", String(64), primary_key=True),
+    Column("minute", UTCDateTime(), primary_key=True),
+    Column("reason", String(16), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("codes", JSON, nullable=False),  # {code: payloads} (garbage; {} for excess, never parsed)
+    CheckConstraint("reason IN ('excess', 'garbage')", name="ck_rejection_counts_reason"),
+)
+
 DELIVERY_STATES = ("pending", "published", "acked")
 
 deliveries = Table(
