@@ -77,16 +77,18 @@ def _garbage(size: int = 100) -> Intake:
 
 
 def test_garbage_beyond_the_samples_of_a_minute_is_counted_not_recorded():
-    guard = FloodGuard(Limits(garbage_samples_per_minute=3, refusal_burst=1000), clock=lambda: 0.0)
+    guard = FloodGuard(Limits(garbage_samples_per_minute=3, refusal_burst=2), clock=lambda: 0.0)
     minute = datetime(2026, 12, 7, 12, 0, 10, tzinfo=timezone.utc)
     compact = [guard.refused(BANK, _garbage(), minute) for _ in range(10)]
-    assert compact == [False] * 3 + [True] * 7
+    # before the flood (the refusal burst of 2) every refusal is recorded in full; the third
+    # starts the episode, and from then on the minute's 3 samples, then counts
+    assert compact == [False] * 2 + [False] * 3 + [True] * 5
     next_minute = minute.replace(minute=1)
     assert guard.refused(BANK, _garbage(), next_minute) is False  # a new minute, new samples
     sealed = Intake(seq=0, digest="1" * 64, size=10, problems=[problem("ROUTE_REPLY_UNKNOWN", document_id="x")])
     sealed.signer_fingerprint = "ab" * 16  # its seal verified: always the full record
     assert not any(guard.refused(BANK, sealed, minute) for _ in range(10))
-    assert guard.compacted_total == 7
+    assert guard.compacted_total == 5
 
 
 def test_a_minutes_counts_go_into_the_audit_chain_once_the_minute_is_over(tmp_path):
@@ -101,8 +103,9 @@ def test_a_minutes_counts_on_a_postgresql_ledger(pg_url):  # noqa: F811
 def _minute_counts(ledger: Ledger) -> None:
     ledger.create_schema()
     mono = [0.0]
-    guard = FloodGuard(Limits(garbage_samples_per_minute=0, refusal_burst=1000), clock=lambda: mono[0])
+    guard = FloodGuard(Limits(garbage_samples_per_minute=0, refusal_burst=1), clock=lambda: mono[0])
     minute = datetime(2026, 12, 7, 12, 0, 10, tzinfo=timezone.utc)
+    assert not guard.refused(BANK, _garbage(100), minute)  # within the burst: a full record
     for _ in range(7):
         assert guard.refused(BANK, _garbage(100), minute)
     for _ in range(5):
@@ -203,7 +206,9 @@ def test_a_flood_is_counted_and_alerted_once_while_courts_are_served(flood_hub, 
     assert sum(c.count for c in counts if c.reason == "garbage") == compacted
     # the ledger grows by the per-minute sample cap, not by the flood
     minutes = len({c.minute for c in counts} | {m for m in _rejection_minutes(hub.ledger)})
-    assert recorded <= FLOOD_LIMITS["garbage_samples_per_minute"] * minutes
+    # (and the refusals before the flood began, each recorded in full: a sender that is not
+    # flooding learns what is wrong with every document)
+    assert recorded <= FLOOD_LIMITS["garbage_samples_per_minute"] * minutes + FLOOD_LIMITS["refusal_burst"] + 1
     assert entries_after - entries_before <= 2 * recorded + 3 * 4 + 1 + 10  # rejections, notices, the anomaly
     assert len(anomalies) == 1  # one notice per flood episode, not one per payload
 

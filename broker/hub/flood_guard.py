@@ -4,8 +4,10 @@
   :mod:`broker.hub.rate_limit`); what it drops is *excess*, counted by :meth:`excess`.
 - After checking, for every refused payload: :meth:`refused`. Where the line is: a payload
   whose seal was never verified (too large, not XML, not valid against the schema, a bad or
-  missing signature) is *garbage*: the first ``garbage_samples_per_minute`` of a sender per
-  minute get the full rejection record and notice as before, the rest are only counted. A
+  missing signature) is *garbage*. While its sender is flooding (a flood episode,
+  :mod:`broker.hub.rate_limit`), the first ``garbage_samples_per_minute`` of a sender per
+  minute get the full rejection record and notice as before, the rest are only counted; a
+  sender that is not flooding gets every refusal in full, garbage or not. A
   document whose seal verified and that is refused anyway (business rules, routing, a
   conflicting duplicate) always gets its full record and notice: it is evidence of what a
   known key signed.
@@ -106,7 +108,9 @@ class FloodGuard:
         if self.gate.refused(unit, self.clock()):
             self._started.append(FloodEpisode(unit, at, self._refusals[unit]))
             event(log, "flood.started", logging.WARNING, unit=unit, refusals=self._refusals[unit])
-        if not is_garbage(result):
+        if not is_garbage(result) or not self.gate.flooding(unit):
+            # A sender that is not flooding gets every refusal in full (record and notice): a
+            # court with a bug must learn what is wrong with each document it sent.
             return False
         key = (unit, minute_of(at))
         sampled = self._samples.get(key, 0)
