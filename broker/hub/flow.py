@@ -211,7 +211,7 @@ class FlowControl:
                 continue
             wait = min(self.max_backoff, self.ack_timeout * 2**unit.probes)
             since = max(unit.progress_at, unit.probe_at)
-            oldest = next(iter(unit.inflight.values()))
+            oldest = min(unit.inflight.values(), key=lambda s: s.job.delivery_id)  # a probe stays the oldest
             if now - since < wait or now - oldest.at < self.ack_timeout:
                 continue
             del unit.inflight[oldest.job.document_id]
