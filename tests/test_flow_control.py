@@ -123,6 +123,8 @@ def test_an_offline_unit_is_not_probed():
 
 
 class Info:
+    rc = 0
+
     def __init__(self, acked: bool = True) -> None:
         self.acked = acked
 

@@ -32,7 +32,24 @@ from typing import Callable, Protocol, Sequence
 
 
 class _Info(Protocol):
+    rc: int
+
     def is_published(self) -> bool: ...
+
+
+_SUCCESS, _NO_CONN = 0, 4  # paho's MQTT_ERR_SUCCESS and MQTT_ERR_NO_CONN (queued until it reconnects)
+
+
+def _where(info: _Info) -> str:
+    """``broker``: the broker acknowledged it; ``client``: paho holds it (in flight, or queued
+    while disconnected) and sends it itself; ``nowhere``: paho refused it."""
+    if info.rc not in (_SUCCESS, _NO_CONN):
+        return "nowhere"
+    if info.rc == _NO_CONN:
+        # queued while disconnected and sent at the reconnection: paho's is_published() raises
+        # for it for ever, though the PUBACK sets the same flag (paho-mqtt 2.x)
+        return "broker" if getattr(info, "_published", False) else "client"
+    return "broker" if info.is_published() else "client"
 
 
 @dataclass(frozen=True)
@@ -112,7 +129,7 @@ class ResendPolicy:
                     for e in unanswered
                     if (known := self._published.get(e.document_id)) is not None
                     and known.seq < self._answered_seq
-                    and known.info.is_published()
+                    and _where(known.info) == "broker"
                     and now - known.at >= self.max_interval
                 ]
             quiet_since = max(self._answer_at or self._started, self._started)
@@ -122,12 +139,14 @@ class ResendPolicy:
             for entry in unanswered:
                 wait = self.wait(entry.attempts)
                 known = self._published.get(entry.document_id)
-                if known is None:  # not published in this run: its stored backoff
+                where = _where(known.info) if known is not None else "nowhere"
+                if where == "nowhere":  # not published in this run (or refused): its stored backoff
                     last = entry.last_sent_at
                     if last is None or now_wall - last >= timedelta(seconds=wait):
                         due.append(entry.document_id)
                     continue
-                if not known.info.is_published():
+                assert known is not None
+                if where == "client":
                     # paho still holds it (sends it again itself on reconnection); after the cap,
                     # assume it is gone with a connection and publish it again
                     if now - known.at >= self.max_interval:
