@@ -210,7 +210,11 @@ def run(
             config_path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True)))
             hub = _hub(config_path, var / "hub.log")
             try:
-                time.sleep(4)  # the hub subscribes
+                # the hub subscribes right after it connects (a document before that is lost);
+                # on a loaded machine its start takes a while
+                if not _wait(lambda: f"as {config.broker.client_id}" in mosquitto.log_text() or hub.poll() is not None, 300):
+                    raise RuntimeError("the hub did not connect within 300 s")
+                time.sleep(2)
                 drive(port, warm, None)
                 machine = MachineMeter()
                 machine.start()

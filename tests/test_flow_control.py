@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, select
 
 from broker.checking import payload_digest
 from broker.documents.xmlmodel import NS
-from broker.hub.flow import FlowControl
+from broker.hub.flow import ONLINE_GRACE, FlowControl
 from broker.hub.ledger.schema import deliveries
 from broker.hub.notices import HubNotary, received_now
 from broker.hub.outbox import Job
@@ -106,6 +106,20 @@ def test_what_was_published_before_an_acknowledged_delivery_and_not_acknowledged
         flow.sent(job)
     assert flow.inflight(BANK) == 2 + 2  # doc-5, doc-6 and the two again
     assert flow.acked(BANK, ["doc-5", "doc-6", "doc-2", "doc-3"]) == 0 and flow.inflight(BANK) == 0
+
+
+def test_a_unit_back_online_that_acknowledges_nothing_is_probed_after_the_grace_only():
+    clock = Clock()
+    flow = FlowControl(window=5, ack_timeout=30, max_backoff=80, clock=clock)
+    flow.add(jobs(3))
+    for job in flow.take(100):
+        flow.sent(job)
+    clock.now += 3600  # offline for an hour, its window at the broker
+    flow.status(BANK, True)
+    clock.now += ONLINE_GRACE - 1
+    assert flow.probe() == []
+    clock.now += 1
+    assert flow.probe() == [BANK]  # its session was lost: nothing came
 
 
 def test_an_offline_unit_is_not_probed():

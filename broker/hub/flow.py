@@ -37,6 +37,10 @@ from broker.hub.outbox import Job
 from broker.transport import topics
 
 
+ONLINE_GRACE = 5.0
+"""Seconds a unit back online has to acknowledge something before its window is probed."""
+
+
 @dataclass
 class _Sent:
     job: Job
@@ -192,10 +196,12 @@ class FlowControl:
         return len(lost)
 
     def status(self, recipient: str, online: bool) -> None:
-        """The unit came online (a fresh start for its progress) or went offline (no probes)."""
+        """The unit came online or went offline (no probes). A unit back online gets the queue
+        the broker kept for it at once, so it has :data:`ONLINE_GRACE` seconds to acknowledge
+        something before the probe (had its session been lost, nothing would come)."""
         unit = self._unit(recipient)
         if online and not unit.online:
-            unit.progress_at = self.clock()
+            unit.progress_at = self.clock() - self.ack_timeout + min(self.ack_timeout, ONLINE_GRACE)
             unit.probes = 0
         unit.online = online
 

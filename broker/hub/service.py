@@ -116,6 +116,7 @@ class Hub:
         )
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
+        self._last_probe = 0.0
         self._last_beat = 0.0
         self._pool: ProcessPoolExecutor | None = None
         self._inline: IntakeChecker | None = None
@@ -697,6 +698,11 @@ class Hub:
         """Adopt open deliveries the flow control does not know (taken over from a silent hub),
         and probe units whose window has not moved (:meth:`FlowControl.probe`, with backoff)."""
         now_mono = time.monotonic()
+        if now_mono - self._last_probe >= 1.0:  # in memory, cheap: every second
+            self._last_probe = now_mono
+            probed = self._flow.probe()
+            if probed:
+                event(log, "delivery.probe", units=probed)
         interval = max(1.0, self.config.delivery.ack_timeout_seconds / 2)
         if now_mono - self._last_sweep < interval or self._jobs:
             return
@@ -716,9 +722,6 @@ class Hub:
         self._attempts = []
         if adopted:
             event(log, "delivery.adopted", count=adopted)
-        probed = self._flow.probe()
-        if probed:
-            event(log, "delivery.probe", units=probed)
 
 
 class _LocalChecker:
