@@ -212,7 +212,7 @@ def run(
             try:
                 # the hub subscribes right after it connects (a document before that is lost);
                 # on a loaded machine its start takes a while
-                if not _wait(lambda: f"as {config.broker.client_id}" in mosquitto.log_text() or hub.poll() is not None, 300):
+                if not _wait(lambda: f"as {registry.hub.code} (" in mosquitto.log_text() or hub.poll() is not None, 300):
                     raise RuntimeError("the hub did not connect within 300 s")
                 time.sleep(2)
                 drive(port, warm, None)
