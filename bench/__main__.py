@@ -20,6 +20,7 @@ BENCHES: dict[str, str] = {
     "hub_scaleout": "one and two hubs on one PostgreSQL ledger, one hub on SQLite, the ledger alone (issue 6)",
     "nats_cluster": "the hub's load and raw paho QoS 1 through a three-node NATS cluster (MQTT 3.1.1) vs Mosquitto (issue 6)",
     "flood": "two courts' service latency and rate alone and while a unit floods garbage; ledger growth, hub memory (issue 11)",
+    "backlog": "a bank offline while a court publishes N notices, then back: drain rate vs flat out, deliveries per notice, resends (issue 11)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -76,12 +77,23 @@ def _headline_flood(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_backlog(record: dict[str, Any]) -> str:
+    verdict = "meets" if record["meets_targets"] else "MISSES"
+    return (
+        f"{record['notices']:,} notices: drained at {record['drain_per_s']:,}/s = {record['drain_over_flat_out']:.2f}"
+        f" of the hub's flat-out {record['hub_flat_out_per_s']:,}/s, {record['deliveries_per_notice']:.2f} deliveries"
+        f" per notice, court resends {100 * record['court_resend_share']:.1f} %,"
+        f" {record['duplicates_at_hub']:,} duplicates at the hub ({verdict} the targets 0.7, 1.1, 1 %)"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "hub_throughput": _headline_hub_throughput,
     "hub_scaleout": _headline_hub_scaleout,
     "nats_cluster": _headline_nats_cluster,
     "flood": _headline_flood,
+    "backlog": _headline_backlog,
 }
 
 

@@ -112,11 +112,22 @@ class Limits(Section):
 
 
 class Delivery(Section):
+    """How the hub delivers: windows and redelivery (broker/hub/flow.py, docs/hub.md)."""
+
     ack_timeout_seconds: float = Field(
-        30.0, description="redeliver to an online unit that has not acknowledged within this time"
+        30.0,
+        gt=0,
+        description="an online unit that has acknowledged nothing for this long while deliveries are in flight "
+        "gets the oldest of them again (a probe), with backoff; a unit acknowledging is draining and gets nothing twice",
     )
-    max_backoff_seconds: float = 600.0
-    publish_window: int = Field(1000, description="deliveries awaiting the broker's PUBACK at once")
+    max_backoff_seconds: float = Field(600.0, gt=0, description="longest wait between two probes of a silent unit")
+    publish_window: int = Field(1000, ge=1, description="deliveries awaiting the broker's PUBACK at once")
+    recipient_window: int = Field(
+        1000,
+        ge=1,
+        description="deliveries in flight (published, not yet acknowledged by the unit) per recipient at most; "
+        "the rest waits in the ledger, so an offline unit's broker queue holds one window",
+    )
     takeover_after_seconds: float = Field(
         60.0,
         gt=0,

@@ -50,6 +50,7 @@ from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.health import HealthServer, HubHealth
 from broker.hub.fairness import FairQueue
 from broker.hub.flood_guard import FloodEpisode, FloodGuard, flood_notice_body
+from broker.hub.flow import FlowControl
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
@@ -148,8 +149,15 @@ class Hub:
         self._jobs: deque[Job] = deque()
         self._attempts: list[tuple[list[int], datetime]] = []
         self._inflight: dict[int, Job] = {}
+        delivery = config.delivery
+        self._flow = FlowControl(
+            window=delivery.recipient_window,
+            ack_timeout=delivery.ack_timeout_seconds,
+            max_backoff=delivery.max_backoff_seconds,
+        )
         self._online: dict[str, bool] = {}
         self._last_sweep = 0.0
+        self._last_probe = 0.0
         self._last_beat = 0.0
         self._pool: CheckerPool | None = None
         self.health = HubHealth(hub=self.code, instance=self.instance)
@@ -757,6 +765,7 @@ class Hub:
             state = "offline"
         was = self._online.get(message.unit)
         self._online[message.unit] = state == "online"
+        self._flow.status(message.unit, state == "online")
         self._ack(message.mid, message.gen)
         if was != (state == "online"):
             self.supervisor.unit_status(message.unit, state == "online", message.received_at)
@@ -780,6 +789,9 @@ class Hub:
                 self.stats.delivered += 1
                 tx.audit("delivered", actor=m.unit, client=m.unit, document_id=document_id, at=now)
                 self.supervisor.delivered(tx, document_id, m.unit, now)
+            lost = self._flow.acked(m.unit, ids)
+            if lost:  # published before what the unit acknowledged, yet not acknowledged: the broker lost them
+                event(log, "delivery.lost", logging.WARNING, unit=m.unit, count=lost)
 
     def _published(self, mid: int, reason_code: Any) -> Job | None:
         job = self._inflight.pop(mid, None)
@@ -794,10 +806,15 @@ class Hub:
     # --- publishing and redelivery --------------------------------------------------------------
 
     def _publish_jobs(self) -> None:
-        if not self._jobs or not self.client.is_connected():
+        """Publish what has room in its recipient's window (:mod:`broker.hub.flow`) and in the
+        broker's PUBACK window."""
+        if self._jobs:
+            self._flow.add(self._jobs)
+            self._jobs.clear()
+        if not self.client.is_connected():
             return
         room = self.config.delivery.publish_window - len(self._inflight)
-        batch = [self._jobs.popleft() for _ in range(min(room, len(self._jobs)))]
+        batch = self._flow.take(room)
         if not batch:
             return
         missing = [j for j in batch if j.raw is None]
@@ -809,24 +826,24 @@ class Hub:
         for i, job in enumerate(batch):
             info = self.client.publish(job.topic, job.raw, qos=1)
             if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                self._jobs.extendleft(reversed(batch[i:]))
+                self._flow.unsent(batch[i:])
                 break
             job.raw = None  # the ledger has the bytes; keep memory flat
             job.sent_at = time.monotonic()
             self._inflight[info.mid] = job
+            self._flow.sent(job)
             sent.append(job.delivery_id)
         if sent:
             self._attempts.append((sent, received_now()))  # written by the next transaction
 
     def _load_outbox(self) -> None:
-        """After a restart: everything the broker never confirmed goes out again (this instance's
-        deliveries, and those of instances no longer running, which it takes over)."""
+        """After a restart: the open deliveries of this instance (and of instances no longer
+        running, which it takes over) go to the flow control: what the broker never confirmed
+        waits for its turn in its recipient's window, what it confirmed counts as in flight."""
         with self.ledger.transaction() as tx:
             self._take_over(tx)
-            for d in tx.open_deliveries(owner=self.instance):
-                if d.state == "pending":
-                    self._jobs.append(Job(d.id, d.document_id, d.topic))
-        event(log, "hub.outbox_loaded", pending=len(self._jobs))
+            adopted = self._flow.adopt(tx.open_deliveries(owner=self.instance), set())
+        event(log, "hub.outbox_loaded", open=adopted, pending=self._flow.waiting())
 
     # --- several hubs: heartbeat and takeover ----------------------------------------------------
 
@@ -857,37 +874,33 @@ class Hub:
             )
 
     def _sweep(self) -> None:
-        """Redeliver to online units what they have not acknowledged in time (with backoff)."""
+        """Adopt open deliveries the flow control does not know (taken over from a silent hub),
+        and probe units whose window has not moved (:meth:`FlowControl.probe`, with backoff)."""
         now_mono = time.monotonic()
+        if now_mono - self._last_probe >= 1.0:  # in memory, cheap: every second
+            self._last_probe = now_mono
+            probed = self._flow.probe()
+            if probed:
+                event(log, "delivery.probe", units=probed)
         interval = max(1.0, self.config.delivery.ack_timeout_seconds / 2)
         if now_mono - self._last_sweep < interval or self._jobs:
             return
         self._last_sweep = now_mono
-        now = received_now()
         # A PUBACK that never comes (a broker restart can lose it) must not block the window:
-        # such deliveries leave it and are redelivered below like any unacknowledged one.
+        # such deliveries leave it; the flow control still holds them in flight, and the probe
+        # sends them again if the unit never got them.
         stale = [mid for mid, j in self._inflight.items() if now_mono - j.sent_at > 2 * interval + 30]
         for mid in stale:
             del self._inflight[mid]
-        queued = {j.delivery_id for j in self._inflight.values()}
-        base = self.config.delivery.ack_timeout_seconds
-        cap = self.config.delivery.max_backoff_seconds
-        again: list[Job] = []
+        awaiting = {j.delivery_id for j in self._inflight.values()}
         attempts = self._attempts
         with self.ledger.transaction() as tx:
-            self._record_attempts(tx, attempts)  # the backoff below reads them
+            self._record_attempts(tx, attempts)
             self._take_over(tx)
-            online = [unit for unit, up in self._online.items() if up]
-            for d in tx.open_deliveries(recipients=online, owner=self.instance) if online else []:
-                if d.id in queued:
-                    continue
-                wait = min(cap, base * (2 ** max(0, d.attempts - 1)))
-                if d.last_sent_at is None or now - d.last_sent_at >= timedelta(seconds=wait):
-                    again.append(Job(d.id, d.document_id, d.topic))
+            adopted = self._flow.adopt(tx.open_deliveries(owner=self.instance), awaiting)
         self._attempts = []
-        if again:
-            event(log, "delivery.redeliver", count=len(again))
-            self._jobs.extend(again)
+        if adopted:
+            event(log, "delivery.adopted", count=adopted)
 
 
 class _LocalChecker:

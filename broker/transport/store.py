@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Iterator
 
 from broker.errors import LiandongError
+from broker.transport.resend import Unanswered
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS inbox (
@@ -201,6 +202,15 @@ class UnitStore:
         with self._lock:
             rows = self._db.execute(sql + " ORDER BY rowid", args).fetchall()
         return [SentEntry(*r) for r in rows]
+
+    def unanswered(self) -> list[Unanswered]:
+        """Sent documents still waiting for the hub's answer, oldest first, without their bytes
+        (scanned every second: a backlog's bytes are not read for nothing)."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT document_id, attempts, last_sent_at FROM sent WHERE state='pending' ORDER BY rowid"
+            ).fetchall()
+        return [Unanswered(r[0], r[1], datetime.fromisoformat(r[2]) if r[2] else None) for r in rows]
 
     def get_sent(self, document_id: str) -> SentEntry | None:
         with self._lock:

@@ -13,8 +13,10 @@ Used by courts (:mod:`broker.court`) and by the adapter SDK. For each message on
    but not handed over twice; one received but not yet handled when the unit stopped is handed
    over at the next start.
 
-Documents the unit sends are kept in the store and published again, with backoff, until the
-hub's service receipt or rejection for them arrives (MQTT alone may lose them, docs/contributing.md).
+Documents the unit sends are kept in the store until the hub's service receipt or rejection for
+them arrives, and published again when they may have been lost (MQTT alone may lose them,
+docs/contributing.md): never while the hub is answering, only what the order of its answers shows
+lost, else one probe with backoff (:mod:`broker.transport.resend`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -42,6 +44,7 @@ from broker.registry import Registry
 from broker.signing import TrustStore
 from broker.transport import topics
 from broker.transport.messages import encode_acks, encode_status
+from broker.transport.resend import ResendPolicy
 from broker.transport.mqtt import tls_client
 from broker.transport.store import InboxEntry, UnitStore
 
@@ -103,8 +106,7 @@ class UnitClient:
         self.store = store if isinstance(store, UnitStore) else UnitStore(store)
         self.checker = DocumentChecker(trust, registry)
         self.handler = handler
-        self.resend_after = resend_after
-        self.max_resend_interval = max_resend_interval
+        self.resend = ResendPolicy(resend_after, max_resend_interval)
         kwargs: dict[str, Any] = {
             "session_expiry": session_expiry,
             "manual_ack": True,
@@ -230,10 +232,11 @@ class UnitClient:
         if answer_state:
             digest = received.root.findtext(f"{{{NS}}}RejectionNotice/{{{NS}}}PayloadDigest")
             with self._answers:
-                self.store.settle(
+                settled = self.store.settle(
                     document_id=received.in_reply_to, digest=digest, state=answer_state, answer_id=received.document_id
                 )
                 self._answers.notify_all()
+            self.resend.answered(settled)
         if self.handler is None:
             self.store.set_inbox_state(received.document_id, "handled")
             return
@@ -269,22 +272,32 @@ class UnitClient:
         self._publish(document_id, raw)
         return document_id
 
+    @property
+    def resend_after(self) -> float:
+        """Seconds of the hub's silence before anything is published again (backoff base)."""
+        return self.resend.resend_after
+
+    @resend_after.setter
+    def resend_after(self, seconds: float) -> None:
+        self.resend.resend_after = seconds
+        self.resend.max_interval = max(self.resend.max_interval, seconds)
+
     def _publish(self, document_id: str, raw: bytes) -> None:
         self.store.mark_attempt(document_id, _now())
-        self.client.publish(topics.outbox(self.unit), raw, qos=1)
+        info = self.client.publish(topics.outbox(self.unit), raw, qos=1)
+        self.resend.published(document_id, info)
 
     def _resend_due(self) -> None:
         now_mono = time.monotonic()
         if now_mono - self._last_resend_scan < 1.0 or not self.connected:
             return
         self._last_resend_scan = now_mono
-        now = _now()
-        for entry in self.store.sent(state="pending"):
-            wait = min(self.max_resend_interval, self.resend_after * 2 ** max(0, entry.attempts - 1))
-            last = datetime.fromisoformat(entry.last_sent_at) if entry.last_sent_at else None
-            if last is None or now - last >= timedelta(seconds=wait):
-                event(log, "outbox.resend", unit=self.unit, document_id=entry.document_id, attempt=entry.attempts + 1)
-                self._publish(entry.document_id, entry.raw)
+        for document_id in self.resend.due(self.store.unanswered(), _now()):
+            entry = self.store.get_sent(document_id)
+            if entry is None or entry.state != "pending":
+                continue
+            event(log, "outbox.resend", unit=self.unit, document_id=document_id, attempt=entry.attempts + 1)
+            self._publish(document_id, entry.raw)
 
     def wait_answer(self, document_id: str, timeout: float = 60.0) -> Received | None:
         """Wait for the hub's service receipt or rejection of a sent document."""
