@@ -187,6 +187,19 @@ def test_every_hostile_file_gets_a_coded_line_and_the_others_are_checked(tmp_pat
     assert "Not a directory" in result.output  # the reason of FILE_UNREADABLE
 
 
+def test_a_document_through_a_pipe_is_read_whole(tmp_path):
+    """A pipe has no size: read in chunks to its end (``liandong verify <(curl ...)``)."""
+    read, write = os.pipe()
+    try:
+        os.write(write, NOTICE.read_bytes())
+        os.close(write)
+        result = run("verify", f"/dev/fd/{read}", *TRUST)
+    finally:
+        os.close(read)
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"VALID (seal and content) /dev/fd/{read}\n")
+
+
 def test_validate_gives_the_same_coded_lines(tmp_path):
     hostile = hostile_files(tmp_path)
     draft = ROOT / "examples" / "unsigned" / "AssistanceNotice.xml"

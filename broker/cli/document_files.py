@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator
 
 from broker.checking import CheckedDocument, DocumentChecker, payload_digest
 from broker.errors import Problem, problem
@@ -48,8 +48,8 @@ def read_document(path: Path, max_bytes: int) -> DocumentFile:
     as too large without being read whole."""
     document = DocumentFile(path, display_name(path))
     try:
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
+        with open(path, "rb", buffering=0) as f:
+            raw = _read_at_most(f, max_bytes + 1)
             size: int | str = len(raw)
             if len(raw) > max_bytes:
                 stat = os.fstat(f.fileno())
@@ -66,6 +66,28 @@ def read_document(path: Path, max_bytes: int) -> DocumentFile:
         else:
             document.raw = raw
     return document
+
+
+def _read_at_most(f: BinaryIO, limit: int) -> bytes:
+    """Up to ``limit`` bytes of ``f``, an unbuffered file: a regular file in one read of its size
+    (one byte more, to see it end) and an empty one to make sure; a pipe in chunks. Why not
+    ``read(limit)``: that allocates ``limit`` bytes (4 MiB) for every file, which took as long as
+    a tenth of checking the document."""
+    size = os.fstat(f.fileno()).st_size
+    want = min(size + 1, limit) if size else _CHUNK
+    parts: list[bytes] = []
+    total = 0
+    while total < limit:
+        chunk = f.read(min(want, limit - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+        want = _CHUNK
+    return b"".join(parts)
+
+
+_CHUNK = 1 << 16
 
 
 def batches(paths: Iterable[Path], max_bytes: int, size: int = BATCH) -> Iterator[list[DocumentFile]]:
