@@ -15,13 +15,14 @@ BankFreeze each, own id and time, sealed by the Yunfu court's example key):
 (b) before: the command as it was before issue 11 (commit 93cdc51), kept below as
     :func:`verify_one_by_one`: each file read and checked alone (``DocumentChecker.check``), every
     line printed through rich;
-(c) after: ``broker.cli.documents.verify``, the command's own function, the files read, checked
-    (``check_many``) and printed a batch at a time;
+(c) after: ``liandong verify`` (``broker.cli.main.app``), the files read, checked (``check_many``)
+    and printed a batch at a time;
 (c2) after, ``--json``.
 
-(b), (c) and (c2) are called in-process as typer calls them, with ``--trust``, ``--crl`` and
-``--registry`` (the whole check, as the documentation runs it), loading the trust store and the
-registry on each call as the command does; stdout goes to a file in the temporary directory (as
+(b), (c) and (c2) run in-process from the argument list ``verify FILE... --trust root-ca.pem --crl
+crl.pem --registry network.yaml [--json]`` (the whole check, as the documentation runs it): typer
+parses the arguments (``standalone_mode=False``), the command loads the trust store and the
+registry and checks every file; stdout goes to a file in the temporary directory (as
 ``liandong verify ... > out.txt`` would). Python's start-up and imports are not in these figures:
 they are measured apart, once, by running the command as a program (``python -m broker.cli.main``)
 on all the files and alone on none (``--help``), and reported beside them, not subtracted from them.
@@ -49,7 +50,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from time import perf_counter, process_time
-from typing import Any, Callable, Iterator, Optional
+from typing import Annotated, Any, Callable, Iterator, Optional
 
 import typer
 from cryptography import x509
@@ -58,7 +59,8 @@ from signxml import SignatureConfiguration, XMLVerifier
 from bench.common import machine_info, write_result
 from bench.verify_pipeline import ANCHOR, CRL, REGISTRY, ROOT, UNIT, build_document
 from broker.checking import CheckedDocument, DocumentChecker
-from broker.cli import document_files, documents
+from broker.cli import document_files
+from broker.cli.main import app as liandong
 from broker.cli.output import out as console
 from broker.errors import LiandongError
 from broker.registry import load_registry
@@ -73,11 +75,18 @@ FILES = 1500
 
 
 def verify_one_by_one(
-    files: list[Path],
-    trust: list[Path],
-    crl: Optional[list[Path]] = None,
-    registry: Optional[Path] = None,
-    as_json: bool = False,
+    files: Annotated[list[Path], typer.Argument(help="document files", exists=True, dir_okay=False)],
+    trust: Annotated[
+        list[Path], typer.Option(help="trust anchor certificates (PEM), repeatable", exists=True)
+    ],
+    crl: Annotated[
+        Optional[list[Path]], typer.Option(help="certificate revocation lists (PEM), repeatable", exists=True)
+    ] = None,
+    registry: Annotated[
+        Optional[Path],
+        typer.Option("--registry", help="member registry: enables unit-kind and direction rules"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """``liandong verify`` of commit 93cdc51 (broker/cli/documents.py), unchanged but for the
     helpers' names: one file at a time, each line through rich."""
@@ -169,18 +178,32 @@ def stdout_to(path: Path) -> Iterator[None]:
             sys.stdout = saved
 
 
+def before_app() -> typer.Typer:
+    """A ``liandong`` with only the command as it was, its arguments declared as they were."""
+    app = typer.Typer(add_completion=False)
+
+    @app.callback()
+    def liandong() -> None:
+        """liandong before issue 11 (verify only)."""
+
+    app.command("verify")(verify_one_by_one)
+    return app
+
+
 def command(
-    function: Callable[..., None], files: list[Path], output: Path, *, as_json: bool = False
+    app: typer.Typer, files: list[Path], output: Path, *, as_json: bool = False
 ) -> Callable[[], None]:
-    """One run of a verify command over ``files`` as typer calls it; it must exit 0."""
+    """One run of ``liandong verify FILES --trust --crl --registry [--json]``, its arguments parsed by
+    typer as on the command line, stdout to ``output``; it must exit 0."""
+    cli = typer.main.get_command(app)
+    options = ["--trust", str(ANCHOR), "--crl", str(CRL), "--registry", str(REGISTRY)]
+    args = ["verify", *map(str, files), *options] + (["--json"] if as_json else [])
 
     def run() -> None:
         with stdout_to(output):
-            try:
-                function(files, trust=[ANCHOR], crl=[CRL], registry=REGISTRY, as_json=as_json)
-            except typer.Exit as exc:
-                if exc.exit_code != 0:
-                    raise SystemExit(f"{function.__name__} exited {exc.exit_code}: see {output}")
+            code = cli.main(args=args, prog_name="liandong", standalone_mode=False)
+        if code not in (0, None):
+            raise SystemExit(f"liandong verify exited {code}: see {output}")
 
     return run
 
@@ -265,17 +288,17 @@ def run_measurements(count: int, rounds: int, program_repeat: int) -> dict[str, 
             Measured(
                 "before",
                 "(b) liandong verify before: one by one, rich",
-                command(verify_one_by_one, files, directory / "b.txt"),
+                command(before_app(), files, directory / "b.txt"),
             ),
             Measured(
                 "after",
                 f"(c) liandong verify: batches of {document_files.BATCH}",
-                command(documents.verify, files, directory / "c.txt"),
+                command(liandong, files, directory / "c.txt"),
             ),
             Measured(
                 "after_json",
                 "(c2) liandong verify --json",
-                command(documents.verify, files, directory / "c2.json", as_json=True),
+                command(liandong, files, directory / "c2.json", as_json=True),
             ),
         ]
         for path in paths:  # warm-up: imports, caches, the page cache
