@@ -90,8 +90,8 @@ def test_an_invalid_document_carries_no_registry_note(tmp_path):
 def _many(tmp_path: Path) -> tuple[list[Path], list[str]]:
     """More files than two batches, a tampered one in the middle of the second: the expected
     verdict of each from the checker one document at a time."""
-    files = sorted(p for p in SIGNED.glob("*.xml"))
-    files = files + files[: 2 * document_files.BATCH + 3 - len(files)]
+    examples = sorted(SIGNED.glob("*.xml"))
+    files = [examples[i % len(examples)] for i in range(2 * document_files.BATCH + 3)]
     files.insert(document_files.BATCH + 5, tampered(tmp_path))
     checker = DocumentChecker(TrustStore.from_files([CERTS / "root-ca.pem"], [CERTS / "crl.pem"]))
     expected = ["VALID" if checker.check(p.read_bytes()).ok else "INVALID" for p in files]
@@ -115,6 +115,17 @@ def test_the_json_of_many_files_is_the_array_json_dumps_prints(tmp_path):
     assert found == list(zip(expected, map(str, files)))
     # streamed batch by batch, yet the very text the whole array printed at once gives
     assert result.output == json.dumps(records, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_a_batch_ends_at_its_count_or_its_bytes(tmp_path):
+    files = [NOTICE] * 7
+    size = NOTICE.stat().st_size
+    assert [len(b) for b in document_files.batches(files, 1 << 22, size=3)] == [3, 3, 1]
+    assert [len(b) for b in document_files.batches(files, 1 << 22, size=5, size_bytes=2 * size)] == [2, 2, 2, 1]
+    # a file larger than a batch's bytes is a batch of its own; unread files hold no bytes
+    missing = tmp_path / "missing.xml"
+    mixed = [missing, missing, NOTICE, missing]
+    assert [len(b) for b in document_files.batches(mixed, 1 << 22, size=9, size_bytes=size // 2)] == [3, 1]
 
 
 def test_results_are_printed_before_the_next_batch_is_read(tmp_path, monkeypatch):
