@@ -153,25 +153,6 @@ def test_results_are_printed_before_the_next_batch_is_read(tmp_path, monkeypatch
     assert seen[0] == 0 and seen[document_files.BATCH] > 0
 
 
-@pytest.mark.parametrize(
-    "value",
-    [
-        {},
-        [],
-        None,
-        {"a": [], "b": {}, "c": None, "d": True, "e": False, "f": 0, "g": -12, "h": 1.5},
-        {"文": "印章 \"quoted\" \\ \n\t\x00\u2028", "nested": [{"x": [1, [2, []]]}, "s"]},
-        [{"code": "SIG_TAMPERED", "path": None}, {"deep": {"deeper": {"deepest": ["a"]}}}],
-    ],
-)
-def test_the_json_is_written_as_json_dumps_writes_it(value):
-    from broker.cli.batch_output import indented_json
-
-    assert indented_json(value) == json.dumps(value, ensure_ascii=False, indent=2)
-    nested = indented_json(value, 1)
-    assert "  " + nested == "  " + json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-
-
 # --- item 1: a coded line per file, never a traceback ---------------------------------------------
 
 

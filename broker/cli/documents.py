@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from broker.checking import CheckedDocument, DocumentChecker
-from broker.cli.batch_output import BatchWriter, indented_json
+from broker.cli.batch_output import BatchWriter
 from broker.cli.document_files import DocumentFile, batches, check_files
 from broker.cli.output import err, fail, out
 from broker.errors import LiandongError
@@ -157,7 +158,8 @@ def _verify_lines(
 def _json_items(records: list[dict[str, object]], first: bool) -> str:
     """``records`` as the next items of the JSON array that ``json.dumps(all, indent=2)`` prints,
     so the output can be written as the files are checked and still be that same text."""
-    return ("[\n  " if first else ",\n  ") + ",\n  ".join(indented_json(r, 1) for r in records)
+    items = ("  " + json.dumps(r, ensure_ascii=False, indent=2).replace("\n", "\n  ") for r in records)
+    return ("[\n" if first else ",\n") + ",\n".join(items)
 
 
 def verify(
