@@ -1,10 +1,10 @@
 """Printing many lines fast: a batch of lines at a time, through rich only on a terminal.
 
 Why: rich parses markup and renders every ``print``: about 0.5 ms of CPU for the seven lines of a
-verified file, as long as checking it (issue 11; 7 µs in one plain write per batch). Written to a file or a pipe, rich prints no colours anyway, so
-the same lines are written as plain text in one write per batch. On a terminal a batch is one
-``print``. Dynamic text (paths, messages) is escaped for rich, so a ``[`` in a file name is printed
-as it is.
+verified file, as long as checking it (issue 11; 7 µs as one plain write per batch). Written to a
+file or a pipe, rich prints no colours anyway, so the same lines are written as plain text in one
+write per batch. On a terminal a batch is one ``print``. Dynamic text (paths, messages) is escaped
+for rich, so a ``[`` in a file name is printed as it is.
 """
 
 from __future__ import annotations
