@@ -153,6 +153,20 @@ def test_results_are_printed_before_the_next_batch_is_read(tmp_path, monkeypatch
     assert seen[0] == 0 and seen[document_files.BATCH] > 0
 
 
+def test_colours_only_on_a_colour_terminal(tmp_path):
+    from rich.console import Console
+
+    from broker.cli.batch_output import BatchWriter
+
+    with open(tmp_path / "out.txt", "w") as f:
+        terminal = BatchWriter(Console(file=f, force_terminal=True, color_system="standard"))
+        assert terminal.style("green", "VALID") == "\x1b[32mVALID\x1b[0m"
+        terminal.write([terminal.style("red", "INVALID") + " [red]x.xml"])
+        assert BatchWriter(Console(file=f, force_terminal=True, no_color=True)).style("red", "x") == "x"
+        assert BatchWriter(Console(file=f)).style("red", "x") == "x"  # a file: no colour
+    assert (tmp_path / "out.txt").read_text() == "\x1b[31mINVALID\x1b[0m [red]x.xml\n"  # no markup read
+
+
 # --- item 1: a coded line per file, never a traceback ---------------------------------------------
 
 

@@ -10,7 +10,7 @@ import typer
 
 from broker.checking import CheckedDocument, DocumentChecker
 from broker.cli.batch_output import BatchWriter
-from broker.cli.document_files import DocumentFile, batches, check_files
+from broker.cli.document_files import DocumentFile, batches, check_files, display_name
 from broker.cli.output import err, fail, out
 from broker.errors import LiandongError
 from broker.registry import Registry, load_registry
@@ -30,8 +30,7 @@ def _registry(path: Path | None) -> Registry | None:
 
 
 def _problem_lines(checked: CheckedDocument, writer: BatchWriter) -> list[str]:
-    t, style = writer.text, writer.style
-    return [f"    {style('red', p.code)} {t(p.message_en)} / {t(p.message_zh)}" for p in checked.problems]
+    return [f"    {writer.style('red', p.code)} {p.message_en} / {p.message_zh}" for p in checked.problems]
 
 
 def validate(files: Files, registry: RegistryOpt = None) -> None:
@@ -45,12 +44,11 @@ def validate(files: Files, registry: RegistryOpt = None) -> None:
     for batch in batches(files, checker.limits.max_bytes):
         lines: list[str] = []
         for file, checked in zip(batch, check_files(checker, batch, signed=False)):
-            name = writer.text(file.name)
             if checked.ok:
-                lines.append(f"{writer.style('green', 'valid')}   {name}")
+                lines.append(f"{writer.style('green', 'valid')}   {file.name}")
             else:
                 bad += 1
-                lines.append(f"{writer.style('red', 'invalid')} {name}: {', '.join(checked.codes)}")
+                lines.append(f"{writer.style('red', 'invalid')} {file.name}: {', '.join(checked.codes)}")
                 lines += _problem_lines(checked, writer)
         writer.write(lines)
     raise typer.Exit(1 if bad else 0)
@@ -71,7 +69,7 @@ def sign(
         if not checked.ok:
             writer = BatchWriter(err)
             codes = ", ".join(checked.codes)
-            lines = [f"{writer.style('red', 'not signed')}: {writer.text(str(file))} is invalid: {codes}"]
+            lines = [f"{writer.style('red', 'not signed')}: {display_name(file)} is invalid: {codes}"]
             writer.write(lines + _problem_lines(checked, writer))
             raise typer.Exit(1)
     try:
@@ -129,28 +127,26 @@ def _verify_lines(
     file: DocumentFile, checked: CheckedDocument, registry_checked: bool, w: BatchWriter
 ) -> list[str]:
     """What ``verify`` prints for one file."""
-    t = w.text
     if not checked.ok:
-        lines = [f"{w.style('red', 'INVALID')} {t(file.name)}"]
+        lines = [f"{w.style('red', 'INVALID')} {file.name}"]
     elif registry_checked:
-        lines = [f"{w.style('green', 'VALID')} {t(file.name)}"]
+        lines = [f"{w.style('green', 'VALID')} {file.name}"]
     else:
         lines = [
-            f"{w.style('green', 'VALID')} {w.style('yellow', '(seal and content)')} {t(file.name)}",
-            f"    {w.style('yellow', t(NOT_CHECKED_EN))} / {w.style('yellow', t(NOT_CHECKED_ZH))}",
+            f"{w.style('green', 'VALID')} {w.style('yellow', '(seal and content)')} {file.name}",
+            f"    {w.style('yellow', NOT_CHECKED_EN)} / {w.style('yellow', NOT_CHECKED_ZH)}",
         ]
     if checked.header:
         h = checked.header
-        kind = f"{h.document_type.value} {h.document_id}"
-        lines.append(f"    document  {kind}  {t(h.sender)} -> {t(h.recipient)}")
+        lines.append(f"    document  {h.document_type.value} {h.document_id}  {h.sender} -> {h.recipient}")
     if checked.verified:
         s = checked.verified.signer
         lines += [
-            f"    signed by unit {t(s.unit_code)} at {checked.verified.signed_at.isoformat()}",
-            f"    signer    {t(s.subject)}",
+            f"    signed by unit {s.unit_code} at {checked.verified.signed_at.isoformat()}",
+            f"    signer    {s.subject}",
             f"    serial    {s.serial}  sha256 {s.fingerprint}",
-            f"    chain     {t(' <- '.join(s.chain))}",
-            f"    algorithm {t(s.algorithm)}  digest {checked.verified.digest}",
+            f"    chain     {' <- '.join(s.chain)}",
+            f"    algorithm {s.algorithm}  digest {checked.verified.digest}",
         ]
     return lines + _problem_lines(checked, w)
 
