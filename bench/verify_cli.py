@@ -56,7 +56,7 @@ import typer
 from cryptography import x509
 from signxml import SignatureConfiguration, XMLVerifier
 
-from bench.common import machine_info, write_result
+from bench.common import MachineMeter, machine_info, write_result
 from bench.verify_pipeline import ANCHOR, CRL, REGISTRY, ROOT, UNIT, build_document
 from broker.checking import CheckedDocument, DocumentChecker
 from broker.cli import document_files
@@ -303,9 +303,12 @@ def run_measurements(count: int, rounds: int, program_repeat: int) -> dict[str, 
         ]
         for path in paths:  # warm-up: imports, caches, the page cache
             path.run()
+        meter = MachineMeter()
+        meter.start()
         for i in range(rounds):
             for path in paths if i % 2 == 0 else reversed(paths):
                 _pass(path, count)
+        busy = meter.stop()
         common = ["--trust", str(ANCHOR), "--crl", str(CRL), "--registry", str(REGISTRY)]
         program = {
             "all_files_s": _program_seconds(["verify", *map(str, files), *common], program_repeat),
@@ -318,6 +321,7 @@ def run_measurements(count: int, rounds: int, program_repeat: int) -> dict[str, 
         "rounds": rounds,
         "paths": paths,
         "program": program,
+        "machine_during_rounds": busy,
     }
 
 
@@ -375,6 +379,8 @@ def render(result: dict[str, Any], summary: dict[str, Any]) -> str:
         f"  as a program (python -m broker.cli.main): all files {program['all_files_s']:.2f} s,"
         f" start-up alone (--help) {program['startup_s']:.2f} s:"
         f" {s['program_files_per_s_with_startup']:,.0f} files/s with start-up",
+        f"  the machine ({os.cpu_count()} cores) was"
+        f" {100 * result['machine_during_rounds']['busy_share']:.0f} % busy during the rounds",
         "  (cpu: process time / wall time of the passes, 1.00 = the process had its core to itself;"
         " /cpu s: files per second of process time)",
     ]
@@ -398,6 +404,7 @@ def to_json(result: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
         },
         "results": {path.name: path.as_json() for path in result["paths"]},
         "program": {k: round(v, 3) for k, v in result["program"].items()},
+        "machine_during_rounds": result["machine_during_rounds"],
         "summary": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in summary.items()},
     }
 
