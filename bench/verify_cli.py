@@ -238,6 +238,7 @@ class Measured:
             "rates_per_s": [round(r, 1) for r in self.rates],
             "cpu_share_median": round(statistics.median(self.cpu_shares), 3),
             "median_per_cpu_s": round(self.cpu_median, 1),
+            "per_cpu_s": [round(r, 1) for r in self.cpu_rates],
         }
 
 
@@ -332,6 +333,9 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
     def per_round(name: str) -> float:
         return statistics.median(a / b for a, b in zip(p[name].rates, bare.rates))
 
+    def per_round_cpu(name: str) -> float:
+        return statistics.median(a / b for a, b in zip(p[name].cpu_rates, bare.cpu_rates))
+
     program = result["program"]
     net = program["all_files_s"] - program["startup_s"]
     return {
@@ -339,6 +343,7 @@ def summarise(result: dict[str, Any]) -> dict[str, Any]:
         "ratio": p["after"].median / bare.median,
         "ratio_per_round_median": per_round("after"),
         "ratio_cpu": p["after"].cpu_median / bare.cpu_median,
+        "ratio_cpu_per_round_median": per_round_cpu("after"),
         "ratio_before_cpu": p["before"].cpu_median / bare.cpu_median,
         "ratio_json": p["after_json"].median / bare.median,
         "ratio_before": p["before"].median / bare.median,
@@ -371,7 +376,8 @@ def render(result: dict[str, Any], summary: dict[str, Any]) -> str:
         f"  (c)/(a) after: {100 * s['ratio']:.1f} % ({verdict} the {100 * TARGET:.0f} % target);"
         f" median of the per-round ratios {100 * s['ratio_per_round_median']:.1f} %",
         f"  (c2)/(a) after, --json: {100 * s['ratio_json']:.1f} %",
-        f"  in files per CPU second of the process: after {100 * s['ratio_cpu']:.1f} %,"
+        f"  in files per CPU second of the process: after {100 * s['ratio_cpu']:.1f} %"
+        f" (per round {100 * s['ratio_cpu_per_round_median']:.1f} %),"
         f" before {100 * s['ratio_before_cpu']:.1f} %",
         f"  (b)/(a) before: {100 * s['ratio_before']:.1f} %;"
         f" per round {100 * s['ratio_before_per_round_median']:.1f} %",
