@@ -19,8 +19,8 @@ from broker.signing import DocumentSigner, TrustStore
 
 # Plain strings, made paths by the commands: typer checks nothing about them (exists=True would stop
 # the whole command at the first missing file; each file that cannot be read gets its own coded
-# line), and typer 0.29 builds a pydantic validator for every Path argument, about 0.15 ms each, a
-# fifth of checking the file (bench/verify_cli.py).
+# line), and typer 0.29 builds a pydantic validator for every Path argument: 56 to 75 µs of CPU a
+# file as declared before (Path, exists=True), a tenth of checking it, against 0.9 µs as a string.
 Files = Annotated[list[str], typer.Argument(help="document files")]
 RegistryOpt = Annotated[
     Optional[Path], typer.Option("--registry", help="member registry: enables unit-kind and direction rules")
