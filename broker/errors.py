@@ -139,6 +139,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("FILE_NOT_FOUND", "文件不存在", "no such file"),
     ErrorSpec("FILE_IS_DIRECTORY", "这是目录而不是文件", "a directory, not a file"),
     ErrorSpec("FILE_UNREADABLE", "文件无法读取：{detail}", "the file cannot be read: {detail}"),
+    ErrorSpec("FILE_ANCHOR_INVALID", "信任锚证书文件 {file} 无法读取或解析：{detail}", "the trust anchor file {file} cannot be read or parsed: {detail}"),
     ErrorSpec("FILE_CHECK_FAILED", "检查该文件时发生内部错误（{error}），未得出结论：请报告此问题", "internal error while checking the file ({error}); no verdict: please report it"),
 )
 

@@ -249,6 +249,33 @@ def test_a_file_name_that_is_not_utf8_nor_markup_is_printed_as_a_name(tmp_path):
     assert record["file"] == f"{tmp_path}/[red]odd-\ufffd\\n.xml" and record["valid"]
 
 
+@pytest.mark.parametrize(
+    "option, code",
+    [
+        ("--trust", "FILE_ANCHOR_INVALID"),
+        ("--crl", "CRL_INVALID"),
+        ("--registry", "REG_INVALID"),
+    ],
+)
+def test_a_trust_crl_or_registry_file_that_cannot_be_read_is_a_coded_usage_error(tmp_path, option, code):
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_bytes(bytes(range(256)) * 8)
+    bad_pem = tmp_path / "bad.pem"
+    kind = {"--trust": "CERTIFICATE", "--crl": "X509 CRL", "--registry": "CERTIFICATE"}[option]
+    bad_pem.write_text(f"-----BEGIN {kind}-----\nAAAA\n-----END {kind}-----\n")
+    options = ["--trust", str(CERTS / "root-ca.pem")] if option != "--trust" else []
+    for bad in (garbage, bad_pem, tmp_path, tmp_path / "missing.pem"):
+        result = run("verify", str(NOTICE), *options, option, str(bad))
+        assert result.exit_code == 2, (bad, result.output)
+        if bad.exists() or option == "--registry":
+            assert f"{code} " in result.output and str(bad) in result.output, result.output
+        else:  # typer's own check of --trust and --crl (exists=True): a usage error
+            assert "does not exist" in result.output
+    if option == "--registry":
+        result = run("validate", str(ROOT / "examples" / "unsigned" / "AssistanceNotice.xml"), option, str(garbage))
+        assert result.exit_code == 2 and f"{code} " in result.output
+
+
 def test_a_checker_that_raises_costs_only_its_own_file_a_verdict(tmp_path, monkeypatch):
     """The checker must never raise (tests/test_hostile_input.py); should it, for one document,
     that file gets FILE_CHECK_FAILED and every other file of its batch its own verdict."""

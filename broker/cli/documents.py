@@ -10,11 +10,11 @@ import typer
 
 from broker.checking import CheckedDocument, DocumentChecker
 from broker.cli.batch_output import BatchWriter
+from broker.cli.checker_files import load_checker
 from broker.cli.document_files import DocumentFile, batches, check_files, display_name
 from broker.cli.output import err, fail, out
 from broker.errors import LiandongError
-from broker.registry import Registry, load_registry
-from broker.signing import DocumentSigner, TrustStore
+from broker.signing import DocumentSigner
 
 
 # Plain strings, made paths by the commands: typer checks nothing about them (exists=True would stop
@@ -27,10 +27,6 @@ RegistryOpt = Annotated[
 ]
 
 
-def _registry(path: Path | None) -> Registry | None:
-    return load_registry(path) if path else None
-
-
 def _problem_lines(checked: CheckedDocument, writer: BatchWriter) -> list[str]:
     return [f"    {writer.style('red', p.code)} {p.message_en} / {p.message_zh}" for p in checked.problems]
 
@@ -38,7 +34,7 @@ def _problem_lines(checked: CheckedDocument, writer: BatchWriter) -> list[str]:
 def validate(files: Files, registry: RegistryOpt = None) -> None:
     """Check files against the XSD and the business rules; one line per file. Exit 0 when all are valid."""
     try:
-        checker = DocumentChecker(None, _registry(registry))
+        checker = load_checker(None, [], registry)
     except LiandongError as exc:
         fail(exc)
     writer = BatchWriter(out)
@@ -173,7 +169,7 @@ def verify(
 
     Exit 0 only when every file passes."""
     try:
-        checker = DocumentChecker(TrustStore.from_files(trust, crl or []), _registry(registry))
+        checker = load_checker(trust, crl or [], registry)
     except LiandongError as exc:
         fail(exc)
     registry_checked = registry is not None
