@@ -121,7 +121,8 @@ def test_a_batch_ends_at_its_count_or_its_bytes(tmp_path):
     files = [NOTICE] * 7
     size = NOTICE.stat().st_size
     assert [len(b) for b in document_files.batches(files, 1 << 22, size=3)] == [3, 3, 1]
-    assert [len(b) for b in document_files.batches(files, 1 << 22, size=5, size_bytes=2 * size)] == [2, 2, 2, 1]
+    by_bytes = document_files.batches(files, 1 << 22, size=5, size_bytes=2 * size)
+    assert [len(b) for b in by_bytes] == [2, 2, 2, 1]
     # a file larger than a batch's bytes is a batch of its own; unread files hold no bytes
     missing = tmp_path / "missing.xml"
     mixed = [missing, missing, NOTICE, missing]
@@ -272,7 +273,8 @@ def test_a_trust_crl_or_registry_file_that_cannot_be_read_is_a_coded_usage_error
         else:  # typer's own check of --trust and --crl (exists=True): a usage error
             assert "does not exist" in result.output
     if option == "--registry":
-        result = run("validate", str(ROOT / "examples" / "unsigned" / "AssistanceNotice.xml"), option, str(garbage))
+        draft = ROOT / "examples" / "unsigned" / "AssistanceNotice.xml"
+        result = run("validate", str(draft), option, str(garbage))
         assert result.exit_code == 2 and f"{code} " in result.output
 
 
