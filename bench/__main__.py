@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 BENCHES: dict[str, str] = {
     "verify_pipeline": "document checks per core: liandong pipeline vs bare signxml (issue 2)",
+    "verify_cli": "liandong verify on 1,500 files vs bare signxml on them, before and after (issue 11)",
     "hub_throughput": "hub documents/s through Mosquitto vs raw paho and bare verify; latency (issue 3)",
     "hub_scaleout": "one and two hubs on one PostgreSQL ledger, one hub on SQLite, the ledger alone (issue 6)",
     "nats_cluster": "the hub's load and raw paho QoS 1 through a three-node NATS cluster (MQTT 3.1.1) vs Mosquitto (issue 6)",
@@ -33,6 +34,17 @@ def _headline_verify_pipeline(record: dict[str, Any]) -> str:
         f"pipeline {batched:,.0f}/s in batches (the hub), {single:,.0f}/s one by one, vs bare signxml {bare:,.0f}/s"
         f" per core = {100 * s['ratio']:.1f} % ({verdict} the {100 * s['target']:.0f} % target),"
         f" {100 * s['ratio_one_by_one']:.1f} % one by one; XSD: xmlschema {s['xmlschema_over_lxml']:.0f}x slower than lxml"
+    )
+
+
+def _headline_verify_cli(record: dict[str, Any]) -> str:
+    r, s = record["results"], record["summary"]
+    verdict = "meets" if s["meets_target"] else "BELOW"
+    after, before, bare = (r[k]["median_per_s"] for k in ("after", "before", "bare_signxml"))
+    return (
+        f"liandong verify {after:,.0f} files/s (before {before:,.0f}/s) vs bare signxml {bare:,.0f}/s"
+        f" = {100 * s['ratio']:.1f} % ({verdict} the {100 * s['target']:.0f} % target),"
+        f" {100 * s['ratio_before']:.1f} % before"
     )
 
 
@@ -89,6 +101,7 @@ def _headline_backlog(record: dict[str, Any]) -> str:
 
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
+    "verify_cli": _headline_verify_cli,
     "hub_throughput": _headline_hub_throughput,
     "hub_scaleout": _headline_hub_scaleout,
     "nats_cluster": _headline_nats_cluster,

@@ -147,6 +147,12 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("DEADLINE_NO_RULE", "期限规则表中没有适用于 {doc_type}（{items}，{unit_kind}）的规则", "the deadline policy has no rule for {doc_type} ({items}, {unit_kind})"),
     ErrorSpec("DEADLINE_STATED_TOO_SHORT", "文书载明的期限 {stated} 短于规则允许的最短期限 {bound}（{source}），按规则表期限 {due} 计算", "the deadline stated in the document, {stated}, is shorter than the shortest allowed, {bound} ({source}); the policy deadline {due} applies"),
     ErrorSpec("DEADLINE_STATED_TOO_LONG", "文书载明的期限 {stated} 长于规则允许的最长期限 {bound}（{source}），按规则表期限 {due} 计算", "the deadline stated in the document, {stated}, is longer than the longest allowed, {bound} ({source}); the policy deadline {due} applies"),
+    # --- files given to the liandong command (liandong validate, liandong verify) ----------------------
+    ErrorSpec("FILE_NOT_FOUND", "文件不存在", "no such file"),
+    ErrorSpec("FILE_IS_DIRECTORY", "这是目录而不是文件", "a directory, not a file"),
+    ErrorSpec("FILE_UNREADABLE", "文件无法读取：{detail}", "the file cannot be read: {detail}"),
+    ErrorSpec("FILE_ANCHOR_INVALID", "信任锚证书文件 {file} 无法读取或解析：{detail}", "the trust anchor file {file} cannot be read or parsed: {detail}"),
+    ErrorSpec("FILE_CHECK_FAILED", "检查该文件时发生内部错误（{error}），未得出结论：请报告此问题", "internal error while checking the file ({error}); no verdict: please report it"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

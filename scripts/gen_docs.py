@@ -46,6 +46,7 @@ GROUPS: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("BROKER",), "Broker connection", "Reaching the MQTT broker (`broker.transport`, `broker.court`)."),
     (("UNIT",), "Unit configuration", "A member unit's own configuration file."),
     (("CAL", "DEADLINE"), "Working days and deadlines", "`broker.deadlines`: holiday calendar, deadline policy."),
+    (("FILE",), "Files", "`liandong validate` and `liandong verify`: a file that cannot be read or checked."),
 )
 
 
