@@ -140,6 +140,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("HUB_WORKER_DIED", "枢纽检查该文书的进程异常终止，再次单独检查时再次终止：不予接收（摘要 {digest}），请联系枢纽运维人员", "the hub process checking this document died, and again when it was checked alone: not accepted (digest {digest}); contact the hub's operators"),
     ErrorSpec("HUB_STORAGE_FULL", "账本存储空间已满，暂停受理", "ledger storage is full: refusing work"),
     ErrorSpec("HUB_STORAGE_FAILED", "账本写入失败，暂停受理并重试", "writing to the ledger failed: refusing work and retrying"),
+    # readiness (GET /readyz on the hub's health_port, docs/deployment.md "Monitoring")
+    ErrorSpec("HUB_BROKER_DISCONNECTED", "枢纽未连接消息服务器，暂不能收发文书", "the hub is not connected to the broker: it can neither receive nor deliver documents"),
+    ErrorSpec("HUB_SEAL_EXPIRING", "枢纽电子印章证书将于 {not_after} 到期（剩余 {days_left} 天，不足 {threshold_days} 天），请及时更换", "the hub's seal certificate expires on {not_after} ({days_left} days left, fewer than {threshold_days}): renew it"),
+    ErrorSpec("HUB_SEAL_NOT_VALID", "枢纽电子印章证书不在有效期内（{not_before} 至 {not_after}），枢纽出具的回执将无法验证", "the hub's seal certificate is not within its validity ({not_before} to {not_after}): the receipts the hub seals will not verify"),
     # --- working-day calendar and deadlines (broker.deadlines) ---------------------------------------
     ErrorSpec("CAL_YEAR_UNKNOWN", "{year} 年的法定节假日安排未知（chinesecalendar 覆盖 {package_years} 年，补充文件 {override_file} 覆盖 {override_years}）：请按国务院办公厅当年部分节假日安排的通知，在补充文件中添加 {year} 年的 holidays（放假日）与 workdays（调休上班日），或升级 chinesecalendar", "the official holiday arrangement for {year} is unknown (chinesecalendar covers {package_years}, the override file {override_file} covers {override_years}): add {year} with its holidays and make-up workdays to the override file from the State Council General Office notice for that year, or upgrade chinesecalendar", "国务院办公厅关于部分节假日安排的通知"),
     ErrorSpec("CAL_OVERRIDE_INVALID", "节假日补充文件无效：{detail}", "the holiday override file is invalid: {detail}"),

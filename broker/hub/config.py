@@ -203,9 +203,19 @@ class HubConfig(Section):
     )
     workers: int = Field(2, description="processes checking documents in parallel; 0 checks in the hub process")
     health_port: int | None = Field(
-        None, ge=0, le=65535, description="serve GET /healthz on this port (503 while the hub refuses work); none without"
+        None,
+        ge=0,
+        le=65535,
+        description="serve GET /healthz (503 while the hub refuses work), /readyz (503 naming each failing check) "
+        "and /metrics (Prometheus) on this port; none without",
     )
     health_host: str = Field("127.0.0.1", description="address the health endpoint listens on")
+    seal_expiry_warning_days: float = Field(
+        30.0,
+        ge=0,
+        description="/readyz says not ready (HUB_SEAL_EXPIRING) when the hub's seal certificate expires within "
+        "this many days: time to renew it before its receipts stop verifying",
+    )
     batch_size: int = Field(100, description="documents checked together by one worker at most (the ledger commits what a step brings in one transaction)")
 
 

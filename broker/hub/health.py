@@ -1,9 +1,10 @@
-"""The hub's health endpoint: ``GET /healthz`` on ``health_port`` (hub configuration).
+"""The hub's health endpoint: ``GET /healthz`` on ``health_port`` (hub configuration), and beside it
+``/readyz`` (:mod:`broker.hub.readiness`) and ``/metrics`` (:mod:`broker.hub.metrics`).
 
 Answers ``{"status": "ok"}`` with 200 while the hub accepts work, and ``{"status": "degraded",
 "reason": CODE, ...}`` with 503 while it refuses work (today: the ledger's storage is full or
 failing, :mod:`broker.hub.storage`), so a load balancer or a monitor sees it without reading logs.
-One endpoint, so the standard library's HTTP server in a thread of its own is enough.
+Three read-only endpoints, so the standard library's HTTP server in a thread of its own is enough.
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ import logging
 import threading
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 from broker.errors import CATALOGUE, LiandongError, problem
 from broker.hub.notices import received_now
 
 log = logging.getLogger("liandong.hub")
+
+Route = Callable[[], tuple[int, str, bytes]]
+"""An extra endpoint: returns the HTTP status, the content type and the body."""
 
 
 class HubHealth:
@@ -65,25 +69,45 @@ class HubHealth:
             return body
 
 
-class HealthServer:
-    """``/healthz`` over HTTP on ``host:port`` (port 0: any free port, see :attr:`port`); a port
-    that cannot be bound is a configuration error (``HUB_CONFIG_INVALID``)."""
+def json_route(answer: Callable[[], tuple[int, dict[str, Any]]]) -> Route:
+    """A :data:`Route` answering JSON."""
 
-    def __init__(self, health: HubHealth, host: str, port: int) -> None:
+    def route() -> tuple[int, str, bytes]:
+        status, body = answer()
+        return status, "application/json; charset=utf-8", json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+    return route
+
+
+class HealthServer:
+    """``/healthz`` over HTTP on ``host:port`` (port 0: any free port, see :attr:`port`), plus the
+    ``routes`` given (path: :data:`Route`); a port that cannot be bound is a configuration error
+    (``HUB_CONFIG_INVALID``)."""
+
+    def __init__(self, health: HubHealth, host: str, port: int, routes: dict[str, Route] | None = None) -> None:
         self.health = health
+
+        def healthz() -> tuple[int, dict[str, Any]]:
+            body = health.snapshot()
+            return (200 if body["status"] == "ok" else 503), body
+
+        table: dict[str, Route] = {"/healthz": json_route(healthz), **(routes or {})}
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-                if self.path.split("?", 1)[0] != "/healthz":
-                    self._send(404, {"error": "not found", "endpoints": ["/healthz"]})
+                route = table.get(self.path.split("?", 1)[0])
+                if route is None:
+                    self._send(*json_route(lambda: (404, {"error": "not found", "endpoints": sorted(table)}))())
                     return
-                body = health.snapshot()
-                self._send(200 if body["status"] == "ok" else 503, body)
+                try:
+                    self._send(*route())
+                except Exception:  # a monitor gets a clear 500, never a traceback; the log has it
+                    log.exception("hub.health_endpoint_failed")
+                    self._send(*json_route(lambda: (500, {"error": "internal error", "path": self.path}))())
 
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+            def _send(self, status: int, content_type: str, data: bytes) -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)
@@ -112,4 +136,4 @@ class HealthServer:
         self._server.server_close()
 
 
-__all__ = ["HealthServer", "HubHealth"]
+__all__ = ["HealthServer", "HubHealth", "Route", "json_route"]

@@ -30,12 +30,11 @@ deliveries taken over by the next sweep of another.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -47,14 +46,16 @@ import paho.mqtt.client as mqtt
 from broker.errors import LiandongError, Problem, problem
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
-from broker.hub.health import HealthServer, HubHealth
+from broker.hub.health import HealthServer, HubHealth, json_route
 from broker.hub.fairness import FairQueue
 from broker.hub.flood_guard import FloodEpisode, FloodGuard, flood_notice_body
 from broker.hub.flow import FlowControl
 from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
+from broker.hub.metrics import HubMetrics
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
+from broker.hub.readiness import broker_check, readiness, seal_check, storage_check
 from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
 from broker.hub.workers import CheckerPool, check_one_by_one, refusal
@@ -86,6 +87,12 @@ class _Batch:
     payloads: list[Payload]
     future: Future[list[Intake]] | None = None
     results: list[Intake] | None = None
+    submitted_at: float = field(default_factory=time.monotonic)
+    checked_at: float | None = None  # results ready (metrics: check time per batch)
+
+    @property
+    def check_seconds(self) -> float | None:
+        return None if self.checked_at is None else self.checked_at - self.submitted_at
 
 
 @dataclass
@@ -120,7 +127,18 @@ class HubStats:
     duplicates: int = 0
     delivered: int = 0
     published: int = 0
+    redelivered: int = 0
+    flood_episodes: int = 0
+    # for /metrics (broker.hub.metrics): bounded keys, (document type, sender's unit kind) and codes
+    accepted_by: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rejected_by: Counter[str] = field(default_factory=Counter)
     started_at: float = field(default_factory=time.monotonic)
+
+    def copy(self) -> "HubStats":
+        """A copy to restore when a commit is rolled back (the counters copied, not shared)."""
+        return HubStats(
+            **{**self.__dict__, "accepted_by": Counter(self.accepted_by), "rejected_by": Counter(self.rejected_by)}
+        )
 
 
 class Hub:
@@ -168,12 +186,19 @@ class Hub:
         self._inline: IntakeChecker | None = None
         self._thread = threading.Thread(target=self._run, name="hub-pipeline", daemon=True)
         self.client = self._make_client()
+        self.metrics = HubMetrics(self)
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     def start(self, timeout: float = 30.0) -> None:
         if self.config.health_port is not None:  # first: a port in use stops the start here
-            self._health_server = HealthServer(self.health, self.config.health_host, self.config.health_port).start()
+            routes = {
+                "/readyz": json_route(self.readiness),
+                "/metrics": lambda: (200, self.metrics.content_type, self.metrics.render()),
+            }
+            self._health_server = HealthServer(
+                self.health, self.config.health_host, self.config.health_port, routes
+            ).start()
         if self.config.workers > 0:
             self._pool = CheckerPool(self.config)
         else:
@@ -206,6 +231,16 @@ class Hub:
         if self._health_server is not None:
             self._health_server.stop()
         event(log, "hub.stopped", hub=self.code, **self._stats_fields())
+
+    def readiness(self) -> tuple[int, dict[str, Any]]:
+        """``/readyz``: the broker connected, the ledger writable, the seal valid for a while yet."""
+        reason = self.health.snapshot().get("reason")
+        checks = [
+            broker_check(self.client.is_connected()),
+            storage_check(reason),
+            seal_check(self.notary.signer.cert, received_now(), self.config.seal_expiry_warning_days),
+        ]
+        return readiness(checks, hub=self.code, instance=self.instance)
 
     def _stats_fields(self) -> dict[str, int]:
         s = self.stats
@@ -336,6 +371,13 @@ class Hub:
         self._publish_jobs()
         self._beat()
         self._sweep()
+        if self.metrics.due():
+            self.metrics.sample(
+                queued=len(self._queue),
+                checking=sum(len(b.messages) for b in self._batches),
+                inflight=len(self._inflight),
+                waiting=self._flow.waiting(),
+            )
 
     def _sort_event(self, item: tuple[str, Any], control: list[tuple[str, Any]]) -> None:
         kind, value = item
@@ -384,7 +426,7 @@ class Hub:
         oversize = self.config.limits.max_document_bytes
         if self._pool is not None and all(len(p.raw) <= oversize for p in payloads):
             batch.future = self._pool.submit(payloads)
-            batch.future.add_done_callback(lambda _: self._events.put(("checked", None)))
+            batch.future.add_done_callback(lambda _, b=batch: self._checked(b))
         else:
             # Oversize payloads are refused here: shipping megabytes to a worker is pointless.
             checker = self._inline or _LocalChecker.get(self.config)
@@ -392,7 +434,13 @@ class Hub:
                 batch.results = checker.check_many(payloads)
             except Exception as exc:  # one culprit must not sink the batch, nor the hub
                 batch.results = check_one_by_one(payloads, checker.check, self.notary, exc)
+            batch.checked_at = time.monotonic()
         self._batches.append(batch)
+
+    def _checked(self, batch: _Batch) -> None:
+        """A worker finished a batch (the pool's thread): note when, and wake the pipeline."""
+        batch.checked_at = time.monotonic()
+        self._events.put(("checked", None))
 
     def _batch_results(self, batch: _Batch) -> None:
         """Take a finished batch's results; a batch whose check raised or whose worker died is
@@ -450,7 +498,7 @@ class Hub:
         transaction failed."""
         jobs: list[Job] = []
         attempts = self._attempts
-        stats = dataclasses.replace(self.stats)
+        stats = self.stats.copy()
         try:
             with self.ledger.transaction() as tx:
                 self._record_attempts(tx, attempts)
@@ -468,9 +516,12 @@ class Hub:
         excess, self._excess = self._excess, []
         for mid, gen in excess:  # their counts are committed now
             self._ack(mid, gen)
+        now = received_now()
         for batch in batches:
             for message in batch.messages:
                 self._ack(message.mid, message.gen)
+            if batch.messages:
+                self.metrics.batch_committed(batch.messages[0].received_at, now, batch.check_seconds)
         for message in acks:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
@@ -640,6 +691,8 @@ class Hub:
         jobs = [record_delivery(tx, result.document_id, result.recipient, payload.raw)]
         jobs.append(self._issue(tx, receipt, message.unit))
         self.stats.accepted += 1
+        sender = self.registry.unit(result.sender)
+        self.stats.accepted_by[(result.doc_type or "", sender.kind.value if sender else "unknown")] += 1
         event(
             log,
             "document.accepted",
@@ -658,9 +711,11 @@ class Hub:
         unit = self.registry.unit(episode.unit)
         body = flood_notice_body(episode, self.config.limits, unit.name if unit else None)
         notice = self.notary.seal_one(self.notary.draft(body, self.registry.office))
+        self.stats.flood_episodes += 1
         return self._issue(tx, notice, self.instance)
 
     def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[Job]:
+        self.stats.rejected_by.update(p.code for p in result.problems)
         if self._flood.refused(message.unit, result, message.received_at):
             self.stats.rejected += 1
             return []  # garbage beyond this minute's samples: counted (rejection_counts), no notice
@@ -822,6 +877,7 @@ class Hub:
             with self.ledger.transaction() as tx:
                 for job in missing:
                     job.raw = tx.raw(job.document_id)
+            self.stats.redelivered += len(missing)
         sent: list[int] = []
         for i, job in enumerate(batch):
             info = self.client.publish(job.topic, job.raw, qos=1)

@@ -143,6 +143,15 @@ class Ledger:
             raise LedgerError("the ledger has no chain head: run create_schema() first")
         return row.seq, row.hash
 
+    def count_overdue(self, now: datetime) -> int:
+        """Open deadlines past their due time at ``now`` (supervision time), escalated or not:
+        one COUNT for the hub's ``/metrics``."""
+        require_aware(now, "now")
+        c = deadlines.c
+        with self._reader() as conn:
+            query = select(func.count()).select_from(deadlines).where(c.state == "open", c.due_at < now)
+            return int(conn.execute(query).scalar_one())
+
     def story(self, document_id: str) -> list[AuditEntry]:
         """One document's story in order: the audit entries of the document, its service receipt,
         its rejection notices, the documents that reply to it and their receipts, by seq."""
