@@ -96,9 +96,10 @@ class HubMetrics:
 
     # --- pipeline thread -------------------------------------------------------------------
 
-    def batch_committed(self, oldest_received: datetime, now: datetime, check_seconds: float | None) -> None:
+    def batch_committed(self, oldest_received: datetime, check_seconds: float | None) -> None:
         """A batch's ledger transaction committed (once per batch, not per document)."""
-        self.commit_latency.observe(max(0.0, (now - oldest_received).total_seconds()))
+        # time.time(), not received_now(): a third of the cost, and the same clock
+        self.commit_latency.observe(max(0.0, time.time() - oldest_received.timestamp()))
         if check_seconds is not None:
             self.check_seconds.observe(check_seconds)
 

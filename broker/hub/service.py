@@ -30,11 +30,12 @@ deliveries taken over by the next sweep of another.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
 import time
-from collections import Counter, deque
+from collections import deque
 from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -129,16 +130,15 @@ class HubStats:
     published: int = 0
     redelivered: int = 0
     flood_episodes: int = 0
-    # for /metrics (broker.hub.metrics): bounded keys, (document type, sender's unit kind) and codes
-    accepted_by: Counter[tuple[str, str]] = field(default_factory=Counter)
-    rejected_by: Counter[str] = field(default_factory=Counter)
+    # for /metrics (broker.hub.metrics): bounded keys, (document type, sender's unit kind) and codes;
+    # plain dicts, as a copy per commit of a Counter costs ten times more
+    accepted_by: dict[tuple[str, str], int] = field(default_factory=dict)
+    rejected_by: dict[str, int] = field(default_factory=dict)
     started_at: float = field(default_factory=time.monotonic)
 
     def copy(self) -> "HubStats":
-        """A copy to restore when a commit is rolled back (the counters copied, not shared)."""
-        return HubStats(
-            **{**self.__dict__, "accepted_by": Counter(self.accepted_by), "rejected_by": Counter(self.rejected_by)}
-        )
+        """A copy to restore when a commit is rolled back (the dicts copied, not shared)."""
+        return dataclasses.replace(self, accepted_by=self.accepted_by.copy(), rejected_by=self.rejected_by.copy())
 
 
 class Hub:
@@ -516,12 +516,11 @@ class Hub:
         excess, self._excess = self._excess, []
         for mid, gen in excess:  # their counts are committed now
             self._ack(mid, gen)
-        now = received_now()
         for batch in batches:
             for message in batch.messages:
                 self._ack(message.mid, message.gen)
             if batch.messages:
-                self.metrics.batch_committed(batch.messages[0].received_at, now, batch.check_seconds)
+                self.metrics.batch_committed(batch.messages[0].received_at, batch.check_seconds)
         for message in acks:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
@@ -692,7 +691,8 @@ class Hub:
         jobs.append(self._issue(tx, receipt, message.unit))
         self.stats.accepted += 1
         sender = self.registry.unit(result.sender)
-        self.stats.accepted_by[(result.doc_type or "", sender.kind.value if sender else "unknown")] += 1
+        key = (result.doc_type or "", sender.kind.value if sender else "unknown")
+        self.stats.accepted_by[key] = self.stats.accepted_by.get(key, 0) + 1
         event(
             log,
             "document.accepted",
@@ -715,7 +715,8 @@ class Hub:
         return self._issue(tx, notice, self.instance)
 
     def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[Job]:
-        self.stats.rejected_by.update(p.code for p in result.problems)
+        for p in result.problems:
+            self.stats.rejected_by[p.code] = self.stats.rejected_by.get(p.code, 0) + 1
         if self._flood.refused(message.unit, result, message.received_at):
             self.stats.rejected += 1
             return []  # garbage beyond this minute's samples: counted (rejection_counts), no notice
