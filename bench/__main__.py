@@ -22,6 +22,7 @@ BENCHES: dict[str, str] = {
     "nats_cluster": "the hub's load and raw paho QoS 1 through a three-node NATS cluster (MQTT 3.1.1) vs Mosquitto (issue 6)",
     "flood": "two courts' service latency and rate alone and while a unit floods garbage; ledger growth, hub memory (issue 11)",
     "backlog": "a bank offline while a court publishes N notices, then back: drain rate vs flat out, deliveries per notice, resends (issue 11)",
+    "hub_metrics": "what the hub's /metrics adds to the pipeline per document vs one bare verify; a scrape's cost (issue 12)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -99,6 +100,16 @@ def _headline_backlog(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_hub_metrics(record: dict[str, Any]) -> str:
+    verdict = "meets" if record["meets_target"] else "MISSES"
+    us, share = record["pipeline_us_per_document"], record["pipeline_share_of_one_verify"]
+    return (
+        f"metrics add {us['batch_100']} µs/document in batches of 100, {us['batch_1']} µs one by one"
+        f" ({100 * share['batch_1']:.2f} % of a bare verify, {verdict} the {100 * record['target_share']:.0f} % target);"
+        f" a scrape of {record['scrape_labelled_series']} series {record['scrape_ms']} ms"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "verify_cli": _headline_verify_cli,
@@ -107,6 +118,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "nats_cluster": _headline_nats_cluster,
     "flood": _headline_flood,
     "backlog": _headline_backlog,
+    "hub_metrics": _headline_hub_metrics,
 }
 
 
