@@ -157,6 +157,13 @@ def test_readyz_names_a_seal_that_expires_within_the_threshold(mosquitto, tmp_pa
         assert check["code"] == "HUB_SEAL_EXPIRING" and check["days_left"] in (9, 10), check
         assert "30" in check["message_zh"] and "renew" in check["message_en"]
         assert 9 * 86400 < _value(_samples(port), "liandong_hub_seal_expiry_seconds") <= 10 * 86400
+        # the ledger's storage refusing work (as the storage guard says it): named too
+        hub.health.degrade("HUB_STORAGE_FULL", datetime.now(timezone.utc))
+        status, body = _ready(port)
+        assert (status, body["failing"]) == (503, ["ledger", "seal"]), body
+        ledger = next(c for c in body["checks"] if c["name"] == "ledger")
+        assert (ledger["code"], ledger["message_zh"]) == ("HUB_STORAGE_FULL", "账本存储空间已满，暂停受理")
+        assert _value(_samples(port), "liandong_hub_storage_outage") == 1
     finally:
         hub.stop()
 
