@@ -8,16 +8,21 @@ import json
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from prometheus_client.parser import text_string_to_metric_families
 
+from broker.hub.ledger import DocumentRecord, Ledger
+from broker.hub.ledger.store import DeadlineRecord
 from broker.hub.readiness import seal_check
 from broker.hub.service import Hub
 from broker.mosquitto import free_port
 from tests import hostile
+from tests.pg import pg_url  # noqa: F401
 from tests.network import BANK, COURT, HUB, CourtClient, Recorder, fresh, hub_config, unit_client, unit_config, wait_until
 
 CERTS = Path(__file__).resolve().parents[1] / "certs-example"
@@ -176,3 +181,49 @@ def test_the_seal_check_and_its_threshold():
     assert seal_check(cert, after - timedelta(days=29), 7).ok  # the threshold is configurable
     assert seal_check(cert, after + timedelta(seconds=1), 30).code == "HUB_SEAL_NOT_VALID"
     assert seal_check(cert, cert.not_valid_before_utc - timedelta(days=1), 30).code == "HUB_SEAL_NOT_VALID"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ledger]:
+    url, schema = (
+        (f"sqlite:///{tmp_path / 'ledger.db'}", None) if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    )
+    led = Ledger(url, schema=schema)
+    led.create_schema()
+    try:
+        yield led
+    finally:
+        led.close()
+
+
+def test_the_overdue_count_is_open_deadlines_past_their_due_time(ledger: Ledger):
+    """What ``liandong_hub_deadlines_overdue`` reads: open and past due, answered ones not."""
+    now = datetime(2026, 12, 7, 17, 0, tzinfo=timezone(timedelta(hours=8)))
+
+    def row(document_id: str, due: datetime, state: str = "open") -> DeadlineRecord:
+        return DeadlineRecord(
+            document_id=document_id, doc_type="AssistanceNotice", court=COURT, unit=BANK, unit_kind="Bank",
+            case_number=None, served_at=due - timedelta(days=3), due_at=due, original_due_at=due, rule="test",
+            remind_at=None, state=state,
+        )  # fmt: skip
+
+    with ledger.transaction() as tx:
+        for document_id, due, state in [
+            ("a", now - timedelta(days=1), "open"),
+            ("b", now - timedelta(minutes=1), "open"),
+            ("c", now + timedelta(minutes=1), "open"),
+            ("d", now - timedelta(days=2), "answered"),
+        ]:
+            served = due - timedelta(days=3)
+            tx.add_document(
+                DocumentRecord(
+                    document_id=document_id, doc_type="AssistanceNotice", sender=COURT, recipient=BANK,
+                    issued_at=served, received_at=served, raw=b"<AssistanceNotice/>", origin="unit",
+                    client_unit=COURT, state="accepted",
+                )  # fmt: skip
+            )
+            tx.audit("accepted", actor=COURT, client=COURT, document_id=document_id, at=served)
+            tx.add_deadline(row(document_id, due, state))
+    assert ledger.count_overdue(now) == 2
+    assert ledger.count_overdue(now + timedelta(days=1)) == 3
+    assert ledger.count_overdue(now - timedelta(days=30)) == 0
