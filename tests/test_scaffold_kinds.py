@@ -114,3 +114,21 @@ def test_the_harness_removes_the_unit_it_made():
     assert made is not None and harness.unit == made.code
     harness.close()
     assert not made.directory.exists()
+
+
+def test_a_harness_that_fails_to_start_leaves_no_throwaway_unit_behind():
+    import tempfile
+
+    from adapters.sdk import Adapter
+
+    class Broken(Adapter):
+        name = "broken"
+        unit_kinds = {UnitKind.INSURER}
+
+        def start(self) -> None:
+            raise RuntimeError("the native system is not configured")
+
+    before = set(Path(tempfile.gettempdir()).glob("liandong-Insurer-*"))
+    with pytest.raises(RuntimeError, match="not configured"):
+        Harness(Broken)
+    assert set(Path(tempfile.gettempdir()).glob("liandong-Insurer-*")) == before

@@ -263,7 +263,8 @@ Built on the liandong adapter SDK — see `docs/adapters.md` in liandong for the
 
 The tests use `adapters.sdk.testing.Harness`: documents sealed with the example court keys are
 delivered to the adapter without a broker, and the receipts it would send are verified with the
-real verifier.
+real verifier. When the example network has no {{kind_value}} unit, the harness makes a throw-away
+one for the test (a key and certificate from the example CA, a copy of the registry with it).
 
 ## Configure
 

@@ -189,7 +189,7 @@ class Harness:
     - ``settings``: the adapter's settings (an instance of its ``settings_model``, a dict, or
       None for the model's defaults);
     - ``unit``: the unit code the adapter runs as (default: the first unit of a kind it serves
-      in the registry that has example keys);
+      in the registry that has example keys, else a throw-away unit of that kind: :attr:`throwaway`);
     - ``directory``: where the store and ``runtime.data_dir`` go (default: a temporary
       directory removed by :meth:`close`);
     - ``execution``: retry settings; ``start``: the virtual clock's start.
@@ -214,7 +214,11 @@ class Harness:
         self.throwaway: ThrowawayUnit | None = None
         """The unit made for this harness when the registry has none of the adapter's kind with keys."""
         self.unit = unit or self._pick_unit(registry)
-        check_unit_kind(adapter_cls, self.registry, self.unit)
+        try:
+            check_unit_kind(adapter_cls, self.registry, self.unit)
+        except BaseException:
+            self._remove_throwaway()
+            raise
         self._tmp = directory is None
         self.directory = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="liandong-harness-"))
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -234,7 +238,13 @@ class Harness:
         """Called with the raw bytes before each document is collected (raise to simulate a
         crash while handing a document to the transport)."""
         self._signers: dict[str, DocumentSigner] = {}
-        self._boot()
+        try:
+            self._boot()
+        except BaseException:
+            self._remove_throwaway()
+            if self._tmp:
+                shutil.rmtree(self.directory, ignore_errors=True)
+            raise
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -286,8 +296,11 @@ class Harness:
             self.store.close()
             if self._tmp:
                 shutil.rmtree(self.directory, ignore_errors=True)
-            if self.throwaway is not None:
-                self.throwaway.remove()
+            self._remove_throwaway()
+
+    def _remove_throwaway(self) -> None:
+        if self.throwaway is not None:
+            self.throwaway.remove()
 
     def __enter__(self) -> Harness:
         return self
