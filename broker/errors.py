@@ -135,6 +135,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),
     ErrorSpec("MSG_MALFORMED", "消息格式错误：{detail}", "malformed message: {detail}"),
     ErrorSpec("BROKER_UNREACHABLE", "{seconds} 秒内未能连接消息代理 {endpoints}：请检查地址、端口、TLS 证书以及代理是否在运行", "could not connect to the MQTT broker at {endpoints} within {seconds} s: check the address, the port, the TLS certificates and that the broker is running"),
+    ErrorSpec("BROKER_CERT_FILES_MISSING", "消息代理的证书文件缺失（证书目录 {certs}）：{files}；目录结构应与 certs-example/ 相同", "the broker's certificate files are missing (certificate folder {certs}): {files}; lay it out like certs-example/"),
     ErrorSpec("HUB_INTERNAL", "枢纽内部错误，文书未被接收，请重发", "internal hub error; the document was not accepted, please resend"),
     ErrorSpec("HUB_CHECK_FAILED", "枢纽检查该文书时发生意外错误，再次单独检查仍然失败：不予接收（摘要 {digest}），请联系枢纽运维人员", "the hub's check of this document failed unexpectedly, again when checked alone: not accepted (digest {digest}); contact the hub's operators"),
     ErrorSpec("HUB_WORKER_DIED", "枢纽检查该文书的进程异常终止，再次单独检查时再次终止：不予接收（摘要 {digest}），请联系枢纽运维人员", "the hub process checking this document died, and again when it was checked alone: not accepted (digest {digest}); contact the hub's operators"),
@@ -157,6 +158,8 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("FILE_UNREADABLE", "文件无法读取：{detail}", "the file cannot be read: {detail}"),
     ErrorSpec("FILE_ANCHOR_INVALID", "信任锚证书文件 {file} 无法读取或解析：{detail}", "the trust anchor file {file} cannot be read or parsed: {detail}"),
     ErrorSpec("FILE_CHECK_FAILED", "检查该文件时发生内部错误（{error}），未得出结论：请报告此问题", "internal error while checking the file ({error}); no verdict: please report it"),
+    # --- the demo (liandong demo) --------------------------------------------------------------------
+    ErrorSpec("DEMO_WORKDIR_NOT_EMPTY", "演示工作目录 {workdir} 不是空目录，也不是以前演示留下的目录：请换一个空目录，或不带 --workdir 运行（使用临时目录）", "the demo working folder {workdir} is neither empty nor one an earlier demo made: choose an empty folder, or run without --workdir (a temporary folder)"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

@@ -11,7 +11,11 @@ The package (``<dir>/liandong-adapter-<name>/``)::
     tests/test_adapter.py          harness tests: found, not found, an item without handler
 
 The handler answers the unit kind's first query kind from a list in the settings — a stand-in
-for the agency's system, to be replaced by the real call.
+for the agency's system, to be replaced by the real call. A unit kind that answers no queries
+(transport, hotels, procuratorates, discipline inspection: they punish dishonest debtors) gets
+a handler for consumption-restriction orders instead. The tests pass for every kind of
+:func:`scaffold_kinds`: the harness makes a throw-away unit of the kind when the example
+network has none (:mod:`adapters.sdk.throwaway_unit`).
 """
 
 from __future__ import annotations
@@ -33,19 +37,25 @@ def query_kinds(kind: UnitKind) -> list[QueryKind]:
     return [k for k in QueryKind if kind in QUERY_UNIT_KINDS[k]]
 
 
+NOT_SCAFFOLDED = frozenset({UnitKind.COURT, UnitKind.HUB, UnitKind.LINKAGE_OFFICE})
+"""Courts publish (broker/court), the hub and the office are the network's own."""
+
+
 def scaffold_kinds() -> list[UnitKind]:
-    """Unit kinds the scaffold can start from (those that answer queries)."""
-    return [k for k in UnitKind if query_kinds(k)]
+    """Unit kinds the scaffold can start from: every member unit but courts and the office.
+    Those that answer queries get a query handler; the punishing units that answer none
+    (transport, hotels, procuratorates, discipline inspection) a consumption-restriction one."""
+    return [k for k in UnitKind if k not in NOT_SCAFFOLDED]
 
 
 def create(name: str, directory: str | Path = ".", kind: UnitKind = UnitKind.BANK) -> Path:
     """Write the package for adapter ``name`` under ``directory``; returns the package root."""
     if not NAME.match(name):
         raise ScaffoldError(f"{name!r}: use lower-case letters, digits, '-' or '_', starting with a letter")
-    kinds = query_kinds(kind)
-    if not kinds:
-        raise ScaffoldError(f"unit kind {kind.value} answers no queries; start from one of: "
+    if kind not in scaffold_kinds():
+        raise ScaffoldError(f"no adapter for unit kind {kind.value}; start from one of: "
                             + ", ".join(k.value for k in scaffold_kinds()))
+    kinds = query_kinds(kind)
     ident = name.replace("-", "_")
     camel = "".join(part.capitalize() for part in re.split(r"[-_]", name))
     values = {
@@ -56,8 +66,8 @@ def create(name: str, directory: str | Path = ".", kind: UnitKind = UnitKind.BAN
         "settings": f"{camel}Settings",
         "kind": kind.name,
         "kind_value": kind.value,
-        "query_kind": kinds[0].name,
-        "query_kind_value": kinds[0].value,
+        "query_kind": kinds[0].name if kinds else "",
+        "query_kind_value": kinds[0].value if kinds else "",
     }
     root = Path(directory) / values["dist"]
     if root.exists():
@@ -67,8 +77,8 @@ def create(name: str, directory: str | Path = ".", kind: UnitKind = UnitKind.BAN
         "README.md": README,
         "config.example.yaml": CONFIG,
         f"{values['package']}/__init__.py": INIT,
-        f"{values['package']}/adapter.py": ADAPTER,
-        "tests/test_adapter.py": TESTS,
+        f"{values['package']}/adapter.py": ADAPTER if kinds else RESTRICTION_ADAPTER,
+        "tests/test_adapter.py": TESTS if kinds else RESTRICTION_TESTS,
     }
     for rel, template in files.items():
         path = root / rel
@@ -253,7 +263,8 @@ Built on the liandong adapter SDK — see `docs/adapters.md` in liandong for the
 
 The tests use `adapters.sdk.testing.Harness`: documents sealed with the example court keys are
 delivered to the adapter without a broker, and the receipts it would send are verified with the
-real verifier.
+real verifier. When the example network has no {{kind_value}} unit, the harness makes a throw-away
+one for the test (a key and certificate from the example CA, a copy of the registry with it).
 
 ## Configure
 
@@ -295,4 +306,108 @@ adapter:
 execution:
   retry_initial_seconds: 1
   retry_max_seconds: 300
+'''
+
+
+RESTRICTION_ADAPTER = '''
+\"\"\"The {{name}} adapter: consumption-restriction orders in, native restrictions out.
+
+A {{kind_value}} unit carries out no measures and answers no queries: it applies the
+restrictions of the orders courts send it (限制消费令, 003 memorandum 19–22) and of the
+dishonest-debtor list. It sends no receipts (the catalogue gives it none to send).
+
+Rules for handlers: raise ``TransientError`` when the native system is unavailable (retried);
+make every native *change* with ``ctx.idempotency_key`` so that a call repeated after a crash
+does not act twice; log with ``ctx.log`` (it drops personal data), never with print.
+\"\"\"
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters.sdk import Adapter, Context, Runtime, on_document
+from broker.documents.catalogue import UnitKind
+from broker.documents.document import Document
+
+
+class {{settings}}(BaseModel):
+    \"\"\"The adapter's own settings: the ``adapter:`` section of the configuration file, or
+    ``LIANDONG_ADAPTER__<FIELD>`` environment variables (secrets belong there).\"\"\"
+
+    model_config = ConfigDict(extra="forbid")
+
+    restrictions: list[str] = Field(
+        default_factory=list,
+        description="restrictions this unit enforces (Flights, StarHotels, ...); empty: all of them",
+    )
+
+
+class {{cls}}(Adapter):
+    \"\"\"{{name}}: applies consumption-restriction orders for a {{kind_value}} unit.\"\"\"
+
+    name = "{{name}}"
+    unit_kinds = {UnitKind.{{kind}}}
+    settings_model = {{settings}}
+
+    def __init__(self, settings: {{settings}}, runtime: Runtime) -> None:
+        super().__init__(settings, runtime)
+        self.settings: {{settings}} = settings
+        self.restricted: dict[str, list[str]] = {}
+        \"\"\"Stand-in for the native system: restrictions by ID number or unit code.\"\"\"
+
+    @on_document("ConsumptionRestrictionOrder")
+    def restrict(self, doc: Document, ctx: Context) -> None:
+        order = doc.body
+        mine = [r.value for r in order.restrictions if not self.settings.restrictions or r.value in self.settings.restrictions]
+        debtors = [order.subject, *order.responsible_persons]
+        for debtor in debtors:
+            key = getattr(debtor, "id_number", None) or getattr(debtor, "unit_code", None)
+            # Replace with the call to your system, keyed by ctx.idempotency_key.
+            self.restricted[key] = sorted(set(self.restricted.get(key, [])) | set(mine))
+        ctx.log.info("{{package}}.restricted", debtors=len(debtors), restrictions=len(mine))
+'''
+
+RESTRICTION_TESTS = '''
+\"\"\"Tests with the liandong harness: real sealing and verification, no broker needed.\"\"\"
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from adapters.sdk.testing import Harness
+from broker.documents.bodies import ConsumptionRestriction, ConsumptionRestrictionOrder
+from broker.documents.common import NaturalPerson
+
+from {{package}} import {{cls}}, {{settings}}
+
+PERSON = NaturalPerson(name="陈国强", id_number="445302198004121232")
+
+
+@pytest.fixture
+def harness(tmp_path):
+    with Harness({{cls}}, {{settings}}(), directory=tmp_path) as h:
+        yield h
+
+
+def order(harness, *restrictions):
+    return harness.document(ConsumptionRestrictionOrder(
+        subject=PERSON, restrictions=list(restrictions), effective_from=date(2026, 3, 10)))
+
+
+def test_a_restriction_order_is_applied(harness):
+    notice = order(harness, ConsumptionRestriction.FLIGHTS, ConsumptionRestriction.STAR_HOTELS)
+    out = harness.deliver(notice)
+    assert out.receipt is None and not out.refused
+    assert harness.job(notice).state == "done"
+    assert harness.adapter.restricted[PERSON.id_number] == ["Flights", "StarHotels"]
+
+
+def test_a_redelivered_order_is_applied_once(harness):
+    notice = order(harness, ConsumptionRestriction.FLIGHTS)
+    harness.deliver(notice)
+    harness.adapter.restricted.clear()
+    harness.redeliver(notice)
+    assert harness.adapter.restricted == {}
 '''

@@ -16,7 +16,9 @@ Time is virtual (:meth:`Harness.advance`): transient retries are run through at 
 items when the test moves the clock.
 
 It needs the example PKI and registry (``certs-example/``, ``examples/network.yaml`` of the
-liandong source tree) or your own, passed as ``certs=`` and ``registry=``.
+liandong source tree) or your own, passed as ``certs=`` and ``registry=``. When the registry has
+no unit of the adapter's kind with keys, the harness makes a throw-away one
+(:mod:`adapters.sdk.throwaway_unit`) and removes it on :meth:`Harness.close`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from adapters.sdk.runtime import Runtime
 from adapters.sdk.service import check_unit_kind
 from adapters.sdk.settings import ExecutionSettings
 from adapters.sdk.store import AdapterStore, Job
+from adapters.sdk.throwaway_unit import ThrowawayUnit, make_throwaway_unit
 from broker.checking import DocumentChecker
 from broker.documents import codec
 from broker.documents.bodies import ExecutionReceipt
@@ -186,7 +189,7 @@ class Harness:
     - ``settings``: the adapter's settings (an instance of its ``settings_model``, a dict, or
       None for the model's defaults);
     - ``unit``: the unit code the adapter runs as (default: the first unit of a kind it serves
-      in the registry that has example keys);
+      in the registry that has example keys, else a throw-away unit of that kind: :attr:`throwaway`);
     - ``directory``: where the store and ``runtime.data_dir`` go (default: a temporary
       directory removed by :meth:`close`);
     - ``execution``: retry settings; ``start``: the virtual clock's start.
@@ -208,8 +211,14 @@ class Harness:
         self.adapter_cls = adapter_cls
         self.certs = Path(certs)
         self.registry: Registry = load_registry(registry)
-        self.unit = unit or self._pick_unit()
-        check_unit_kind(adapter_cls, self.registry, self.unit)
+        self.throwaway: ThrowawayUnit | None = None
+        """The unit made for this harness when the registry has none of the adapter's kind with keys."""
+        self.unit = unit or self._pick_unit(registry)
+        try:
+            check_unit_kind(adapter_cls, self.registry, self.unit)
+        except BaseException:
+            self._remove_throwaway()
+            raise
         self._tmp = directory is None
         self.directory = Path(directory) if directory is not None else Path(tempfile.mkdtemp(prefix="liandong-harness-"))
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -229,15 +238,27 @@ class Harness:
         """Called with the raw bytes before each document is collected (raise to simulate a
         crash while handing a document to the transport)."""
         self._signers: dict[str, DocumentSigner] = {}
-        self._boot()
+        try:
+            self._boot()
+        except BaseException:
+            self._remove_throwaway()
+            if self._tmp:
+                shutil.rmtree(self.directory, ignore_errors=True)
+            raise
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    def _pick_unit(self) -> str:
+    def _pick_unit(self, registry: str | Path) -> str:
         for entry in self.registry.units:
             if entry.kind in self.adapter_cls.unit_kinds and (self.certs / "units" / entry.code / "sign.key").exists():
                 return entry.code
-        raise ValueError(f"no unit of kind {sorted(k.value for k in self.adapter_cls.unit_kinds)} with keys in {self.certs}")
+        if not self.adapter_cls.unit_kinds:
+            raise ValueError(f"{self.adapter_cls.__name__} declares no unit_kinds")
+        # None in the registry: a throw-away unit of the kind, issued by the same example CA.
+        kind = sorted(self.adapter_cls.unit_kinds, key=lambda k: k.value)[0]
+        self.throwaway = make_throwaway_unit(kind, self.certs, registry)
+        self.registry = load_registry(self.throwaway.registry)
+        return self.throwaway.code
 
     def _boot(self) -> None:
         self.store = AdapterStore(self.directory / "unit.db")
@@ -275,6 +296,11 @@ class Harness:
             self.store.close()
             if self._tmp:
                 shutil.rmtree(self.directory, ignore_errors=True)
+            self._remove_throwaway()
+
+    def _remove_throwaway(self) -> None:
+        if self.throwaway is not None:
+            self.throwaway.remove()
 
     def __enter__(self) -> Harness:
         return self
@@ -287,7 +313,8 @@ class Harness:
     def signer(self, unit: str) -> DocumentSigner:
         """The example seal of ``unit`` (``certs/units/<unit>/sign.key``)."""
         if unit not in self._signers:
-            self._signers[unit] = DocumentSigner.for_unit(self.certs / "units" / unit)
+            made = self.throwaway is not None and unit == self.throwaway.code
+            self._signers[unit] = DocumentSigner.for_unit(self.throwaway.unit_dir if made else self.certs / "units" / unit)
         return self._signers[unit]
 
     def document(

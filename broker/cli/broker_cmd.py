@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from broker.cli.foreground import foreground
-from broker.errors import LiandongError
+from broker.errors import LiandongError, Problem, problem
 from broker.mosquitto import (
     BrokerSettings,
     MosquittoNotFound,
@@ -26,7 +26,7 @@ from broker.mosquitto.runner import INSTALL_HINT
 from broker.registry import Registry, load_registry
 
 out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per problem, for grep
 
 RegistryOpt = Annotated[
     Path,
@@ -58,13 +58,23 @@ def _registry(path: Path) -> Registry:
         raise typer.Exit(2)
 
 
-def _settings(certs: Path, **kw) -> BrokerSettings:
+def _inputs(registry: Path, certs: Path, **kw) -> tuple[Registry, BrokerSettings]:
+    """The registry and the broker's settings; every problem with either is printed (a missing
+    certificate must not hide an invalid registry, nor the reverse), then exit 2."""
+    problems: list[Problem] = []
+    try:
+        reg: Registry | None = load_registry(registry)
+    except LiandongError as exc:
+        reg, problems = None, list(exc.problems)
     settings = BrokerSettings.from_certs(certs, **kw)
     missing = [p for p in (settings.cafile, settings.certfile, settings.keyfile) if not p.is_file()]
     if missing:
-        err.print(f"[red]missing certificate files[/red] in {certs}: {', '.join(map(str, missing))}")
+        problems.append(problem("BROKER_CERT_FILES_MISSING", certs=str(certs), files=", ".join(map(str, missing))))
+    if problems or reg is None:
+        for p in problems:
+            err.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}", markup=True)
         raise typer.Exit(2)
-    return settings
+    return reg, settings
 
 
 def config(
@@ -88,8 +98,8 @@ def config(
     ] = None,
 ) -> None:
     """Write mosquitto.conf and the ACL file generated from the registry."""
-    settings = _settings(certs, host=host, port=port, data_dir=data or output, user=user)
-    conf, acl = write_config(_registry(registry), settings, output)
+    reg, settings = _inputs(registry, certs, host=host, port=port, data_dir=data or output, user=user)
+    conf, acl = write_config(reg, settings, output)
     out.print(f"wrote {conf}")
     out.print(f"wrote {acl}")
     out.print(f"run it with: mosquitto -c {conf}")
@@ -107,8 +117,7 @@ def run(
 ) -> None:
     """Run Mosquitto in the foreground, configured from the registry, until Ctrl-C or SIGTERM
     (SIGHUP: Mosquitto reloads its ACL and CRL)."""
-    settings = _settings(certs, host=host, port=port, data_dir=data)
-    reg = _registry(registry)
+    reg, settings = _inputs(registry, certs, host=host, port=port, data_dir=data)
     try:
         broker = MosquittoProcess(reg, settings, log_to_file=False)
     except MosquittoNotFound:

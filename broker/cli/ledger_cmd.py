@@ -5,6 +5,7 @@ Output carries ids, types, codes, digests and times only, never document content
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, Optional
 
@@ -123,6 +124,10 @@ def show(
     if not entries:
         err.print(f"no audit entries for document {document_id}")
         raise typer.Exit(1)
+    if out.width < WIDE:
+        for line in story_lines(entries, document_id, out.width):
+            out.print(line, markup=False, highlight=False)
+        return
     table = Table(title=f"story of {document_id}", caption="↳ a related document: receipt, reply or notice")
     table.add_column("seq", justify="right", no_wrap=True)
     table.add_column("time", overflow="fold", min_width=20)
@@ -135,6 +140,29 @@ def show(
             doc = f"↳ {doc}"
         table.add_row(str(e.seq), e.at, e.action, _short(e.actor), doc, _detail(e))
     out.print(table)
+
+
+WIDE = 120
+"""Below this many columns the story is a list of blocks, not a six-column table."""
+
+
+def story_lines(entries: list[AuditEntry], document_id: str, width: int = 80) -> list[str]:
+    """One block per audit entry, no line wider than ``width``: the seq, time, action and actor,
+    then the related document and the detail, wrapped between ``key=value`` pairs."""
+    indent = " " * 7
+    lines = [f"story of {document_id}", ""]
+    for e in entries:
+        zone = e.at[-6:] if len(e.at) > 25 and e.at[-6] in "+-" else ""
+        at = e.at[:19].replace("T", " ") + zone  # to the second: the table and the ledger keep the rest
+        lines += textwrap.wrap(f"{e.seq:>5}  {at}  {e.action}  by {_short(e.actor)}", width, subsequent_indent=indent)
+        doc = e.document_id or ""
+        if doc and doc != document_id:
+            lines += textwrap.wrap(f"↳ {doc} (a related document)", width, initial_indent=indent, subsequent_indent=indent)
+        detail = _detail(e)
+        if detail:
+            lines += textwrap.wrap(detail, width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False)
+    lines += ["", "↳ a related document: receipt, reply or notice"]
+    return lines
 
 
 def _short(value: str, keep: int = 16) -> str:

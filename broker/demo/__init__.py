@@ -25,10 +25,19 @@ def run(workdir: Path | None = None, *, keep: bool = False, console: Console | N
     from broker.demo.summary import print_stories, print_story_of, print_summary, verify_everything
     from broker.documents.catalogue import DIRECTIONS
 
+    from broker.demo.workdir import prepare
+    from broker.errors import LiandongError
+
     console = console or Console(highlight=False, width=120)
     started = time.monotonic()
     base = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="liandong-demo-"))
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        if prepare(base):  # numbers from an earlier run must not mix with this one's
+            console.print(f"  [yellow]●[/yellow] removed the previous demo's files from {base}")
+    except LiandongError as exc:
+        for p in exc.problems:
+            console.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}", soft_wrap=True)  # one line, for grep
+        return 2
     net = LocalNetwork(base, CLOCK_START)
     console.rule("[bold]liandong 联动 — demo[/bold]")
     failed: str | None = None

@@ -190,7 +190,7 @@ class Hub:
 
     # --- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 30.0, wait_for_broker: Callable[[threading.Event], bool] | None = None) -> None:
         if self.config.health_port is not None:  # first: a port in use stops the start here
             routes = {
                 "/readyz": json_route(self.readiness),
@@ -207,7 +207,8 @@ class Hub:
         b = self.config.broker
         self.client.loop_start()
         self._thread.start()
-        if not self._connected.wait(timeout):
+        # wait_for_broker: patience of its own (``liandong hub run``: broker/hub/broker_wait.py)
+        if not (wait_for_broker(self._connected) if wait_for_broker else self._connected.wait(timeout)):
             raise RuntimeError(f"hub could not connect to the broker at {b.host}:{b.port}")
         self.supervisor.start()
         event(log, "hub.started", hub=self.code, instance=self.instance, workers=self.config.workers)

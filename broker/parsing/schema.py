@@ -57,10 +57,24 @@ def problems(root: etree._Element) -> list[Problem]:
     if schema.validate(root):
         return []
     found = []
+    lines = _spans_lines(root)
     for entry in list(schema.error_log)[:MAX_REPORTED]:
         message = _VALUE.sub(lambda m: (m.group(1) or "") + "<value>" + (m.group(2) or ""), entry.message.replace("{" + NS + "}", "ld:"))
-        found.append(problem("SCHEMA_INVALID", path=entry.path, detail=f"line {entry.line}: {message}"))
+        found.append(problem("SCHEMA_INVALID", path=entry.path, detail=f"{_where(entry, lines)}: {message}"))
     return found
+
+
+def _spans_lines(root: etree._Element) -> bool:
+    """Whether the document's elements are on more than one line of its source: a document
+    on one line (as sent over MQTT, or re-serialised) has no line worth naming."""
+    first = root.sourceline
+    return first is not None and any(e.sourceline not in (None, first) for e in root.iter())
+
+
+def _where(entry: etree._LogEntry, lines: bool) -> str:
+    """The element path (``/Document/QueryNotice/Query[1]/Kind``), and the line when it tells more."""
+    path = (entry.path or "").replace("ld:", "") or "/Document"
+    return f"{path} (line {entry.line})" if lines and entry.line else path
 
 
 def validate(root: etree._Element) -> None:

@@ -229,6 +229,7 @@ class TrustStore:
         """Validate ``leaf`` as a document-signing certificate at time ``at``; raise on failure."""
         at = _utc(at)
         check_names([leaf, *intermediates])
+        self._refuse_self_signed(leaf)
         check_signing_key(leaf)
         check_key_usage(leaf)
         check_validity([leaf, *intermediates], at)
@@ -240,6 +241,13 @@ class TrustStore:
                 self._chains[key] = cached
         self.check_revocation(cached, at)
         return cached
+
+    def _refuse_self_signed(self, leaf: x509.Certificate) -> None:
+        """A self-signed leaf that is not an anchor is untrusted whatever else is wrong with it:
+        one that copies a unit's subject was reported by its dates (CERT_NOT_YET_VALID), which
+        sent its maker looking at clocks instead of at the missing CA signature."""
+        if leaf.issuer == leaf.subject and leaf not in self._anchors:
+            raise _fail("CERT_UNTRUSTED", detail="self-signed, not issued by the network's CA: copying a unit's name in the subject proves nothing")
 
     def _build(self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: datetime) -> ValidatedChain:
         # Key usage and EKU are checked above with their own codes; the path validator is asked
