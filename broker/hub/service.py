@@ -972,18 +972,3 @@ class _LocalChecker:
             cls._instance = IntakeChecker(config)
         return cls._instance
 
-
-def run(config: HubConfig) -> None:
-    """Run a hub in the foreground until interrupted (SIGINT/SIGTERM)."""
-    import signal
-
-    hub = Hub(config)
-    stopping = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stopping.set())
-    hub.start()
-    try:
-        while not stopping.wait(1.0):
-            pass
-    finally:
-        hub.stop()
