@@ -6,11 +6,13 @@ The ledger work of the hub's pipeline thread per accepted document, through the 
 hub uses, on a SQLite ledger (synchronous FULL, as the hub runs it): in one transaction per batch
 of 100, the document and its service receipt stored and chained, a deadline opened, two
 deliveries queued; in a second transaction both acknowledged, chained and the pickup recorded.
-Measured with the row operations (as built) and without them (the row log replaced by one that
-records nothing: the ledger before this change), alternating, in the same run; CPU seconds of
+Measured with the row operations in their compact encoding (as built, "with"), in the first
+encoding ("objects": :mod:`broker.hub.ledger.coverage_v1`, objects with long keys, what the
+compact one replaced) and without them (the row log replaced by one that records nothing: the
+ledger before the coverage), alternating, in the same run; CPU seconds of
 this process (the fsyncs' waiting is not CPU) and wall time. Also the file size per document and
 ``ledger verify``'s time per document and peak memory (tracemalloc, a separate pass) on the
-finished ledgers (both verified by today's code: "without" has no row operations to replay).
+finished ledgers (all verified by today's code: "without" has no row operations to replay).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any, Iterator
 from bench.common import machine_info, write_result
 from broker.hub.ledger import DocumentRecord, Ledger, store
 from broker.hub.ledger.coverage import RowLog
+from broker.hub.ledger.coverage_v1 import ObjectRowLog
 from broker.hub.ledger.store import DeadlineRecord
 
 COURT, BANK, HUB = "11445300MB0000001W", "91445300MA5100003A", "12100000MB0000009G"
@@ -52,10 +55,13 @@ class _NoRows(RowLog):
         return None
 
 
+VARIANTS: dict[str, type[RowLog]] = {"without": _NoRows, "objects": ObjectRowLog, "with": RowLog}
+
+
 @contextmanager
-def _coverage(on: bool) -> Iterator[None]:
+def _coverage(row_log: type[RowLog]) -> Iterator[None]:
     saved = store.RowLog
-    store.RowLog = RowLog if on else _NoRows  # type: ignore[misc]
+    store.RowLog = row_log  # type: ignore[misc]
     try:
         yield
     finally:
@@ -103,9 +109,9 @@ def _batch(ledger: Ledger, now: datetime) -> None:
                 tx.mark_picked_up(document_id, unit, now)
 
 
-def _measure(path: Path, documents: int, on: bool) -> dict[str, float]:
+def _measure(path: Path, documents: int, row_log: type[RowLog]) -> dict[str, float]:
     now = datetime.now(timezone.utc)
-    with _coverage(on):
+    with _coverage(row_log):
         ledger = Ledger(f"sqlite:///{path}")
         ledger.create_schema()
         _batch(ledger, now)  # warm-up: statements compiled, pool open
@@ -138,26 +144,29 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=2000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    runs: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.rounds):
-            for name, on in (("without", False), ("with", True)):
+            for name, row_log in VARIANTS.items():
                 path = Path(tmp) / f"{name}-{i}.db"
-                runs[name].append(_measure(path, args.documents, on))
+                runs[name].append(_measure(path, args.documents, row_log))
                 print(name, {k: round(v, 3) for k, v in runs[name][-1].items()}, flush=True)
     median = {name: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for name, rs in runs.items()}
     ratio = {k: median["with"][k] / median["without"][k] for k in median["with"]}
+    before = {k: median["objects"][k] / median["without"][k] for k in median["objects"]}
     result = {
         "benchmark": "ledger_coverage",
         "documents": args.documents,
         "rounds": args.rounds,
         "median": median,
         "with_over_without": ratio,
+        "objects_over_without": before,
         "runs": runs,
         "machine": machine_info(),
     }
     print("median", median)
     print("with / without", {k: round(v, 2) for k, v in ratio.items()})
+    print("objects / without", {k: round(v, 2) for k, v in before.items()})
     print(write_result("ledger_coverage", result))
 
 

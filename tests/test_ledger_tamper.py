@@ -9,6 +9,7 @@ tests load the same rows into a fresh schema (tests/pg.py) and tamper there.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from broker.hub.flood_guard import FloodGuard
 from broker.hub.intake import Intake
 from broker.hub.ledger import DocumentRecord, Ledger, store
 from broker.hub.ledger.coverage import COVERED, RowLog
+from broker.hub.ledger.coverage_v1 import ObjectRowLog
 from broker.hub.ledger.rejections_compact import minute_of
 from broker.hub.ledger.schema import (
     UTCDateTime, audit, chain_head, deadlines, deliveries, documents, metadata, rejection_counts, rejections,
@@ -498,3 +500,42 @@ def test_postgresql_edited_rejection_count_is_reported(pg_url: tuple[str, str], 
     copy.execute(update(rejection_counts).where(_count_row(COURT, "garbage")).values(count=1))
     assert_reported(copy, cli, COURT, "garbage is 1 in the ledger but 8")
     engine.dispose()
+
+
+# --- the two encodings of the row operations ----------------------------------------------------------
+
+
+def test_a_ledger_written_in_the_first_encoding_still_verifies_and_hides_no_edit(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'objects.db'}"
+    ledger = Ledger(url)
+    ledger.create_schema()
+    with monkeypatch.context() as m:
+        m.setattr(store, "RowLog", ObjectRowLog)
+        old = [_store(ledger, n) for n in range(2)]
+    new = [_store(ledger, n) for n in range(2, 4)]  # the upgraded hub writes the compact one
+    with ledger.engine.connect() as conn:
+        details = conn.execute(select(audit.c.detail).order_by(audit.c.seq)).scalars()
+        ops = [op for d in details for op in json.loads(d).get("rows", [])]
+    assert [type(op) for op in ops] == [dict] * 4 + [list] * 4  # a document and its delivery, each
+    assert ops[4][:3] == ["n", "documents", new[0]] and len(ops[4][3]) == len(COVERED["documents"])
+    report = ledger.verify()
+    assert report.ok and report.named["documents"] == 4 and report.predating["documents"] == 0, report
+    copy = Copy(url, None, create_engine(url))
+    for document_id in (old[0], new[0]):
+        copy.execute(update(documents).where(documents.c.document_id == document_id).values(state="answered"))
+        assert_reported(copy, cli, document_id, 'state is "answered" in the ledger but "accepted" in the chain')
+    copy.execute(delete(deliveries).where(deliveries.c.document_id == new[1]))
+    assert_reported(copy, cli, new[1], "not stored")
+    copy.engine.dispose()
+    ledger.close()
+
+
+def test_equal_instants_in_other_zones_are_recorded_once_in_utc() -> None:
+    log = RowLog()
+    utc = datetime(2026, 12, 7, 1, 0, 5, tzinfo=timezone.utc)
+    beijing = utc.astimezone(timezone(timedelta(hours=8)))
+    log.set("deliveries", 1, {"acked_at": beijing}, anchor="a")
+    log.set("deliveries", 2, {"acked_at": utc}, anchor="a")
+    assert [op[3]["acked_at"] for op in log.take("a") or []] == ["2026-12-07T01:00:05.000000+00:00"] * 2
