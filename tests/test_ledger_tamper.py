@@ -30,7 +30,7 @@ from broker.hub.config import Limits
 from broker.hub.flood_guard import FloodGuard
 from broker.hub.intake import Intake
 from broker.hub.ledger import DocumentRecord, Ledger, store
-from broker.hub.ledger.coverage import COVERED, RowLog
+from broker.hub.ledger.coverage import COVERED, TIMES, RowLog, time_text
 from broker.hub.ledger.coverage_v1 import ObjectRowLog
 from broker.hub.ledger.rejections_compact import minute_of
 from broker.hub.ledger.schema import (
@@ -532,10 +532,14 @@ def test_a_ledger_written_in_the_first_encoding_still_verifies_and_hides_no_edit
     ledger.close()
 
 
-def test_equal_instants_in_other_zones_are_recorded_once_in_utc() -> None:
+def test_a_time_is_recorded_as_microseconds_since_the_epoch_whatever_its_zone() -> None:
     log = RowLog()
-    utc = datetime(2026, 12, 7, 1, 0, 5, tzinfo=timezone.utc)
+    utc = datetime(2026, 12, 7, 1, 0, 5, 7, tzinfo=timezone.utc)
     beijing = utc.astimezone(timezone(timedelta(hours=8)))
     log.set("deliveries", 1, {"acked_at": beijing}, anchor="a")
     log.set("deliveries", 2, {"acked_at": utc}, anchor="a")
-    assert [op[3]["acked_at"] for op in log.take("a") or []] == ["2026-12-07T01:00:05.000000+00:00"] * 2
+    recorded = [op[3]["acked_at"] for op in log.take("a") or []]
+    assert recorded == [int(utc.timestamp()) * 1_000_000 + 7] * 2
+    assert time_text(recorded[0]) == "2026-12-07T01:00:05.000007+00:00"
+    # every covered column the schema stores as a time is encoded as one
+    assert TIMES["documents"] == {"issued_at", "received_at", "deadline"} and "picked_up_at" in TIMES["deadlines"]

@@ -14,6 +14,8 @@ Each operation is a JSON array (the compact encoding, written since 2026-12-07):
 
     ["n", table, key, [value, ...]]      # a row inserted: its covered columns' values, in the
                                          # order of COVERED[table] (JSON null for NULL)
+    (in this encoding a time is an integer: microseconds since 1970-01-01T00:00:00Z; the time
+    columns are those of TIMES)
     ["s", table, key, {column: value}]   # these columns changed to these values
     ["i", table, key, {column: n}]       # these integer columns grew by n
     ["f", table, key, {column: value}, {column: value, ...}]
@@ -26,7 +28,9 @@ Ledgers written before carry the same operations as objects (verify reads both):
     {"t": table, "k": key, "first": {column: value}, "if": {column: value, ...}}
 
 ``key`` is the primary key (a document id, a rejection or delivery id). Values are JSON: times
-as UTC ISO-8601 with microseconds (``2025-03-03T01:00:05.000000+00:00``), JSON null for NULL.
+as integer microseconds (arrays) or as UTC ISO-8601 text with microseconds
+(``2025-03-03T01:00:05.000000+00:00``, objects), JSON null for NULL; verify compares times as the
+text.
 A row's operations ride on the transaction's first entry that names the row's *anchor* document
 (the document itself, a delivery's or deadline's document, a rejection's notice) and comes after
 the write; the rest go into one entry ``recorded`` (actor ``ledger``) at the end of the
@@ -42,8 +46,10 @@ the chain held for them then (a document's bytes against the digest of its first
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
+
+from broker.hub.ledger import schema
 
 ROWS = "rows"  # the detail key carrying row operations
 RECORDED = "recorded"  # the action of the entry carrying a transaction's remaining operations
@@ -113,6 +119,28 @@ COVERED: dict[str, tuple[str, ...]] = {
 _AS_IS = frozenset((str, int, bool))  # values recorded as they are
 
 
+# The covered columns holding times, per table (from the schema's column types).
+TIMES: dict[str, frozenset[str]] = {
+    table: frozenset(c for c in columns if c in getattr(schema, table).c
+                     and isinstance(getattr(schema, table).c[c].type, schema.UTCDateTime))
+    for table, columns in COVERED.items()
+}  # fmt: skip
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def micros(value: datetime) -> int:
+    """A time as the compact encoding records it: microseconds since the epoch (naive: UTC)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return (value - EPOCH) // _MICROSECOND
+
+
+def time_text(n: int) -> str:
+    """An encoded time (:func:`micros`) as the canonical text."""
+    return (EPOCH + timedelta(microseconds=n)).isoformat(timespec="microseconds")
+
+
 def canonical(value: Any) -> Any:
     """A stored value as the chain records it: times in UTC with microseconds, lists as lists."""
     if value is None or type(value) in _AS_IS:  # most values: no conversion
@@ -140,12 +168,11 @@ def covered_values(table: str, row: Mapping[str, Any]) -> dict[str, Any]:
     return dict(zip(COVERED[table], covered_list(table, row)))
 
 
-def covered_list(table: str, row: Mapping[str, Any], times: dict[datetime, str] | None = None) -> list[Any]:
-    """The covered columns' values in the order of :data:`COVERED` (an insert operation);
-    ``times``: the canonical times already built (see :meth:`RowLog.canonical`)."""
+def covered_list(table: str, row: Mapping[str, Any], convert: Any = canonical) -> list[Any]:
+    """The covered columns' values in the order of :data:`COVERED` (``convert``: :func:`compact`
+    for an insert operation)."""
     get = row.get
     # most values are text, numbers or null: taken inline, without a call each
-    convert = canonical if times is None else _Times(times).canonical
     values = [v if v is None or type(v) in _AS_IS else convert(v) for v in map(get, _PLAIN[table])]
     # the derived columns, at their places in COVERED
     if table == "rejections":
@@ -155,22 +182,10 @@ def covered_list(table: str, row: Mapping[str, Any], times: dict[datetime, str] 
     return values
 
 
-class _Times:
-    """Canonical values, each time built once: a transaction writes the same few instants
-    (its arrival time, a due date) into many columns, and formatting one costs microseconds."""
-
-    __slots__ = ("built",)
-
-    def __init__(self, built: dict[datetime, str]) -> None:
-        self.built = built  # equal instants have one canonical text, whatever their zone
-
-    def canonical(self, value: Any) -> Any:
-        if type(value) is not datetime:
-            return canonical(value)
-        text = self.built.get(value)
-        if text is None:
-            text = self.built[value] = canonical(value)
-        return text
+def compact(value: Any) -> Any:
+    """A value as the compact encoding records it: a time as an integer (formatting one as
+    text costs microseconds, and a dozen are written per document), the rest canonical."""
+    return micros(value) if type(value) is datetime else canonical(value)
 
 
 _PLAIN = {t: tuple(c for c in columns if not (t == "rejections" and c == "raw_kept")) for t, columns in COVERED.items()}
@@ -194,17 +209,15 @@ class RowLog:
         self._by_anchor: dict[str | None, list[tuple[int, list[Any]]]] = {}
         self._anchors: dict[tuple[str, Any], str | None] = {}
         self._written = 0
-        self._times: dict[datetime, str] = {}
-        self.canonical = _Times(self._times).canonical
 
     def __bool__(self) -> bool:
         return bool(self._by_anchor)
 
     def insert(self, table: str, key: Any, values: Mapping[str, Any], anchor: str | None) -> None:
-        self._add(table, key, anchor, ["n", table, key, covered_list(table, values, self._times)])
+        self._add(table, key, anchor, ["n", table, key, covered_list(table, values, compact)])
 
     def set(self, table: str, key: Any, values: Mapping[str, Any], anchor: str | None) -> None:
-        self._add(table, key, anchor, ["s", table, key, {c: self.canonical(v) for c, v in values.items()}])
+        self._add(table, key, anchor, ["s", table, key, {c: compact(v) for c, v in values.items()}])
 
     def increment(self, table: str, key: Any, column: str, anchor: str | None) -> None:
         self._add(table, key, anchor, ["i", table, key, {column: 1}])
@@ -212,7 +225,7 @@ class RowLog:
     def set_first(
         self, table: str, key: Any, column: str, value: Any, condition: Mapping[str, Any], anchor: str | None
     ) -> None:
-        self._add(table, key, anchor, ["f", table, key, {column: self.canonical(value)}, dict(condition)])
+        self._add(table, key, anchor, ["f", table, key, {column: compact(value)}, dict(condition)])
 
     def take(self, anchor: str | None) -> list[list[Any]] | None:
         """The operations waiting for an entry naming ``anchor`` (removed from the log)."""
