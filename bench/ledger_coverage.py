@@ -179,7 +179,9 @@ def main() -> None:
         "objects_over_without": before,
         # per round (its variants ran interleaved, so these are the least disturbed by the load)
         "cpu_ratios_per_round": {
-            name: [r["cpu_ms_per_document"] / w["cpu_ms_per_document"] for r, w in zip(runs[name], runs["without"])]
+            name: [
+                r["cpu_ms_per_document"] / w["cpu_ms_per_document"] for r, w in zip(runs[name], runs["without"])
+            ]
             for name in ("objects", "with")
         },
         "runs": runs,
@@ -188,7 +190,8 @@ def main() -> None:
     print("median", median)
     print("with / without", {k: round(v, 2) for k, v in ratio.items()})
     print("objects / without", {k: round(v, 2) for k, v in before.items()})
-    print("CPU ratios per round", {k: [round(x, 2) for x in v] for k, v in result["cpu_ratios_per_round"].items()})
+    per_round = result["cpu_ratios_per_round"]
+    print("CPU ratios per round", {k: [round(x, 2) for x in v] for k, v in per_round.items()})
     print(write_result("ledger_coverage", result))
 
 

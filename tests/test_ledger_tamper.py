@@ -459,8 +459,12 @@ COUNT_EDITS = [
 ]
 
 
-@pytest.mark.parametrize(("reason", "column", "value", "needle"), COUNT_EDITS, ids=[f"{r}.{c}" for r, c, _, _ in COUNT_EDITS])
-def test_an_edited_rejection_count_is_reported(flood_copy: Copy, cli, reason: str, column: str, value: Any, needle: str) -> None:
+@pytest.mark.parametrize(
+    ("reason", "column", "value", "needle"), COUNT_EDITS, ids=[f"{r}.{c}" for r, c, _, _ in COUNT_EDITS]
+)
+def test_an_edited_rejection_count_is_reported(
+    flood_copy: Copy, cli, reason: str, column: str, value: Any, needle: str
+) -> None:
     flood_copy.execute(update(rejection_counts).where(_count_row(BANK, reason)).values({column: value}))
     found = assert_reported(flood_copy, cli, BANK, needle, "edited outside the ledger")
     assert len(found) == 1 and COURT not in found[0]
@@ -469,22 +473,28 @@ def test_an_edited_rejection_count_is_reported(flood_copy: Copy, cli, reason: st
 def test_a_deleted_rejection_count_is_reported(flood_copy: Copy, cli) -> None:
     flood_copy.execute(delete(rejection_counts).where(_count_row(BANK, "excess")))
     assert_reported(flood_copy, cli, BANK, "the excess row is counted in the chain but not stored")
-    flood_copy.execute(delete(rejection_counts).where(_count_row(COURT, "excess") | _count_row(COURT, "garbage")))
+    both = _count_row(COURT, "excess") | _count_row(COURT, "garbage")
+    flood_copy.execute(delete(rejection_counts).where(both))
     assert_reported(flood_copy, cli, COURT, "counted in the chain but not stored (evidence rows deleted)")
 
 
 def test_a_rejection_count_the_chain_never_counted_is_reported(flood_copy: Copy, cli) -> None:
     earlier = minute_of(FLOOD_MINUTE - timedelta(minutes=5))
-    row = {"client_unit": BANK, "minute": earlier, "reason": "garbage", "count": 500, "bytes": 9, "codes": {"X": 500}}
+    row = {"client_unit": BANK, "minute": earlier, "reason": "garbage", "count": 500, "bytes": 9}
+    row["codes"] = {"X": 500}
     flood_copy.execute(insert(rejection_counts).values(row))
     problems, output, code = verify(flood_copy, cli)
     found = [p for p in problems if BANK in p and "never counted" in p and "12:00" not in p]
-    assert found == [f"rejection counts of {BANK} in the minute {earlier.isoformat(timespec='microseconds')}: "
-                     "stored, but the chain never counted them (no rejections_counted entry)"], problems
+    minute = earlier.isoformat(timespec="microseconds")
+    assert found == [
+        f"rejection counts of {BANK} in the minute {minute}: "
+        "stored, but the chain never counted them (no rejections_counted entry)"
+    ], problems
     assert code == 1 and found[0] in output
     # the open minute's rows may change (the hub adds to them) without a report ...
     flood_copy.execute(delete(rejection_counts).where(rejection_counts.c.minute == earlier))
-    flood_copy.execute(update(rejection_counts).where(_count_row(BANK, "garbage", FLOOD_MINUTE + timedelta(minutes=1))).values(count=99))
+    still_open = _count_row(BANK, "garbage", FLOOD_MINUTE + timedelta(minutes=1))
+    flood_copy.execute(update(rejection_counts).where(still_open).values(count=99))
     assert verify(flood_copy, cli)[0] == []
 
 
@@ -525,7 +535,7 @@ def test_a_ledger_written_in_the_first_encoding_still_verifies_and_hides_no_edit
     copy = Copy(url, None, create_engine(url))
     for document_id in (old[0], new[0]):
         copy.execute(update(documents).where(documents.c.document_id == document_id).values(state="answered"))
-        assert_reported(copy, cli, document_id, 'state is "answered" in the ledger but "accepted" in the chain')
+        assert_reported(copy, cli, document_id, 'state is "answered" in the ledger but "accepted"')
     copy.execute(delete(deliveries).where(deliveries.c.document_id == new[1]))
     assert_reported(copy, cli, new[1], "not stored")
     copy.engine.dispose()
@@ -542,4 +552,5 @@ def test_a_time_is_recorded_as_microseconds_since_the_epoch_whatever_its_zone() 
     assert recorded == [int(utc.timestamp()) * 1_000_000 + 7] * 2
     assert time_text(recorded[0]) == "2026-12-07T01:00:05.000007+00:00"
     # every covered column the schema stores as a time is encoded as one
-    assert TIMES["documents"] == {"issued_at", "received_at", "deadline"} and "picked_up_at" in TIMES["deadlines"]
+    assert TIMES["documents"] == {"issued_at", "received_at", "deadline"}
+    assert "picked_up_at" in TIMES["deadlines"]

@@ -130,7 +130,8 @@ def compare_counts(conn: Connection, replay: CountReplay, add: Callable[[str], N
         add(line)
     stored: dict[tuple[str, str], _Totals] = {}
     c = rejection_counts.c
-    query = select(c.client_unit, c.minute, c.reason, c.count, c.bytes, c.codes).order_by(c.minute, c.client_unit)
+    query = select(c.client_unit, c.minute, c.reason, c.count, c.bytes, c.codes)
+    query = query.order_by(c.minute, c.client_unit)
     for row in conn.execute(query):
         totals = stored.setdefault((row.client_unit, canonical(row.minute)), _Totals())
         totals.reasons.add(row.reason)

@@ -188,7 +188,10 @@ def compact(value: Any) -> Any:
     return micros(value) if type(value) is datetime else canonical(value)
 
 
-_PLAIN = {t: tuple(c for c in columns if not (t == "rejections" and c == "raw_kept")) for t, columns in COVERED.items()}
+_PLAIN = {  # the columns read as they are (raw_kept is derived from raw)
+    table: tuple(c for c in columns if (table, c) != ("rejections", "raw_kept"))
+    for table, columns in COVERED.items()
+}
 _RAW_KEPT = REJECTION_COLUMNS.index("raw_kept")
 _DELIVERY_STATE = DELIVERY_COLUMNS.index("state")
 

@@ -16,7 +16,8 @@ class ObjectRowLog(RowLog):
     """A :class:`RowLog` writing each operation as an object (``{"t", "k", "new"|...}``)."""
 
     def insert(self, table: str, key: Any, values: Mapping[str, Any], anchor: str | None) -> None:
-        self._add(table, key, anchor, {"t": table, "k": key, "new": covered_values(table, values)})  # type: ignore[arg-type]
+        op = {"t": table, "k": key, "new": covered_values(table, values)}
+        self._add(table, key, anchor, op)  # type: ignore[arg-type]
 
     def set(self, table: str, key: Any, values: Mapping[str, Any], anchor: str | None) -> None:
         body = {c: canonical(v) for c, v in values.items()}
