@@ -9,6 +9,7 @@ tests load the same rows into a fresh schema (tests/pg.py) and tamper there.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
 from dataclasses import dataclass
@@ -24,9 +25,17 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from broker.cli import ledger_cmd
+from broker.errors import problem
+from broker.hub.config import Limits
+from broker.hub.flood_guard import FloodGuard
+from broker.hub.intake import Intake
 from broker.hub.ledger import DocumentRecord, Ledger, store
-from broker.hub.ledger.coverage import COVERED, RowLog
-from broker.hub.ledger.schema import UTCDateTime, audit, chain_head, deadlines, deliveries, documents, metadata, rejections
+from broker.hub.ledger.coverage import COVERED, TIMES, RowLog, time_text
+from broker.hub.ledger.coverage_v1 import ObjectRowLog
+from broker.hub.ledger.rejections_compact import minute_of
+from broker.hub.ledger.schema import (
+    UTCDateTime, audit, chain_head, deadlines, deliveries, documents, metadata, rejection_counts, rejections,
+)  # fmt: skip
 from broker.hub.service import Hub
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
 from broker.signing import DocumentSigner
@@ -372,3 +381,176 @@ def test_a_ledger_from_before_the_coverage_still_verifies_and_says_which_rows_pr
     assert code == 1 and "delivery 99" in output
     copy.engine.dispose()
     ledger.close()
+
+
+# --- the counts of payloads refused without a record (rejection_counts) ----------------------------
+
+FLOOD_MINUTE = datetime(2026, 12, 7, 12, 0, 10, tzinfo=timezone.utc)
+
+
+def _garbage(size: int, code: str = "XML_NOT_UTF8") -> Intake:
+    return Intake(seq=0, digest="0" * 64, size=size, problems=[problem(code)])
+
+
+def _flood(ledger: Ledger) -> None:
+    """Two senders flooding through a real FloodGuard: the first minute over (chained), the
+    second still open when the ledger is copied (counted, not chained yet)."""
+    mono = [0.0]
+    guard = FloodGuard(Limits(garbage_samples_per_minute=0, refusal_burst=1), clock=lambda: mono[0])
+    steps = [(FLOOD_MINUTE, 7, 5), (FLOOD_MINUTE + timedelta(seconds=30), 2, 1), (FLOOD_MINUTE + timedelta(minutes=1), 3, 4)]
+    for now, garbage, excess in steps:
+        for unit in (BANK, COURT):
+            for i in range(garbage):
+                guard.refused(unit, _garbage(100 + i, "XML_NOT_UTF8" if i % 2 else "SCHEMA_INVALID"), now)
+            for _ in range(excess):
+                guard.excess(unit, now, 512)
+        mono[0] += 2
+        guard.tick(now)
+        with ledger.transaction() as tx:
+            guard.write(tx, "hub-a")
+        guard.written()
+
+
+@pytest.fixture(scope="module")
+def flood_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("flood-run") / "ledger.db"
+    ledger = Ledger(f"sqlite:///{path}")
+    ledger.create_schema()
+    _flood(ledger)
+    ledger.close()
+    return path
+
+
+@pytest.fixture
+def flood_copy(flood_run: Path, tmp_path: Path) -> Copy:
+    target = tmp_path / "copy.db"
+    source, copy = sqlite3.connect(flood_run), sqlite3.connect(target)
+    with copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    engine = create_engine(f"sqlite:///{target}")
+    yield Copy(f"sqlite:///{target}", None, engine)
+    engine.dispose()
+
+
+def _count_row(unit: str, reason: str, minute: datetime = FLOOD_MINUTE) -> Any:
+    c = rejection_counts.c
+    return (c.client_unit == unit) & (c.reason == reason) & (c.minute == minute_of(minute))
+
+
+def test_the_flood_copy_is_intact_and_its_open_minute_is_listed_not_reported(flood_copy: Copy, cli) -> None:
+    ledger = Ledger(flood_copy.url)
+    report = ledger.verify()
+    ledger.close()
+    assert report.ok, report.problems
+    # two senders in two minutes stored; the first minute of both chained, the second still open
+    assert report.stored["rejection_counts"] == 4 and report.named["rejection_counts"] == 2
+    assert len(report.open_counts) == 2 and all("12:01:00" in line for line in report.open_counts)
+    _, output, code = verify(flood_copy, cli)
+    assert code == 0 and "intact" in output
+
+
+COUNT_EDITS = [
+    ("garbage", "count", 1, "garbage is 1 in the ledger but 8"),
+    ("excess", "count", 1, "excess is 1 in the ledger but 6"),
+    ("excess", "bytes", 1, "bytes is"),
+    ("garbage", "codes", {"XML_NOT_UTF8": 9}, "codes is"),
+]
+
+
+@pytest.mark.parametrize(
+    ("reason", "column", "value", "needle"), COUNT_EDITS, ids=[f"{r}.{c}" for r, c, _, _ in COUNT_EDITS]
+)
+def test_an_edited_rejection_count_is_reported(
+    flood_copy: Copy, cli, reason: str, column: str, value: Any, needle: str
+) -> None:
+    flood_copy.execute(update(rejection_counts).where(_count_row(BANK, reason)).values({column: value}))
+    found = assert_reported(flood_copy, cli, BANK, needle, "edited outside the ledger")
+    assert len(found) == 1 and COURT not in found[0]
+
+
+def test_a_deleted_rejection_count_is_reported(flood_copy: Copy, cli) -> None:
+    flood_copy.execute(delete(rejection_counts).where(_count_row(BANK, "excess")))
+    assert_reported(flood_copy, cli, BANK, "the excess row is counted in the chain but not stored")
+    both = _count_row(COURT, "excess") | _count_row(COURT, "garbage")
+    flood_copy.execute(delete(rejection_counts).where(both))
+    assert_reported(flood_copy, cli, COURT, "counted in the chain but not stored (evidence rows deleted)")
+
+
+def test_a_rejection_count_the_chain_never_counted_is_reported(flood_copy: Copy, cli) -> None:
+    earlier = minute_of(FLOOD_MINUTE - timedelta(minutes=5))
+    row = {"client_unit": BANK, "minute": earlier, "reason": "garbage", "count": 500, "bytes": 9}
+    row["codes"] = {"X": 500}
+    flood_copy.execute(insert(rejection_counts).values(row))
+    problems, output, code = verify(flood_copy, cli)
+    found = [p for p in problems if BANK in p and "never counted" in p and "12:00" not in p]
+    minute = earlier.isoformat(timespec="microseconds")
+    assert found == [
+        f"rejection counts of {BANK} in the minute {minute}: "
+        "stored, but the chain never counted them (no rejections_counted entry)"
+    ], problems
+    assert code == 1 and found[0] in output
+    # the open minute's rows may change (the hub adds to them) without a report ...
+    flood_copy.execute(delete(rejection_counts).where(rejection_counts.c.minute == earlier))
+    still_open = _count_row(BANK, "garbage", FLOOD_MINUTE + timedelta(minutes=1))
+    flood_copy.execute(update(rejection_counts).where(still_open).values(count=99))
+    assert verify(flood_copy, cli)[0] == []
+
+
+def test_postgresql_edited_rejection_count_is_reported(pg_url: tuple[str, str], cli) -> None:  # noqa: F811
+    url, schema = pg_url
+    ledger = Ledger(url, schema=schema)
+    ledger.create_schema()
+    _flood(ledger)
+    ledger.close()
+    engine = create_engine(url).execution_options(schema_translate_map={None: schema})
+    copy = Copy(url, schema, engine)
+    assert verify(copy, cli)[0] == []
+    copy.execute(update(rejection_counts).where(_count_row(COURT, "garbage")).values(count=1))
+    assert_reported(copy, cli, COURT, "garbage is 1 in the ledger but 8")
+    engine.dispose()
+
+
+# --- the two encodings of the row operations ----------------------------------------------------------
+
+
+def test_a_ledger_written_in_the_first_encoding_still_verifies_and_hides_no_edit(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'objects.db'}"
+    ledger = Ledger(url)
+    ledger.create_schema()
+    with monkeypatch.context() as m:
+        m.setattr(store, "RowLog", ObjectRowLog)
+        old = [_store(ledger, n) for n in range(2)]
+    new = [_store(ledger, n) for n in range(2, 4)]  # the upgraded hub writes the compact one
+    with ledger.engine.connect() as conn:
+        details = conn.execute(select(audit.c.detail).order_by(audit.c.seq)).scalars()
+        ops = [op for d in details for op in json.loads(d).get("rows", [])]
+    assert [type(op) for op in ops] == [dict] * 4 + [list] * 4  # a document and its delivery, each
+    assert ops[4][:3] == ["n", "documents", new[0]] and len(ops[4][3]) == len(COVERED["documents"])
+    report = ledger.verify()
+    assert report.ok and report.named["documents"] == 4 and report.predating["documents"] == 0, report
+    copy = Copy(url, None, create_engine(url))
+    for document_id in (old[0], new[0]):
+        copy.execute(update(documents).where(documents.c.document_id == document_id).values(state="answered"))
+        assert_reported(copy, cli, document_id, 'state is "answered" in the ledger but "accepted"')
+    copy.execute(delete(deliveries).where(deliveries.c.document_id == new[1]))
+    assert_reported(copy, cli, new[1], "not stored")
+    copy.engine.dispose()
+    ledger.close()
+
+
+def test_a_time_is_recorded_as_microseconds_since_the_epoch_whatever_its_zone() -> None:
+    log = RowLog()
+    utc = datetime(2026, 12, 7, 1, 0, 5, 7, tzinfo=timezone.utc)
+    beijing = utc.astimezone(timezone(timedelta(hours=8)))
+    log.set("deliveries", 1, {"acked_at": beijing}, anchor="a")
+    log.set("deliveries", 2, {"acked_at": utc}, anchor="a")
+    recorded = [op[3]["acked_at"] for op in log.take("a") or []]
+    assert recorded == [int(utc.timestamp()) * 1_000_000 + 7] * 2
+    assert time_text(recorded[0]) == "2026-12-07T01:00:05.000007+00:00"
+    # every covered column the schema stores as a time is encoded as one
+    assert TIMES["documents"] == {"issued_at", "received_at", "deadline"}
+    assert "picked_up_at" in TIMES["deadlines"]

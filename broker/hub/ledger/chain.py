@@ -35,7 +35,9 @@ deliveries, deadlines). It then streams the stored rows (:mod:`broker.hub.ledger
 reports each column that differs from the chain, each row the chain recorded that is not stored,
 and each stored row the chain never recorded; and checks that each document's stored ``raw``
 still hashes to its ``digest``, and that the digest equals ``detail["digest"]`` of the
-document's first audit entry.
+document's first audit entry. Finally it compares the stored ``rejection_counts`` (payloads
+refused without a record each) with the ``rejections_counted`` entries, per sender and minute
+(:mod:`broker.hub.ledger.countcheck`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from broker.hub.ledger.countcheck import CountReplay, compare_counts
 from broker.hub.ledger.records import ChainReport
 from broker.hub.ledger.rowcheck import RowReplay, compare_rows
 from broker.hub.ledger.schema import audit, chain_head
@@ -109,13 +112,15 @@ def verify(conn: Connection) -> ChainReport:
     head = conn.execute(select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)).first()
     streaming = conn.execution_options(yield_per=_STREAM)
 
-    replay = RowReplay()
+    replay, counted = RowReplay(), CountReplay()
     try:
-        entries, last_seq, prev_hash = _verify_entries(streaming, replay, problems)
+        entries, last_seq, prev_hash = _verify_entries(streaming, replay, counted, problems)
         _verify_head(head, last_seq, prev_hash, problems)
         counts = compare_rows(streaming, replay, problems.add)
+        minutes = compare_counts(streaming, counted, problems.add)
     finally:
         replay.close()
+    counts.stored["rejection_counts"], counts.named["rejection_counts"] = minutes.stored, minutes.named
     return ChainReport(
         entries=entries,
         documents=counts.stored.get("documents", 0),
@@ -125,11 +130,15 @@ def verify(conn: Connection) -> ChainReport:
         stored=counts.stored,
         named=counts.named,
         predating=counts.predating,
+        open_counts=minutes.open,
     )
 
 
-def _verify_entries(conn: Connection, replay: RowReplay, problems: _Problems) -> tuple[int, int, str]:
-    """Stream the entries in seq order: links, hashes, gaps; file their row operations.
+def _verify_entries(
+    conn: Connection, replay: RowReplay, counted: CountReplay, problems: _Problems
+) -> tuple[int, int, str]:
+    """Stream the entries in seq order: links, hashes, gaps; file their row operations and
+    the minutes' rejection counts.
     Returns the number of entries, the last seq and the last hash."""
     entries = 0
     expected, prev_hash = 1, GENESIS
@@ -152,6 +161,7 @@ def _verify_entries(conn: Connection, replay: RowReplay, problems: _Problems) ->
         if recomputed != row.hash:
             problems.add(f"seq {row.seq}: entry does not match its hash (edited, or moved from elsewhere)")
         replay.entry(row.seq, row.document_id, row.detail)
+        counted.entry(row.seq, row.at, row.action, row.client, row.detail)
         expected, prev_hash = row.seq + 1, row.hash
     return entries, expected - 1, prev_hash
 

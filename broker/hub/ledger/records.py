@@ -140,6 +140,8 @@ class ChainReport:
     stored: dict[str, int] = field(default_factory=dict)
     named: dict[str, int] = field(default_factory=dict)
     predating: dict[str, int] = field(default_factory=dict)
+    # rejection_counts of minutes still open at the copy (stored, not chained yet): not problems
+    open_counts: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, select
 
-from broker.hub.ledger.coverage import COVERED, ROWS, covered_values
+from broker.hub.ledger.coverage import COVERED, ROWS, TIMES, covered_values, time_text
 from broker.hub.ledger.records import sha256_hex
 from broker.hub.ledger.schema import deadlines, deliveries, documents, rejections
 
@@ -111,6 +111,8 @@ class RowReplay:
             self._flush()
 
     def _file(self, seq: int, op: Any) -> None:
+        if isinstance(op, list):
+            op = _expand(op)
         kind = next((k for k in _KINDS if isinstance(op, dict) and isinstance(op.get(k), dict)), None)
         key = op.get("k") if isinstance(op, dict) else None
         good_key = isinstance(key, (str, int)) and not isinstance(key, bool)
@@ -196,6 +198,44 @@ class RowReplay:
             return self.coverage_start is None or (first is not None and first[0] < self.coverage_start)
         start = self.first_key.get(table)
         return start is None or key < start
+
+
+_COMPACT = {"n": "new", "s": "set", "i": "inc", "f": "first"}
+
+
+def _expand(op: list[Any]) -> dict[str, Any] | None:
+    """A compact operation (an array, :mod:`broker.hub.ledger.coverage`) in the object form;
+    None when it is malformed."""
+    if len(op) < 4 or op[0] not in _COMPACT or op[1] not in COVERED:
+        return None
+    code, table, key, body = op[0], op[1], op[2], op[3]
+    if code == "n":
+        columns = COVERED[table]
+        if not isinstance(body, list) or len(body) != len(columns):
+            return None
+        return {"t": table, "k": key, "new": _times_as_text(table, dict(zip(columns, body)))}
+    if not isinstance(body, dict):
+        return None
+    if code == "f":
+        if len(op) != 5:
+            return None
+        return {"t": table, "k": key, "first": _times_as_text(table, body), "if": op[4]}
+    if code == "s":
+        body = _times_as_text(table, body)
+    return {"t": table, "k": key, _COMPACT[code]: body} if len(op) == 4 else None
+
+
+def _times_as_text(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """The compact encoding's integer times as the canonical text the stored rows are compared in
+    (anything else, say a text where an integer belongs, stays as it is and differs)."""
+    times = TIMES[table]
+    for column, value in values.items():
+        if column in times and type(value) is int:
+            try:
+                values[column] = time_text(value)
+            except OverflowError:
+                pass
+    return values
 
 
 def _replay(ops: Iterable[tuple[int, dict[str, Any]]]) -> _Expected | None:
