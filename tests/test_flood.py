@@ -217,3 +217,29 @@ def _rejection_minutes(ledger: Ledger) -> set[datetime]:
     with ledger.engine.connect() as conn:
         times = conn.execute(select(rejections.c.received_at).where(rejections.c.client_unit == BANK)).scalars().all()
     return {t.replace(second=0, microsecond=0) for t in times}
+
+
+def test_a_hub_stopping_mid_minute_chains_the_minutes_counts(tmp_path):
+    """A hub stopped while a flood minute runs chains that minute's counts on its way out, so
+    ``ledger verify`` finds every stored count in the chain."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.create_schema()
+    guard = FloodGuard(Limits(garbage_samples_per_minute=0, refusal_burst=1), clock=lambda: 0.0)
+    minute = datetime(2026, 12, 7, 12, 0, 10, tzinfo=timezone.utc)
+    guard.refused(BANK, _garbage(100), minute)  # within the burst: a full record elsewhere
+    for _ in range(3):
+        assert guard.refused(BANK, _garbage(100), minute)
+    with ledger.transaction() as tx:  # a step of the running minute: counts stored, not chained
+        guard.write(tx, "hub-a")
+    guard.written()
+    assert not ledger.verify().ok or ledger.verify().open_counts  # stored, not yet chained
+    guard.close_all()  # the hub stops (Hub._drain)
+    with ledger.transaction() as tx:
+        guard.write(tx, "hub-a")
+    guard.written()
+    with ledger.engine.connect() as conn:
+        entries = conn.execute(select(audit.c.action, audit.c.client)).all()
+    assert [(e.action, e.client) for e in entries] == [("rejections_counted", BANK)]
+    report = ledger.verify()
+    assert report.ok and not report.open_counts, report.problems
+    ledger.close()

@@ -16,7 +16,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from broker.cli.output import err, out
 from broker.hub.ledger import AuditEntry, ChainReport, Ledger
-from broker.hub.ledger.coverage import ROWS
+from broker.hub.ledger.coverage import ROWS, op_table
 
 UrlOpt = Annotated[
     Optional[str],
@@ -176,7 +176,7 @@ def _detail(entry: AuditEntry) -> str:
     for key, value in sorted(entry.detail.items()):
         if key == ROWS and isinstance(value, list):
             # the row operations the entry chains (coverage.py): how many, by table
-            tables = sorted({op.get("t", "?") for op in value if isinstance(op, dict)})
+            tables = sorted({op_table(op) or "?" for op in value})
             parts.append(f"{key}={len(value)}({','.join(tables)})")
             continue
         parts.append(f"{key}={_value(value)}")

@@ -159,6 +159,13 @@ class FloodGuard:
         self._started.clear()
         self._closing.clear()
 
+    def close_all(self) -> None:
+        """The hub is stopping: every running minute goes to the chain with the next
+        :meth:`write` (a restarted hub that counts more of the same minute chains another entry
+        for it; ``ledger verify`` adds the entries of a sender's minute up)."""
+        self._closing.extend(self._totals.items())
+        self._totals.clear()
+
     def tick(self, now: datetime) -> None:
         """Now and then (the pipeline calls it every step; it works once a second at most):
         end quiet episodes, forget the sample tallies of past minutes."""
