@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from broker.cli import adapter_cmd, broker_cmd, court_cmd, demo_cmd, documents, hub_cmd, ledger_cmd, report_cmd
+from broker.cli import (
+    adapter_cmd,
+    broker_cmd,
+    court_cmd,
+    demo_cmd,
+    documents,
+    gateway_cmd,
+    hub_cmd,
+    ledger_cmd,
+    report_cmd,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -12,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # locals may hold documents with personal data
     help="liandong 联动 — court enforcement linkage network: signed documents, broker, hub, adapters.",
 )
-for group in (demo_cmd, documents, court_cmd, broker_cmd, hub_cmd, ledger_cmd, report_cmd, adapter_cmd):
+for group in (demo_cmd, documents, court_cmd, broker_cmd, hub_cmd, ledger_cmd, report_cmd, adapter_cmd, gateway_cmd):
     group.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
