@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -35,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "gateway"
 CERTS = ROOT / "certs-example"
 WAIT = 60.0
+XMLSEC = shutil.which("xmlsec1")
 UNKNOWN_UNIT = "91445300MA51999990"  # a well-formed code of no member of the example network
 
 TOKENS = {  # token name -> (secret, scopes); the configuration keeps only the hash
@@ -212,7 +214,7 @@ def network(mosquitto, tmp_path):
 
 
 def verify(tmp_path: Path, documents: dict[str, bytes]) -> str:
-    """``liandong verify`` of every XML the gateways handed out; its output."""
+    """``liandong verify`` and ``xmlsec1`` (when installed) of every XML the gateways handed out."""
     folder = tmp_path / "handed-out"
     folder.mkdir(exist_ok=True)
     files = []
@@ -227,6 +229,14 @@ def verify(tmp_path: Path, documents: dict[str, bytes]) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("VALID") == len(files) and "INVALID" not in done.stdout, done.stdout
+    if XMLSEC is not None:  # a second opinion from an implementation we did not write
+        for file in files:
+            checked = subprocess.run(
+                [XMLSEC, "--verify", "--enabled-key-data", "x509", "--id-attr:Id", "urn:liandong:v1:Document",
+                 "--trusted-pem", str(CERTS / "root-ca.pem"), "--untrusted-pem", str(CERTS / "issuing-ca.pem"), str(file)],
+                capture_output=True, text=True, timeout=60,
+            )
+            assert checked.returncode == 0, (file.name, checked.stderr)
     return done.stdout
 
 
