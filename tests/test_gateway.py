@@ -259,6 +259,7 @@ def test_freeze_round_trip_through_two_gateways(network, tmp_path):
     (item,) = page["items"]
     assert item["document_id"] == document_id and item["type"] == "AssistanceNotice"
     assert item["document"]["Body"]["Measures"][0]["MeasureId"] == "M1"
+    assert item["items"] == [{"item": "M1", "kind": "BankFreeze"}]
     assert bank.get(f"/v1/inbox?cursor={page['next_cursor']}").json()["items"] == []
 
     # ... and POSTs the result: a limit freeze, requested and frozen amounts
@@ -409,3 +410,16 @@ def test_openapi_document_is_valid_openapi_3(network):
     validate(spec)
     assert "Document" in spec["components"]["schemas"] and "ExecutionReceipt" in spec["components"]["schemas"]
     assert network.court.client(None).get("/docs").status == 404  # no CDN-backed page (docs/gateway.md)
+
+
+def test_every_example_document_has_a_json_form_and_its_items_kinds():
+    """What the inbox hands out as JSON, for every signed example: attachments (a PDF) in base64,
+    and each measure's kind, which JSON alone cannot tell (BankFreeze, BankRotatingFreeze)."""
+    from broker.gateway.status import document_json, items_of
+    from broker.parsing.hardened import parse
+
+    for path in sorted((ROOT / "examples" / "signed").glob("*.xml")):
+        root = parse(path.read_bytes())
+        assert json.loads(json.dumps(document_json(root)))["Header"]["DocumentId"], path.name
+    kinds = [i["kind"] for i in items_of(parse((ROOT / "examples" / "signed" / "AssistanceNotice.xml").read_bytes()))]
+    assert kinds == ["BankFreeze", "BankRotatingFreeze", "BankContinuedFreeze", "BankDeduct", "BankDeduct"]

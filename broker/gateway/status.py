@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lxml import etree
+from pydantic_core import to_jsonable_python
 
 from broker.documents import codec
 from broker.documents.xmlmodel import NS
@@ -17,6 +18,31 @@ _LD = "{" + NS + "}"
 _CASE = etree.XPath("string(/ld:Document/ld:Header/ld:CaseNumber)", namespaces={"ld": NS})
 HUB_ANSWERS = ("ServiceReceipt", "RejectionNotice")
 """The hub's answers to what this unit sent: shown in the sent document's state, not the inbox."""
+
+
+def document_json(root: etree._Element) -> Any:
+    """The document as JSON (the Document model's aliases); an attachment's bytes in base64
+    (pydantic's JSON mode would write them as UTF-8 text, which a PDF is not)."""
+    python = codec.from_element(root).model_dump(mode="python", by_alias=True, exclude_none=True)
+    return to_jsonable_python(python, bytes_mode="base64")
+
+
+_ITEM_IDS = ("MeasureId", "QueryId", "ReleaseId", "ItemId")
+
+
+def items_of(root: etree._Element) -> list[dict[str, str]]:
+    """Each measure, query or release the document asks for, with its kind (``BankFreeze``,
+    ``BankRotatingFreeze``, ...): in JSON, members of a choice with the same fields look alike,
+    and the kind is what the unit must carry out."""
+    body = root[1] if len(root) > 1 else None
+    found = []
+    for elem in body if body is not None else ():
+        if not isinstance(elem.tag, str):
+            continue
+        item = next((elem.get(a) for a in _ITEM_IDS if elem.get(a) is not None), None)
+        if item is not None:
+            found.append({"item": item, "kind": etree.QName(elem).localname})
+    return found
 
 
 def xml_url(document_id: str) -> str:
@@ -136,7 +162,8 @@ def inbox_page(store: UnitStore, cursor: int, limit: int) -> dict[str, Any]:
                 "in_reply_to": entry.in_reply_to,
                 "case_number": _CASE(root) or None,
                 "result_url": f"/v1/inbox/{entry.document_id}/result",
-                "document": codec.from_element(root).model_dump(mode="json", by_alias=True, exclude_none=True),
+                "items": items_of(root),
+                "document": document_json(root),
             }
         )
         if len(items) >= limit:
