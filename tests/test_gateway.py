@@ -423,3 +423,30 @@ def test_every_example_document_has_a_json_form_and_its_items_kinds():
         assert json.loads(json.dumps(document_json(root)))["Header"]["DocumentId"], path.name
     kinds = [i["kind"] for i in items_of(parse((ROOT / "examples" / "signed" / "AssistanceNotice.xml").read_bytes()))]
     assert kinds == ["BankFreeze", "BankRotatingFreeze", "BankContinuedFreeze", "BankDeduct", "BankDeduct"]
+
+
+def round_trip_script() -> str:
+    """The ``sh`` blocks of docs/gateway.md's round trip, as written, in one script."""
+    text = (ROOT / "docs" / "gateway.md").read_text(encoding="utf-8")
+    section = text.split("<!-- round trip: begin -->")[1].split("<!-- round trip: end -->")[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert len(blocks) == 5, len(blocks)
+    return "set -euo pipefail\n" + "\n".join(blocks)
+
+
+@pytest.mark.skipif(not (shutil.which("curl") and shutil.which("jq")), reason="the documented round trip needs curl and jq")
+def test_the_documented_curl_round_trip_runs_as_written(network, tmp_path):
+    work = tmp_path / "curl"
+    work.mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "COURT": network.court.base,
+        "COURT_TOKEN": TOKENS["court-cms"][0],
+        "BANK": network.bank.base,
+        "BANK_TOKEN": TOKENS["bank-core"][0],
+    }
+    done = subprocess.run(["bash", "-c", round_trip_script()], cwd=work, env=env, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert '"state": "answered"' in done.stdout and '"status": "PartiallyExecuted"' in done.stdout, done.stdout
+    verify(tmp_path, {"notice": (work / "notice.xml").read_bytes(), "receipt": (work / "receipt.xml").read_bytes()})
+    assert network.court.published() == 1 and network.bank.published() == 1
