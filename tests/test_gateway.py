@@ -30,7 +30,7 @@ import yaml
 
 from broker.hub.service import Hub
 from broker.mosquitto import free_port
-from tests.network import BANK, COURT, HUB, POLICE, hub_config, unit_config
+from tests.network import BANK, COURT, COURT2, HUB, POLICE, CourtClient, fresh, hub_config, unit_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "gateway"
@@ -316,6 +316,27 @@ def test_unsigned_xml_is_sealed_and_served(network):
     sealed = court.get(f"/v1/documents/{document_id}/xml")
     assert sealed.headers["content-type"].startswith("application/xml")
     assert b"http://www.w3.org/2000/09/xmldsig#" in sealed.body and document_id.encode() in sealed.body
+
+
+def test_a_document_the_hub_rejects_shows_rejected_with_every_code(network, mosquitto, tmp_path):
+    """The gateway checks what it can; the hub alone knows every document id on the network. Another
+    court (a Python client, set up with liandong's own code) has used an id; the court's system
+    then posts another document with that id through its gateway: published, and rejected."""
+    taken = fresh("QueryNotice", sender=COURT2, case_number="（2026）鄂1022执45号")
+    with CourtClient(unit_config(COURT2, port=mosquitto.port, var=tmp_path / "court2")) as other:
+        assert other.publish(taken, timeout=WAIT).accepted
+
+    court = network.court.client("court-cms")
+    notice = fresh_json()
+    notice["Id"], notice["Header"]["DocumentId"] = taken.id, str(taken.header.document_id)
+    posted = court.post_json("/v1/documents", notice)
+    assert posted.status == 202, posted.body
+    status = wait_for(lambda: court.get(f"/v1/documents/{notice['Header']['DocumentId']}").json(),
+                      lambda s: s["state"] != "published", "the hub's answer")
+    assert status["state"] == "rejected" and status["service"] is None
+    assert [p["code"] for p in status["rejection"]["problems"]] == ["HUB_DUPLICATE_CONFLICT"]
+    assert all(p["message_zh"] and p["message_en"] for p in status["rejection"]["problems"])
+    assert court.get(status["rejection"]["xml_url"]).status == 200
 
 
 # --- bad input: a 4xx with a code and both messages, nothing published --------------------------------

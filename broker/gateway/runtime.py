@@ -8,6 +8,7 @@ from broker.checking import DocumentChecker
 from broker.court import CourtClient
 from broker.gateway.audit import AuditLog
 from broker.gateway.config import GatewayConfig
+from broker.gateway.inbox import InboxReader
 from broker.gateway.state import GatewayState
 from broker.gateway.tokens import TokenBook
 from broker.registry import load_registry
@@ -26,18 +27,21 @@ class GatewayRuntime:
     state: GatewayState
     audit: AuditLog
     tokens: TokenBook
+    inbox: InboxReader
 
     @classmethod
     def build(cls, config: GatewayConfig) -> GatewayRuntime:
+        client = CourtClient(config.unit_config())  # creates the store the inbox reader reads
         return cls(
             config=config,
-            client=CourtClient(config.unit_config()),
+            client=client,
             # drafts are checked without a seal (signed=False): XSD, header, business rules with
             # the registry (recipients, unit kinds), as the hub will check them
             checker=DocumentChecker(None, load_registry(config.registry)),
             state=GatewayState(config.http.state),
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
+            inbox=InboxReader(config.store),
         )
 
     @property
@@ -53,5 +57,6 @@ class GatewayRuntime:
 
     def stop(self) -> None:
         self.client.stop()
+        self.inbox.close()
         self.state.close()
         self.audit.close()

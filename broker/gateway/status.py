@@ -10,6 +10,7 @@ from pydantic_core import to_jsonable_python
 
 from broker.documents import codec
 from broker.documents.xmlmodel import NS
+from broker.gateway.inbox import InboxReader
 from broker.gateway.problems import GatewayError
 from broker.parsing.hardened import parse
 from broker.transport.store import InboxEntry, UnitStore
@@ -87,7 +88,11 @@ def document_status(store: UnitStore, document_id: str) -> dict[str, Any]:
         "rejection": None,
         "answers": [],
     }
-    for entry in store.answers_to(document_id):
+    # the hub's answer is found by the id the transport settled the document with: a rejection
+    # names the document in its body (it may not have been readable), not in InReplyTo
+    hub_answer = store.get_received(sent.answer_id) if sent.answer_id else None
+    replies = [e for e in store.answers_to(document_id) if e.document_id != sent.answer_id]
+    for entry in ([hub_answer] if hub_answer is not None else []) + replies:
         if entry.state == "invalid":
             continue
         root = parse(entry.raw)
@@ -146,15 +151,11 @@ def sealed_xml(store: UnitStore, document_id: str) -> bytes:
     return entry.raw
 
 
-def inbox_page(store: UnitStore, cursor: int, limit: int) -> dict[str, Any]:
-    """Documents for this unit after ``cursor``, oldest first. The cursor is a position in the
-    store's arrival order, which only grows (nothing is ever deleted from the inbox)."""
-    entries = store.inbox()
+def inbox_page(reader: InboxReader, cursor: int, limit: int) -> dict[str, Any]:
+    """Documents for this unit after ``cursor``, oldest first (see :mod:`broker.gateway.inbox`)."""
+    entries, next_cursor = reader.page(cursor, limit)
     items = []
-    position = cursor
-    for position, entry in enumerate(entries[cursor:], start=cursor + 1):
-        if entry.doc_type in HUB_ANSWERS or entry.state == "invalid":
-            continue
+    for entry in entries:
         root = parse(entry.raw)
         items.append(
             {
@@ -166,6 +167,4 @@ def inbox_page(store: UnitStore, cursor: int, limit: int) -> dict[str, Any]:
                 "document": document_json(root),
             }
         )
-        if len(items) >= limit:
-            break
-    return {"items": items, "next_cursor": str(position)}
+    return {"items": items, "next_cursor": str(next_cursor)}
