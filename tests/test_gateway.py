@@ -185,6 +185,12 @@ class GatewayProcess:
                 self.proc.kill()
                 self.proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL: no chance to close anything."""
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(timeout=30)
+
     def published(self) -> int:
         """How many documents this gateway's unit has sent (its store's ``sent`` table)."""
         with sqlite3.connect(self.store) as db:
@@ -316,6 +322,30 @@ def test_unsigned_xml_is_sealed_and_served(network):
     sealed = court.get(f"/v1/documents/{document_id}/xml")
     assert sealed.headers["content-type"].startswith("application/xml")
     assert b"http://www.w3.org/2000/09/xmldsig#" in sealed.body and document_id.encode() in sealed.body
+
+
+def test_a_killed_gateway_keeps_its_word_after_a_restart(network):
+    """SIGKILL and restart both gateways: an Idempotency-Key still gives the same document, the
+    same answer the same receipt, the inbox cursor goes on where it was; nothing twice."""
+    court, bank = network.court.client("court-cms"), network.bank.client("bank-core")
+    notice = fresh_json()
+    posted = court.post_json("/v1/documents", notice, Idempotency_Key="restart-1")
+    document_id = posted.json()["document_id"]
+    page = wait_for(lambda: bank.get("/v1/inbox").json(), lambda p: p["items"], "the freeze at the bank")
+    result = json.loads((FIXTURES / "result.json").read_text(encoding="utf-8"))
+    receipt_id = bank.post_json(f"/v1/inbox/{document_id}/result", result).json()["receipt_id"]
+
+    for gateway in (network.court, network.bank):
+        gateway.kill()
+        gateway.start()
+
+    again = court.post_json("/v1/documents", notice, Idempotency_Key="restart-1")
+    assert again.status == 202 and again.json() == dict(posted.json(), new=False)
+    answered = bank.post_json(f"/v1/inbox/{document_id}/result", result)
+    assert answered.status == 202 and answered.json()["receipt_id"] == receipt_id and answered.json()["new"] is False
+    assert bank.get(f"/v1/inbox?cursor={page['next_cursor']}").json()["items"] == []
+    wait_for(lambda: court.get(f"/v1/documents/{document_id}").json()["state"], lambda s: s == "answered", "the receipt")
+    assert network.court.published() == 1 and network.bank.published() == 1
 
 
 def test_a_document_the_hub_rejects_shows_rejected_with_every_code(network, mosquitto, tmp_path):
