@@ -324,6 +324,64 @@ def test_unsigned_xml_is_sealed_and_served(network):
     assert b"http://www.w3.org/2000/09/xmldsig#" in sealed.body and document_id.encode() in sealed.body
 
 
+def read_sse(base: str, token: str, path: str, until, timeout: float = WAIT, **headers: str) -> list[tuple[str, str, dict]]:
+    """(id, event, data) of Server-Sent Events read over a plain HTTP connection until
+    ``until(events)`` is true."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout)
+    conn.request("GET", path, headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream", **headers})
+    reply = conn.getresponse()
+    assert reply.status == 200 and reply.getheader("content-type").startswith("text/event-stream")
+    found: list[tuple[str, str, dict]] = []
+    fields: dict[str, str] = {}
+    try:
+        while not until(found):
+            line = reply.readline().decode("utf-8").rstrip("\n")
+            if line == "" and "data" in fields:
+                found.append((fields.get("id", ""), fields.get("event", ""), json.loads(fields["data"])))
+                fields = {}
+            elif line and not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+    finally:
+        conn.close()
+    return found
+
+
+def test_events_by_polling_and_by_server_sent_events(network):
+    court, bank = network.court.client("court-cms"), network.bank.client("bank-core")
+    document_id = court.post_json("/v1/documents", fresh_json()).json()["document_id"]
+
+    # the bank: one "received" event, by SSE as it arrives and by polling
+    streamed = read_sse(network.bank.base, TOKENS["bank-core"][0], "/v1/events/stream", lambda e: e)
+    (first,) = streamed
+    assert first[1] == "received" and first[2]["document_id"] == document_id and first[2]["id"] == document_id
+    polled = bank.get("/v1/events?cursor=0").json()
+    assert [e["id"] for e in polled["events"]] == [document_id]
+    assert bank.get(f"/v1/events?cursor={polled['next_cursor']}").json()["events"] == []
+
+    result = json.loads((FIXTURES / "result.json").read_text(encoding="utf-8"))
+    receipt_id = bank.post_json(f"/v1/inbox/{document_id}/result", result).json()["receipt_id"]
+
+    # the court: "served" then "answered", both about its document; resumed with Last-Event-ID
+    kinds = lambda events: [e[1] for e in events]
+    streamed = read_sse(network.court.base, TOKENS["court-cms"][0], "/v1/events/stream",
+                        lambda e: "answered" in kinds(e))
+    assert kinds(streamed) == ["served", "answered"]
+    assert {e[2]["document_id"] for e in streamed} == {document_id}
+    assert streamed[1][2]["arrived"]["document_id"] == receipt_id
+    polled = court.get("/v1/events").json()["events"]
+    assert [(e["type"], e["id"]) for e in polled] == [(e[1], e[2]["id"]) for e in streamed]
+    resumed = court.call("GET", "/v1/events?cursor=" + streamed[0][0]).json()["events"]
+    assert [e["type"] for e in resumed] == ["answered"]
+    again = read_sse(network.court.base, TOKENS["court-cms"][0], "/v1/events/stream", lambda e: e,
+                     **{"Last-Event-ID": streamed[0][0]})
+    assert [(e[1], e[2]["id"]) for e in again] == [("answered", receipt_id)]
+
+
 def test_a_killed_gateway_keeps_its_word_after_a_restart(network):
     """SIGKILL and restart both gateways: an Idempotency-Key still gives the same document, the
     same answer the same receipt, the inbox cursor goes on where it was; nothing twice."""

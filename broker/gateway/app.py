@@ -8,11 +8,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,7 +20,7 @@ from broker.documents.bodies import ExecutionReceipt
 from broker.documents.document import Document
 from broker.errors import LiandongError, problem
 from broker.gateway import answer as answers
-from broker.gateway import status, submit
+from broker.gateway import events, status, submit
 from broker.gateway.body import read_body
 from broker.gateway.problems import GatewayError, ProblemBody, field_problems, response
 from broker.gateway.runtime import GatewayRuntime
@@ -147,6 +147,36 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     ) -> dict[str, Any]:
         """Documents for this unit, oldest first, as JSON with a link to the sealed XML."""
         return status.inbox_page(rt.inbox, cursor, limit)
+
+    @app.get("/v1/events", tags=["courts", "units"], responses=_ERRORS)
+    def get_events(
+        cursor: int = Query(0, ge=0, description="next_cursor of the previous page; 0 from the start"),
+        limit: int = Query(100, ge=1, le=1000),
+        caller: Caller = Depends(require("read")),
+    ) -> dict[str, Any]:
+        """What arrived after ``cursor``, oldest first: documents served, rejected, answered
+        (courts), documents received (units). ``id`` is stable: use it to drop duplicates."""
+        return events.events_page(rt.inbox, cursor, limit)
+
+    @app.get(
+        "/v1/events/stream",
+        tags=["courts", "units"],
+        responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+        response_class=StreamingResponse,
+    )
+    def stream_events(
+        request: Request,
+        cursor: int | None = Query(None, ge=0, description="start after this cursor (default: Last-Event-ID, else 0)"),
+        last_event_id: str | None = Header(None, alias="Last-Event-ID"),
+        caller: Caller = Depends(require("read")),
+    ) -> StreamingResponse:
+        """The same events as Server-Sent Events, as they arrive."""
+        start = cursor if cursor is not None else int(last_event_id) if (last_event_id or "").isdigit() else 0
+        return StreamingResponse(
+            events.stream(request, rt.inbox, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @app.post(
         "/v1/inbox/{document_id}/result",

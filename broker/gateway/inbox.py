@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from broker.transport.store import InboxEntry
@@ -21,6 +22,25 @@ WHERE rowid > ? AND state != 'invalid' AND doc_type NOT IN ('ServiceReceipt', 'R
 ORDER BY rowid LIMIT ?
 """
 # invalid: never verified, never acted on; the hub's answers belong to the sent document's state
+
+
+_ARRIVALS = """
+SELECT i.rowid, i.document_id, i.doc_type, i.sender, COALESCE(s.document_id, i.in_reply_to), i.received_at
+FROM inbox i LEFT JOIN sent s ON s.answer_id = i.document_id
+WHERE i.rowid > ? AND i.state != 'invalid' ORDER BY i.rowid LIMIT ?
+"""
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One verified document that arrived, in arrival order."""
+
+    cursor: int
+    document_id: str
+    doc_type: str
+    sender: str
+    answers: str | None
+    received_at: str
 
 
 class InboxReader:
@@ -36,6 +56,14 @@ class InboxReader:
             rows = self._db.execute(_PAGE, (cursor, limit)).fetchall()
         entries = [InboxEntry(*r[1:8], state=r[8]) for r in rows]
         return entries, rows[-1][0] if rows else cursor
+
+    def arrivals(self, cursor: int, limit: int) -> list[Arrival]:
+        """Everything verified that arrived after ``cursor`` — the hub's answers too — with the
+        document of this unit each answers (a rejection names it in its body: found through the
+        transport's settlement, ``sent.answer_id``)."""
+        with self._lock:
+            rows = self._db.execute(_ARRIVALS, (cursor, limit)).fetchall()
+        return [Arrival(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -29,6 +29,7 @@ def serve(config: GatewayConfig) -> None:
                 log_config=None,  # the process's structured logging (broker.logs), not uvicorn's
                 access_log=False,  # every call is in the audit log instead
                 server_header=False,
+                timeout_graceful_shutdown=5,  # open event streams do not hold a stop up
             )
         )
         event(log, "gateway.started", unit=config.unit, host=config.http.host, port=config.http.port)
