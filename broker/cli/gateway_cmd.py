@@ -11,12 +11,16 @@ from broker import logs
 from broker.cli.output import fail, out
 from broker.errors import LiandongError
 
-gateway_app = typer.Typer(no_args_is_help=True, help="The gateway: the network over plain HTTP for a court or a unit.")
+gateway_app = typer.Typer(
+    no_args_is_help=True, help="The gateway: the network over plain HTTP for a court or a unit."
+)
 
 
 @gateway_app.command("run")
 def run(
-    config: Annotated[Path, typer.Option("--config", help="gateway configuration (YAML, docs/gateway.md)", exists=True)],
+    config: Annotated[
+        Path, typer.Option("--config", help="gateway configuration (YAML, docs/gateway.md)", exists=True)
+    ],
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
 ) -> None:
     """Serve the gateway until interrupted (Ctrl-C or SIGTERM)."""
@@ -33,7 +37,9 @@ def run(
 @gateway_app.command("token")
 def token(
     name: Annotated[str, typer.Argument(help="the client system the token is for (named in the audit log)")],
-    scope: Annotated[list[str], typer.Option("--scope", help="publish, read, answer or admin; repeat for several")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="publish, read, answer or admin; repeat for several")
+    ],
 ) -> None:
     """Make a new API token: prints the secret once (give it to the client system) and the
     YAML entry for the configuration (which keeps only its SHA-256)."""
@@ -45,7 +51,11 @@ def token(
     secret = new_token()
     out.print(f"token (shown once): {secret}", soft_wrap=True)
     out.print("configuration entry under http.tokens:")
-    out.print(f"  - name: {name}\n    sha256: {token_hash(secret)}\n    scopes: [{', '.join(scope)}]", soft_wrap=True, markup=False)
+    out.print(
+        f"  - name: {name}\n    sha256: {token_hash(secret)}\n    scopes: [{', '.join(scope)}]",
+        soft_wrap=True,
+        markup=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

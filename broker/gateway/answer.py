@@ -37,7 +37,9 @@ def answer(rt: GatewayRuntime, document_id: str, receipt: ExecutionReceipt) -> A
         given = rt.state.answer(document_id)
         if given is not None:
             if given.digest != digest:
-                raise GatewayError.of("GW_ANSWER_CONFLICT", document_id=document_id, receipt_id=given.document_id)
+                raise GatewayError.of(
+                    "GW_ANSWER_CONFLICT", document_id=document_id, receipt_id=given.document_id
+                )
             if rt.store.get_sent(given.document_id) is None:  # recorded, then stopped before sending
                 rt.client.send(given.raw)
             return Answered(given.document_id, new=False)

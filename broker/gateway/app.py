@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -71,7 +71,8 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         version="1",
         docs_url=None,
         redoc_url=None,
-        description="A local HTTP API to the liandong network for a court or a member unit (docs/gateway.md).",
+        description="A local HTTP API to the liandong network for a court or a member unit "
+        "(docs/gateway.md).",
     )
     app.state.runtime = rt
     _install_errors(app)
@@ -89,7 +90,9 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         tags=["courts"],
         responses=_ERRORS,
         openapi_extra={
-            "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}],
+            "parameters": [
+                {"name": "Idempotency-Key", "in": "header", "required": False, "schema": {"type": "string"}}
+            ],
             "requestBody": {
                 "required": True,
                 "content": {
@@ -99,7 +102,9 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
             },
         },
     )
-    async def post_document(request: Request, caller: Caller = Depends(require("publish"))) -> JSONResponse:
+    async def post_document(
+        request: Request, caller: Annotated[Caller, Depends(require("publish"))]
+    ) -> JSONResponse:
         """Check (XSD, business rules), seal with this unit's seal and publish a document."""
         kind = submit.media_type(request.headers.get("content-type"))
         raw = await read_body(request, rt.config.http.max_body_bytes)
@@ -119,7 +124,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         )
 
     @app.get("/v1/documents/{document_id}", tags=["courts", "units"], responses=_ERRORS)
-    def get_document(document_id: str, caller: Caller = Depends(require("read"))) -> dict[str, Any]:
+    def get_document(document_id: str, caller: Annotated[Caller, Depends(require("read"))]) -> dict[str, Any]:
         """State: published, served (service receipt, legal time of service), answered (each
         answer), rejected (every code); or received, for a document this unit received."""
         return status.document_status(rt.store, document_id)
@@ -127,32 +132,39 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     @app.get(
         "/v1/documents/{document_id}/xml",
         tags=["courts", "units"],
-        responses={**_ERRORS, 200: {"content": {"application/xml": {}}, "description": "the sealed XML as is"}},
+        responses={
+            **_ERRORS,
+            200: {"content": {"application/xml": {}}, "description": "the sealed XML as is"},
+        },
         response_class=Response,
     )
-    def get_xml(document_id: str, caller: Caller = Depends(require("read"))) -> Response:
+    def get_xml(document_id: str, caller: Annotated[Caller, Depends(require("read"))]) -> Response:
         """The sealed XML, byte for byte as sent or received."""
         return Response(status.sealed_xml(rt.store, document_id), media_type="application/xml")
 
     @app.get("/v1/cases/{case_number}", tags=["courts", "units"], responses=_ERRORS)
-    def get_case(case_number: str, caller: Caller = Depends(require("read"))) -> dict[str, Any]:
+    def get_case(case_number: str, caller: Annotated[Caller, Depends(require("read"))]) -> dict[str, Any]:
         """Every document of a case this unit sent or received, with its state."""
         return {"case_number": case_number, "documents": status.case_documents(rt.store, case_number)}
 
     @app.get("/v1/inbox", tags=["units"], responses=_ERRORS)
     def get_inbox(
-        cursor: int = Query(0, ge=0, description="next_cursor of the previous page; 0 from the start"),
-        limit: int = Query(100, ge=1, le=1000),
-        caller: Caller = Depends(require("read")),
+        caller: Annotated[Caller, Depends(require("read"))],
+        cursor: Annotated[
+            int, Query(ge=0, description="next_cursor of the previous page; 0 from the start")
+        ] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         """Documents for this unit, oldest first, as JSON with a link to the sealed XML."""
         return status.inbox_page(rt.inbox, cursor, limit)
 
     @app.get("/v1/events", tags=["courts", "units"], responses=_ERRORS)
     def get_events(
-        cursor: int = Query(0, ge=0, description="next_cursor of the previous page; 0 from the start"),
-        limit: int = Query(100, ge=1, le=1000),
-        caller: Caller = Depends(require("read")),
+        caller: Annotated[Caller, Depends(require("read"))],
+        cursor: Annotated[
+            int, Query(ge=0, description="next_cursor of the previous page; 0 from the start")
+        ] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         """What arrived after ``cursor``, oldest first: documents served, rejected, answered
         (courts), documents received (units). ``id`` is stable: use it to drop duplicates."""
@@ -161,14 +173,19 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     @app.get(
         "/v1/events/stream",
         tags=["courts", "units"],
-        responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"}},
+        responses={
+            **_ERRORS,
+            200: {"content": {"text/event-stream": {}}, "description": "Server-Sent Events"},
+        },
         response_class=StreamingResponse,
     )
     def stream_events(
         request: Request,
-        cursor: int | None = Query(None, ge=0, description="start after this cursor (default: Last-Event-ID, else 0)"),
-        last_event_id: str | None = Header(None, alias="Last-Event-ID"),
-        caller: Caller = Depends(require("read")),
+        caller: Annotated[Caller, Depends(require("read"))],
+        cursor: Annotated[
+            int | None, Query(ge=0, description="start after this cursor (default: Last-Event-ID, else 0)")
+        ] = None,
+        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     ) -> StreamingResponse:
         """The same events as Server-Sent Events, as they arrive."""
         start = cursor if cursor is not None else int(last_event_id) if (last_event_id or "").isdigit() else 0
@@ -186,12 +203,14 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ExecutionReceipt"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ExecutionReceipt"}}
+                },
             }
         },
     )
     async def post_result(
-        document_id: str, request: Request, caller: Caller = Depends(require("answer"))
+        document_id: str, request: Request, caller: Annotated[Caller, Depends(require("answer"))]
     ) -> JSONResponse:
         """Answer a document with its result; the gateway builds, seals and sends the receipt,
         once: the same answer again returns the same receipt."""
@@ -201,7 +220,14 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         receipt = _receipt(raw)
         done = await run_in_threadpool(answers.answer, rt, document_id, receipt)
         if done.new:
-            event(log, "gateway.answered", unit=rt.unit, document_id=document_id, receipt_id=done.receipt_id, who=caller.name)
+            event(
+                log,
+                "gateway.answered",
+                unit=rt.unit,
+                document_id=document_id,
+                receipt_id=done.receipt_id,
+                who=caller.name,
+            )
         return JSONResponse(
             {
                 "receipt_id": done.receipt_id,
@@ -222,7 +248,9 @@ def _receipt(raw: bytes) -> ExecutionReceipt:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise GatewayError.of("GW_JSON_MALFORMED", detail=str(exc) if isinstance(exc, ValueError) else "too deep") from None
+        raise GatewayError.of(
+            "GW_JSON_MALFORMED", detail=str(exc) if isinstance(exc, ValueError) else "too deep"
+        ) from None
     try:
         return _RECEIPT.validate_python(data)
     except ValidationError as exc:
@@ -258,7 +286,6 @@ def _install_errors(app: FastAPI) -> None:
         return answer(request, GatewayError([found], exc.status_code))
 
 
-
 def _install_audit(app: FastAPI) -> None:
     @app.middleware("http")
     async def audit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -267,7 +294,9 @@ def _install_audit(app: FastAPI) -> None:
             result = await call_next(request)
         except Exception as exc:  # a bug: the house body here, so no server prints a traceback
             # the exception's text may quote a document: logged by class only
-            event(log, "gateway.internal_error", logging.ERROR, error=type(exc).__name__, path=request.url.path)
+            event(
+                log, "gateway.internal_error", logging.ERROR, error=type(exc).__name__, path=request.url.path
+            )
             request.state.codes = ["GW_INTERNAL"]
             result = response(500, GatewayError.of("GW_INTERNAL").problems)
         client = f"{request.client.host}:{request.client.port}" if request.client else None
@@ -289,10 +318,14 @@ def _install_openapi(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for model in (Document, ExecutionReceipt):
-            found = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}", mode="validation")
+            found = model.model_json_schema(
+                by_alias=True, ref_template="#/components/schemas/{model}", mode="validation"
+            )
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
         app.openapi_schema = schema

@@ -27,7 +27,14 @@ class AuditLog:
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
 
     def record(
-        self, *, who: str | None, client: str | None, method: str, path: str, status: int, codes: list[str] | None = None
+        self,
+        *,
+        who: str | None,
+        client: str | None,
+        method: str,
+        path: str,
+        status: int,
+        codes: list[str] | None = None,
     ) -> None:
         line = json.dumps(
             {

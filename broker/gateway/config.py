@@ -32,9 +32,15 @@ class HttpSide(Section):
 
     host: str = Field("127.0.0.1", description="localhost unless the organisation's network needs otherwise")
     port: int = Field(8080, ge=0, lt=65536)
-    max_body_bytes: int = Field(4 * 1024 * 1024, gt=0, description="larger requests get 413 GW_BODY_TOO_LARGE")
-    audit_log: Path = Field(Path("var/gateway-audit.jsonl"), description="append-only, one JSON line per call")
-    state: Path = Field(Path("var/gateway.db"), description="the gateway's own records (idempotency keys, answers)")
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="larger requests get 413 GW_BODY_TOO_LARGE"
+    )
+    audit_log: Path = Field(
+        Path("var/gateway-audit.jsonl"), description="append-only, one JSON line per call"
+    )
+    state: Path = Field(
+        Path("var/gateway.db"), description="the gateway's own records (idempotency keys, answers)"
+    )
     tokens: list[ApiToken] = Field(min_length=1)
 
     @field_validator("tokens")
@@ -50,7 +56,6 @@ class GatewayConfig(UnitConfig):
     """``liandong gateway run --config gateway.yaml``: the unit's settings plus ``http``."""
 
     http: HttpSide
-
 
     def unit_config(self) -> UnitConfig:
         """The unit part alone: what the court client and the transport are given."""

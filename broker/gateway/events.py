@@ -33,14 +33,22 @@ def event_of(arrival: Arrival) -> dict[str, Any]:
     sent: ``document_id`` is that document), ``answered`` (a receipt, extension notice, … to it),
     ``received`` (a new document for this unit)."""
     kind = KINDS.get(arrival.doc_type) or ("answered" if arrival.answers else "received")
-    subject = arrival.answers if kind in ("served", "rejected", "answered") and arrival.answers else arrival.document_id
+    subject = (
+        arrival.answers
+        if kind in ("served", "rejected", "answered") and arrival.answers
+        else arrival.document_id
+    )
     return {
         "id": arrival.document_id,
         "cursor": str(arrival.cursor),
         "type": kind,
         "document_id": subject,
-        "arrived": {"document_id": arrival.document_id, "type": arrival.doc_type, "sender": arrival.sender,
-                    "xml_url": xml_url(arrival.document_id)},
+        "arrived": {
+            "document_id": arrival.document_id,
+            "type": arrival.doc_type,
+            "sender": arrival.sender,
+            "xml_url": xml_url(arrival.document_id),
+        },
         "received_at": arrival.received_at,
         "status_url": f"/v1/documents/{subject}",
     }
@@ -62,7 +70,8 @@ async def stream(request: Request, reader: InboxReader, cursor: int) -> AsyncIte
         arrivals = await run_in_threadpool(reader.arrivals, cursor, 100)
         for arrival in arrivals:
             event = event_of(arrival)
-            yield f"id: {arrival.cursor}\nevent: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False)}\n\n"
+            data = json.dumps(event, ensure_ascii=False)
+            yield f"id: {arrival.cursor}\nevent: {event['type']}\ndata: {data}\n\n"
             cursor = arrival.cursor
         if arrivals:
             quiet = 0.0

@@ -72,7 +72,9 @@ def status_of(codes: Iterable[str]) -> int:
 
 def response(status: int, problems: Sequence[Problem], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
-        ProblemBody(status=status, problems=list(problems)).model_dump(mode="json"), status_code=status, headers=headers
+        ProblemBody(status=status, problems=list(problems)).model_dump(mode="json"),
+        status_code=status,
+        headers=headers,
     )
 
 

@@ -49,7 +49,9 @@ class GatewayState:
 
     def idempotent(self, key: str) -> Given | None:
         with self.lock:
-            row = self._db.execute("SELECT digest, document_id FROM idempotency WHERE key=?", (key,)).fetchone()
+            row = self._db.execute(
+                "SELECT digest, document_id FROM idempotency WHERE key=?", (key,)
+            ).fetchone()
         return Given(*row) if row else None
 
     def remember(self, key: str, digest: str, document_id: str) -> None:
@@ -65,7 +67,9 @@ class GatewayState:
 
     def record_answer(self, document_id: str, digest: str, receipt_id: str, raw: bytes) -> None:
         with self.lock:
-            self._db.execute("INSERT INTO answers VALUES (?, ?, ?, ?)", (document_id, digest, receipt_id, raw))
+            self._db.execute(
+                "INSERT INTO answers VALUES (?, ?, ?, ?)", (document_id, digest, receipt_id, raw)
+            )
 
     def close(self) -> None:
         with self.lock:

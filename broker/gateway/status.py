@@ -63,7 +63,11 @@ def _answer(entry: InboxEntry) -> dict[str, Any]:
 def _results(root: etree._Element) -> list[dict[str, Any]]:
     """Each measure's, query's or release's status in a receipt of result (no personal data)."""
     found = []
-    for tag, id_attr in (("MeasureResult", "MeasureId"), ("QueryResult", "QueryId"), ("ReleaseResult", "ReleaseId")):
+    for tag, id_attr in (
+        ("MeasureResult", "MeasureId"),
+        ("QueryResult", "QueryId"),
+        ("ReleaseResult", "ReleaseId"),
+    ):
         for elem in root.iter(_LD + tag):
             found.append({"item": elem.get(id_attr), "kind": tag, "status": elem.findtext(_LD + "Status")})
     return found
@@ -99,7 +103,9 @@ def document_status(store: UnitStore, document_id: str) -> dict[str, Any]:
         if entry.doc_type == "ServiceReceipt":
             status["service"] = {
                 **_answer(entry),
-                "received_at": root.findtext(f"{_LD}ServiceReceipt/{_LD}ReceivedAt"),  # the legal time of service
+                "received_at": root.findtext(
+                    f"{_LD}ServiceReceipt/{_LD}ReceivedAt"
+                ),  # the legal time of service
             }
         elif entry.doc_type == "RejectionNotice":
             status["rejection"] = {

@@ -14,11 +14,10 @@ from pydantic import ValidationError
 from broker.documents import codec
 from broker.documents.document import BODY_BY_TYPE, CHINA_TZ, Document, Header
 from broker.documents.xmlmodel import DS_NS
-from broker.parsing.hardened import parse
 from broker.errors import problem
 from broker.gateway.problems import GatewayError, field_problems
 from broker.gateway.runtime import GatewayRuntime
-
+from broker.parsing.hardened import parse
 
 
 @dataclass(frozen=True)
@@ -43,7 +42,9 @@ def draft_from_json(raw: bytes) -> bytes:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise GatewayError.of("GW_JSON_MALFORMED", detail=type(exc).__name__ if isinstance(exc, RecursionError) else str(exc)) from None
+        raise GatewayError.of(
+            "GW_JSON_MALFORMED", detail=type(exc).__name__ if isinstance(exc, RecursionError) else str(exc)
+        ) from None
     return codec.to_bytes(_document(data))
 
 
