@@ -541,9 +541,13 @@ def test_bad_input_is_refused_with_a_code_and_nothing_is_published(network):
     paths = {p["path"] for p in reply.json()["problems"]}
     assert "$.Header.IssuedAt" in paths and "$.Body.Measures[0].Amount.Value" in paths, paths
 
-    _refused(court.post_json("/v1/documents", fresh_json("listing-minor.json")), 422, "RULE_LISTING_MINOR")
+    minor = court.post_json("/v1/documents", fresh_json("listing-minor.json"))
+    _refused(minor, 422, "RULE_LISTING_MINOR")
+    assert [p["path"] for p in minor.json()["problems"]] == ["$.Body.Subject"]
     _refused(court.post_json("/v1/documents", fresh_json(Recipient=UNKNOWN_UNIT)), 422, "RULE_UNKNOWN_UNIT")
-    _refused(court.post_json("/v1/documents", fresh_json(Recipient=POLICE)), 422, "RULE_MEASURE_UNIT_KIND")
+    wrong_kind = court.post_json("/v1/documents", fresh_json(Recipient=POLICE))
+    _refused(wrong_kind, 422, "RULE_MEASURE_UNIT_KIND")
+    assert "$.Body.Measures[0]" in [p["path"] for p in wrong_kind.json()["problems"]]
     _refused(court.post_json("/v1/documents", fresh_json(Sender=BANK)), 422)
 
     big = b'{"pad": "' + b"x" * (20 * 1024 * 1024) + b'"}'
@@ -603,11 +607,9 @@ def test_a_unit_cannot_read_another_units_documents_or_answer_without_the_scope(
     # a result that breaks the rules: more frozen than requested
     bad = json.loads(json.dumps(result))
     bad["Results"][0]["ActualAmount"]["Value"] = "900000.00"
-    _refused(
-        network.bank.client("bank-core").post_json(f"/v1/inbox/{document_id}/result", bad),
-        422,
-        "RULE_FREEZE_RESULT",
-    )
+    too_much = network.bank.client("bank-core").post_json(f"/v1/inbox/{document_id}/result", bad)
+    _refused(too_much, 422, "RULE_FREEZE_RESULT")
+    assert [p["path"] for p in too_much.json()["problems"]] == ["$.Results[0]"]  # where the rule reports it
     assert network.bank.published() == 0
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from broker.documents import codec
 from broker.documents.bodies import ExecutionReceipt
 from broker.documents.document import Document
+from broker.errors import Problem
+from broker.gateway.paths import with_json_paths
 from broker.gateway.problems import GatewayError
 from broker.gateway.runtime import GatewayRuntime
 from broker.gateway.status import HUB_ANSWERS
@@ -54,10 +56,19 @@ def answer(rt: GatewayRuntime, document_id: str, receipt: ExecutionReceipt) -> A
         draft = codec.to_bytes(document)
         checked = rt.checker.check(draft, signed=False)
         if not checked.ok:
-            raise GatewayError(checked.problems)
+            # the places as JSON paths in what was posted: the receipt's body
+            found = with_json_paths(codec.to_element(document), checked.problems)
+            raise GatewayError([_in_body(p) for p in found])
         sealed = rt.client.seal(draft)
         receipt_id = str(document.header.document_id)
         # recorded before it is sent: a repeated post after a crash sends this one, not a second
         rt.state.record_answer(document_id, digest, receipt_id, sealed)
         rt.client.send(sealed)
         return Answered(receipt_id, new=True)
+
+
+def _in_body(found: Problem) -> Problem:
+    """``$.Body.Results[0]`` is ``$.Results[0]`` of the posted receipt."""
+    if found.path and found.path.startswith("$.Body"):
+        return found.model_copy(update={"path": "$" + found.path[len("$.Body") :]})
+    return found

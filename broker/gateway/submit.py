@@ -15,6 +15,7 @@ from broker.documents import codec
 from broker.documents.document import BODY_BY_TYPE, CHINA_TZ, Document, Header
 from broker.documents.xmlmodel import DS_NS
 from broker.errors import problem
+from broker.gateway.paths import with_json_paths
 from broker.gateway.problems import GatewayError, field_problems
 from broker.gateway.runtime import GatewayRuntime
 from broker.parsing.hardened import parse
@@ -85,7 +86,10 @@ def submit(rt: GatewayRuntime, raw: bytes, kind: str, key: str | None) -> Submit
     # received_at: IssuedAt is held to the hub's window now, not refused by the hub later
     checked = rt.checker.check(draft, signed=False, received_at=datetime.now(CHINA_TZ))
     if not checked.ok:
-        raise GatewayError(checked.problems)
+        # a court that sent JSON gets each place as the JSON path of its field
+        raise GatewayError(
+            with_json_paths(parse(draft), checked.problems) if kind == "json" else checked.problems
+        )
     header = checked.header
     assert header is not None  # a document without problems has a header
     if header.sender != rt.unit:
