@@ -555,7 +555,9 @@ def test_bad_input_is_refused_with_a_code_and_nothing_is_published(network):
     _refused(court.call("POST", "/v1/documents", b"hello", "text/plain"), 415, "GW_MEDIA_TYPE")
     _refused(court.call("POST", "/v1/documents", b"<ld:Document", "application/xml"), 422, "XML_MALFORMED")
 
-    _refused(network.court.client(None).post_json("/v1/documents", fresh_json()), 401, "GW_TOKEN_MISSING")
+    anonymous = network.court.client(None).post_json("/v1/documents", fresh_json())
+    _refused(anonymous, 401, "GW_TOKEN_MISSING")
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
     _refused(
         Http(network.court.base, "not-a-token").post_json("/v1/documents", fresh_json()),
         401,

@@ -260,7 +260,9 @@ def _receipt(raw: bytes) -> ExecutionReceipt:
 def _install_errors(app: FastAPI) -> None:
     def answer(request: Request, error: GatewayError) -> JSONResponse:
         request.state.codes = [p.code for p in error.problems]
-        return response(error.status, error.problems)
+        # RFC 6750: a 401 names the scheme the client should use
+        headers = {"WWW-Authenticate": 'Bearer realm="liandong-gateway"'} if error.status == 401 else None
+        return response(error.status, error.problems, headers)
 
     @app.exception_handler(GatewayError)
     async def gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
