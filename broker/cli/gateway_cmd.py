@@ -23,13 +23,18 @@ def run(
     ],
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
 ) -> None:
-    """Serve the gateway until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve the gateway until interrupted (Ctrl-C or SIGTERM). A configuration it cannot use
+    exits 2; a broker it cannot reach exits 1, before it listens."""
     from broker.gateway.config import load_gateway_config
     from broker.gateway.server import serve
 
     logs.configure(log_level)
     try:
-        serve(load_gateway_config(config))
+        loaded = load_gateway_config(config)
+    except LiandongError as exc:
+        fail(exc)
+    try:
+        serve(loaded)
     except LiandongError as exc:
         fail(exc, 1)
 
