@@ -160,6 +160,23 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("FILE_CHECK_FAILED", "检查该文件时发生内部错误（{error}），未得出结论：请报告此问题", "internal error while checking the file ({error}); no verdict: please report it"),
     # --- the demo (liandong demo) --------------------------------------------------------------------
     ErrorSpec("DEMO_WORKDIR_NOT_EMPTY", "演示工作目录 {workdir} 不是空目录，也不是以前演示留下的目录：请换一个空目录，或不带 --workdir 运行（使用临时目录）", "the demo working folder {workdir} is neither empty nor one an earlier demo made: choose an empty folder, or run without --workdir (a temporary folder)"),
+    # --- the gateway's HTTP API (broker.gateway, docs/gateway.md) ------------------------------------------
+    ErrorSpec("GW_TOKEN_MISSING", "缺少 API 令牌：请在 Authorization 头中提供 Bearer 令牌", "no API token: send it as 'Authorization: Bearer <token>'"),
+    ErrorSpec("GW_TOKEN_INVALID", "API 令牌无效", "the API token is not valid"),
+    ErrorSpec("GW_SCOPE_MISSING", "令牌 {who} 没有 {scope} 权限", "the token {who} lacks the {scope} scope"),
+    ErrorSpec("GW_BODY_TOO_LARGE", "请求体超过上限 {limit} 字节", "the request body exceeds the limit of {limit} bytes"),
+    ErrorSpec("GW_MEDIA_TYPE", "不支持的内容类型 {content_type}：请使用 application/json 或 application/xml", "unsupported content type {content_type}: use application/json or application/xml"),
+    ErrorSpec("GW_JSON_MALFORMED", "JSON 格式错误：{detail}", "malformed JSON: {detail}"),
+    ErrorSpec("GW_FIELD_INVALID", "字段 {path} 无效：{detail}", "field {path} is invalid: {detail}"),
+    ErrorSpec("GW_PARAMETER_INVALID", "参数 {path} 无效：{detail}", "parameter {path} is invalid: {detail}"),
+    ErrorSpec("GW_SENDER_NOT_GATEWAY", "发送方 {sender} 不是本网关的单位 {unit}", "the sender {sender} is not this gateway's unit {unit}"),
+    ErrorSpec("GW_IDEMPOTENCY_CONFLICT", "幂等键 {key} 已用于内容不同的请求", "the Idempotency-Key {key} was already used with a different body"),
+    ErrorSpec("GW_ANSWER_CONFLICT", "文书 {document_id} 已有不同的答复（回执 {receipt_id}）", "document {document_id} was already answered differently (receipt {receipt_id})"),
+    ErrorSpec("GW_NOT_ANSWERABLE", "{doc_type} 类文书不能以执行结果答复", "a {doc_type} cannot be answered with a result"),
+    ErrorSpec("GW_NOT_FOUND", "本网关没有文书或案件 {what}", "this gateway has no document or case {what}"),
+    ErrorSpec("GW_ROUTE_NOT_FOUND", "没有这个接口：{method} {path}", "no such endpoint: {method} {path}"),
+    ErrorSpec("GW_METHOD_NOT_ALLOWED", "接口 {path} 不支持 {method} 方法", "the endpoint {path} does not take {method}"),
+    ErrorSpec("GW_INTERNAL", "网关内部错误，请求未完成：请联系网关运维人员", "internal error in the gateway; the request was not completed: contact the gateway's operators"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

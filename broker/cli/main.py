@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from broker.cli import adapter_cmd, broker_cmd, court_cmd, demo_cmd, documents, hub_cmd, ledger_cmd, report_cmd
+from broker.cli import gateway_cmd
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -14,6 +15,7 @@ app = typer.Typer(
 )
 for group in (demo_cmd, documents, court_cmd, broker_cmd, hub_cmd, ledger_cmd, report_cmd, adapter_cmd):
     group.register(app)
+gateway_cmd.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

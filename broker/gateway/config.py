@@ -1,0 +1,71 @@
+"""The gateway's configuration file: a unit's configuration (like a court's or an adapter's)
+plus the HTTP side (address, body limit, audit log, API tokens)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from broker.configuration import Section, UnitConfig, load_config, require_files
+
+Scope = Literal["publish", "read", "answer", "admin"]
+"""publish: submit documents (courts); read: status, cases, inbox; answer: a unit's results;
+admin: everything."""
+
+
+class ApiToken(Section):
+    """One client system's token, stored as the SHA-256 of the secret (never the secret).
+
+    SHA-256 and not a slow password hash: the secret is 32 random bytes made by
+    ``liandong gateway token``, not a password a person chose, so there is no dictionary to try
+    and a fast hash is as strong as a slow one; a slow hash would cost every API call."""
+
+    name: str = Field(description="who the token belongs to: recorded in the audit log")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the token")
+    scopes: list[Scope] = Field(min_length=1)
+
+
+class HttpSide(Section):
+    """Where the gateway listens and whom it serves."""
+
+    host: str = Field("127.0.0.1", description="localhost unless the organisation's network needs otherwise")
+    port: int = Field(8080, ge=0, lt=65536)
+    max_body_bytes: int = Field(
+        4 * 1024 * 1024, gt=0, description="larger requests get 413 GW_BODY_TOO_LARGE"
+    )
+    audit_log: Path = Field(
+        Path("var/gateway-audit.jsonl"), description="append-only, one JSON line per call"
+    )
+    state: Path = Field(
+        Path("var/gateway.db"), description="the gateway's own records (idempotency keys, answers)"
+    )
+    tokens: list[ApiToken] = Field(min_length=1)
+
+    @field_validator("tokens")
+    @classmethod
+    def _unique_names(cls, tokens: list[ApiToken]) -> list[ApiToken]:
+        names = [t.name for t in tokens]
+        if len(set(names)) != len(names):
+            raise ValueError("token names must be unique (the audit log names the caller by them)")
+        return tokens
+
+
+class GatewayConfig(UnitConfig):
+    """``liandong gateway run --config gateway.yaml``: the unit's settings plus ``http``."""
+
+    http: HttpSide
+
+    def unit_config(self) -> UnitConfig:
+        """The unit part alone: what the court client and the transport are given."""
+        return UnitConfig.model_validate(self.model_dump(exclude={"http"}))
+
+
+def load_gateway_config(path: str | Path) -> GatewayConfig:
+    """Load and check a gateway's file: :class:`LiandongError` ``UNIT_CONFIG_INVALID`` naming
+    each problem, and each file of the unit part that cannot be read (the audit log and the
+    state file are created)."""
+    config = load_config(path, GatewayConfig, code="UNIT_CONFIG_INVALID", check_files=False)
+    require_files(config.unit_config(), code="UNIT_CONFIG_INVALID")
+    return config
