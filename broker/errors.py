@@ -160,6 +160,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("FILE_CHECK_FAILED", "检查该文件时发生内部错误（{error}），未得出结论：请报告此问题", "internal error while checking the file ({error}); no verdict: please report it"),
     # --- the demo (liandong demo) --------------------------------------------------------------------
     ErrorSpec("DEMO_WORKDIR_NOT_EMPTY", "演示工作目录 {workdir} 不是空目录，也不是以前演示留下的目录：请换一个空目录，或不带 --workdir 运行（使用临时目录）", "the demo working folder {workdir} is neither empty nor one an earlier demo made: choose an empty folder, or run without --workdir (a temporary folder)"),
+    # --- a court's inbox (liandong court inbox|show|wait) --------------------------------------------
+    ErrorSpec("COURT_STORE_MISSING", "法院本地库 {path} 不存在：法院客户端尚未运行，或配置中的 store 指向了别的文件", "the court's store {path} does not exist: the court's client has not run yet, or the configuration's store names another file"),
+    ErrorSpec("COURT_DOCUMENT_UNKNOWN", "法院本地库中没有文书 {document_id}", "no document {document_id} in the court's store"),
+    ErrorSpec("COURT_RESULT_NOT_YET", "{seconds} 秒内未收到文书 {document_id} 的执行回执（当前：{state}）", "no execution receipt for {document_id} within {seconds} s (so far: {state})"),
     # --- the gateway's HTTP API (broker.gateway, docs/gateway.md) ------------------------------------------
     ErrorSpec("GW_TOKEN_MISSING", "缺少 API 令牌：请在 Authorization 头中提供 Bearer 令牌", "no API token: send it as 'Authorization: Bearer <token>'"),
     ErrorSpec("GW_TOKEN_INVALID", "API 令牌无效", "the API token is not valid"),

@@ -69,4 +69,7 @@ def _print_answer(answer: Answer) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from broker.cli import court_inbox_cmd  # the ``court`` group: inbox, show, wait
+
     app.command()(publish)
+    court_inbox_cmd.register(app)
