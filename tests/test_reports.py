@@ -12,6 +12,7 @@ computed here from the generator's own records, with the test's own working-hour
 from __future__ import annotations
 
 import base64
+import codecs
 import csv
 import hashlib
 import io
@@ -37,7 +38,8 @@ from broker.deadlines.calendar import WorkingCalendar
 from broker.hub import report_output
 from broker.hub.ledger import Ledger
 from broker.hub.ledger.schema import deadlines, documents
-from broker.hub.report_output import CSV_COLUMNS, find_cjk_font, render_charts, to_csv, to_html
+from broker.hub.report_labels import kind_name
+from broker.hub.report_output import CSV_BOM, CSV_COLUMNS, CSV_FIELDS, find_cjk_font, render_charts, to_csv, to_html
 from broker.hub.reports import DeadlineRow, Outcome, build_report, classify, percentile, report_from_ledger
 from broker.registry import load_registry
 from tests.helpers import REGISTRY_FILE
@@ -566,7 +568,7 @@ def test_cli_text(filled: Ledger, traffic: Traffic, tmp_path: Path) -> None:
         for code in UNITS:
             assert code in result_text
         assert NAMES["91445300MA5100003A"] in result_text
-        total_line = next(line for line in result_text.splitlines() if "total" in line and "│" in line)
+        total_line = next(line for line in result_text.splitlines() if "合计" in line and "│" in line)
         cells = [c.strip() for c in total_line.split("│") if c.strip()]
         assert [int(c) for c in cells[1:8] + cells[10:12]] == [
             total.received,
@@ -596,17 +598,27 @@ def _no_case_numbers(text: str, traffic: Traffic) -> None:
     assert not any(g.case_number in text for g in traffic.records)
 
 
+def csv_rows(data: bytes) -> list[dict[str, str]]:
+    """The CSV as a spreadsheet reads it: from the bytes, the UTF-8 BOM telling the encoding; rows
+    keyed by measure (CSV_FIELDS) after checking the Chinese header row."""
+    assert data.startswith(codecs.BOM_UTF8)  # what makes Excel read UTF-8, not the legacy code page
+    reader = csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+    header = next(reader)
+    assert tuple(header) == CSV_COLUMNS
+    return [dict(zip(CSV_FIELDS, row, strict=True)) for row in reader]
+
+
 def test_cli_csv_parses_back(filled: Ledger, traffic: Traffic, tmp_path: Path) -> None:
     units, _, _ = expected_numbers(traffic.records, SINCE, UNTIL, AS_OF)
     stdout = run_cli(filled, "--since", "2024-09-14", "--until", "2024-10-14", "--format", "csv").stdout
     assert stdout == _written(filled, tmp_path / "report.csv", "csv")
-    rows = list(csv.DictReader(io.StringIO(stdout)))
-    assert tuple(rows[0]) == CSV_COLUMNS
+    rows = csv_rows((tmp_path / "report.csv").read_bytes())
+    assert CSV_COLUMNS[:5] == ("起始时间", "截止时间", "单位代码", "单位名称", "单位类别")
     assert [r["unit"] for r in rows] == sorted(units)
     for r in rows:
         e = units[r["unit"]]
-        assert r["name"] == NAMES.get(r["unit"], "")
-        assert r["kind"] == UNITS[r["unit"]][0]
+        assert r["name"] == NAMES.get(r["unit"], "")  # Chinese intact, e.g. 中国工商银行股份有限公司云浮分行
+        assert r["kind"] == kind_name(UNITS[r["unit"]][0]) and r["kind"] != UNITS[r["unit"]][0]
         assert r["since"].startswith("2024-09-14T00:00") and r["until"].startswith("2024-10-14T00:00")
         ints = {
             k: int(r[k])
@@ -663,8 +675,10 @@ def test_cli_html_is_self_contained_with_three_charts(
         assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
     # nothing to fetch: no scripts, stylesheets, fonts or remote references
     assert not tree.xpath("//script|//link|//iframe|//object")
-    for attr in tree.xpath("//@src|//@href"):
+    for attr in tree.xpath("//@src"):
         assert attr.startswith("data:"), attr
+    for attr in tree.xpath("//@href"):  # the drill-down: links within the file only, each to a list
+        assert attr.startswith("#") and tree.xpath(f"//*[@id='{attr[1:]}']"), attr
     assert "url(" not in text and "@import" not in text and "http" not in text
     total_cells = [td.text_content().strip() for td in tree.xpath("//tr[@class='total']")[0].xpath("td")]
     assert total_cells[2:5] == [str(total.received), str(total.on_time), str(total.overdue)]
@@ -678,9 +692,9 @@ def test_cli_html_is_self_contained_with_three_charts(
 def test_empty_period_gives_an_empty_valid_report(filled: Ledger, tmp_path: Path) -> None:
     args = ("--since", "2024-06-01", "--until", "2024-07-01")
     text = run_cli(filled, *args).output
-    assert "total" in text and "no documents" in text
+    assert "合计" in text and "no documents" in text and "本期没有需要答复的文书" in text
     stdout = run_cli(filled, *args, "--format", "csv").stdout
-    assert stdout == ",".join(CSV_COLUMNS) + "\n"
+    assert stdout == CSV_BOM + ",".join(CSV_COLUMNS) + "\n"
     run_cli(filled, *args, "--format", "html", "-o", str(tmp_path / "empty.html"))
     tree = lxml.html.document_fromstring((tmp_path / "empty.html").read_text(encoding="utf-8"))
     assert len(tree.xpath("//img[starts-with(@src, 'data:image/png;base64,')]")) == 3
@@ -708,7 +722,7 @@ def test_cli_reads_ledger_and_registry_from_hub_config(
         + ["--as-of", AS_OF.isoformat(), "--format", "csv"],
     )
     assert result.exit_code == 0, result.output
-    rows = {r["unit"]: r for r in csv.DictReader(io.StringIO(result.stdout))}
+    rows = {r["unit"]: r for r in csv_rows(result.stdout_bytes)}
     assert set(rows) == set(units)
     assert (
         rows["11445300MB00000046"]["name"] == NAMES["11445300MB00000046"]

@@ -90,14 +90,26 @@ def report(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write to this file, not stdout")
     ] = None,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="text: after the tables, list each unit's documents under their outcome "
+            "(the HTML report links every count to its documents anyway)",
+        ),
+    ] = False,
 ) -> None:
     """Per-unit supervision statistics for a period: received, on time, overdue, response times, 配合度."""
     from broker.cli.ledger_cmd import _cannot_read, _open
     from broker.deadlines.calendar import WorkingCalendar
-    from broker.hub.report_output import find_cjk_font, render_text, text_report, to_csv, to_html
+    from broker.hub.report_output import find_cjk_font, render_detail, render_text, text_report, to_csv, to_html
     from broker.hub.reports import day_start, report_from_ledger
     from broker.registry import load_registry
 
+    if detail and fmt is not Format.text:
+        err.print("[red]--detail[/red] is for the text report: the HTML report links each count to its "
+                  "documents, and the CSV keeps one row per unit")
+        raise typer.Exit(2)
     now = datetime.now(UTC)
     reference = _instant(as_of) if as_of is not None else now
     start = day_start(_day(since, "--since"))
@@ -151,9 +163,11 @@ def report(
 
     if fmt is Format.text and output is None and out.is_terminal:
         render_text(result, out)  # the terminal's width and colours
+        if detail:
+            render_detail(result, out)
         return
     if fmt is Format.text:
-        text = text_report(result)  # a pipe or a file: the whole table unfolded, plain
+        text = text_report(result, detail=detail)  # a pipe or a file: the whole table unfolded, plain
     elif fmt is Format.csv:
         text = to_csv(result)
     else:

@@ -32,11 +32,13 @@ from rich.console import Console
 from rich.table import Table
 
 from broker.deadlines.calendar import CHINA_TZ
+from broker.hub import report_labels as L
+from broker.hub.report_detail import LINKED_COUNTS, anchor, detail_html
 from broker.hub.reports import Measures, Report, UnitReport
 
 # --- shared formatting ----------------------------------------------------------------------------
 
-CSV_COLUMNS = (
+CSV_FIELDS = (
     "since",
     "until",
     "unit",
@@ -54,6 +56,19 @@ CSV_COLUMNS = (
     "extensions",
     "review_suggestions",
     "cooperation_rate",
+)
+"""The CSV's columns by the measure they hold; the file's header row is :data:`CSV_COLUMNS`."""
+
+CSV_COLUMNS = (L.SINCE, L.UNTIL, L.UNIT, L.NAME, L.KIND, *(L.COUNT_HEADINGS[f] for f in CSV_FIELDS[5:]))
+"""The CSV header row, in Chinese (the office opens the file in a spreadsheet)."""
+
+CSV_BOM = "\ufeff"
+"""UTF-8 byte order mark at the start of the CSV: without it a spreadsheet (Excel) reads the
+file in the system's legacy code page and the Chinese is garbled."""
+
+_NUMBER_FIELDS = (
+    "received", "on_time", "overdue", "late", "open_overdue", "pending", "closed",
+    "median_hours", "p90_hours", "extensions", "review_suggestions", "cooperation_rate",
 )
 
 
@@ -87,30 +102,18 @@ def _numbers(m: Measures) -> list[str]:
     ]
 
 
-TABLE_HEADERS = (
-    "received",
-    "on time",
-    "overdue",
-    "late",
-    "open overdue",
-    "pending",
-    "closed",
-    "median h",
-    "p90 h",
-    "extensions",
-    "review sugg.",
-    "配合度 rate",
-)
+TABLE_HEADERS = tuple(L.COUNT_HEADINGS[f] for f in _NUMBER_FIELDS)
+"""The count columns' headings, in Chinese, in the order of :func:`_numbers`."""
 
 NOTES = (
     (
-        "received: documents served in the period that require an answer; overdue = late (answered after "
-        "the due time) + open overdue (unanswered, past due); pending: unanswered, not yet due; closed: "
-        "closed without an answer."
+        "应答件数 received: documents served in the period that require an answer; 逾期合计 overdue = 逾期答复 late (answered after "
+        "the due time) + 逾期未答复 open overdue (unanswered, past due); 未到期 pending: unanswered, not yet due; "
+        "无需答复 closed: closed without an answer. Courts are not listed: they are not assisting units."
     ),
-    "Response times: working hours (09:00–17:00 China time on official working days) from service to answer.",
+    "中位用时, 90%用时 (median, p90 response time): working hours (09:00–17:00 China time on official working days) from service to answer.",
     (
-        "配合度 (cooperation rate) = on time / (on time + overdue); pending and closed documents are left out. "
+        "配合度 (cooperation rate) = 按期答复 on time / (按期答复 + 逾期合计); pending and closed documents are left out. "
         "Definitions and sources: docs/reports.md."
     ),
 )
@@ -124,36 +127,53 @@ def render_text(report: Report, console: Console) -> None:
         f"[bold]Supervision report 督办统计[/bold]  period {report.period_label} (China time, end exclusive)"
     )
     console.print(f"as of {_at(report.as_of)}")
-    table = Table(title="by unit", title_justify="left")
-    table.add_column("unit", no_wrap=True)
-    table.add_column("name", overflow="fold")
-    table.add_column("kind", overflow="fold")
+    table = Table(title="各单位 by unit", title_justify="left")
+    table.add_column(L.UNIT, no_wrap=True)
+    table.add_column(L.NAME, overflow="fold")
+    table.add_column(L.KIND, overflow="fold")
     for header in TABLE_HEADERS:
         table.add_column(header, justify="right")
     for u in report.units:
-        table.add_row(u.unit, u.name or "", u.kind, *_numbers(u.measures))
+        table.add_row(u.unit, u.name or "", L.kind_name(u.kind), *_numbers(u.measures))
     table.add_section()
-    table.add_row("[bold]total[/bold]", "", "", *_numbers(report.totals))
+    table.add_row(f"[bold]{L.TOTAL}[/bold]", "", "", *_numbers(report.totals))
     if report.empty:
-        table.caption = "no documents requiring an answer were served in this period"
+        table.caption = "本期没有需要答复的文书 / no documents requiring an answer were served in this period"
     console.print(table)
-    weeks = Table(title="by week of service", title_justify="left")
-    weeks.add_column("week")
-    weeks.add_column("days")
+    # Weeks without a document served are left out: rows of zeros only push the others apart.
+    served_weeks = [w for w in report.weeks if w.measures.received]
+    weeks = Table(title="按送达周 by week of service", title_justify="left")
+    weeks.add_column(L.WEEK)
+    weeks.add_column(L.DAYS)
     for header in TABLE_HEADERS:
         weeks.add_column(header, justify="right")
-    for w in report.weeks:
+    for w in served_weeks:
         weeks.add_row(w.label, w.days, *_numbers(w.measures))
+    if len(served_weeks) < len(report.weeks):
+        weeks.caption = f"{len(report.weeks) - len(served_weeks)} 周无送达文书，未列出 / week(s) without documents left out"
     console.print(weeks)
     for note in NOTES:
         console.print(note, style="dim")
 
 
-def text_report(report: Report, width: int = 220) -> str:
-    """The text report as a plain string (no colour, no trailing spaces), for files and pipes."""
+def text_report(report: Report, width: int = 220, *, detail: bool = False) -> str:
+    """The text report as a plain string (no colour, no trailing spaces), for files and pipes;
+    with ``detail`` the documents behind each unit's counts follow the tables."""
     buf = io.StringIO()
-    render_text(report, Console(file=buf, width=width, color_system=None, highlight=False))
+    console = Console(file=buf, width=width, color_system=None, highlight=False)
+    render_text(report, console)
+    if detail:
+        render_detail(report, console)
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines()) + "\n"
+
+
+def render_detail(report: Report, console: Console) -> None:
+    """The drill-down (``--detail``): each unit's documents under their outcome."""
+    from broker.hub.report_detail import detail_lines
+
+    console.print("明细 documents behind the counts (look one up with: liandong ledger show ID)", style="bold")
+    for line in detail_lines(report):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 # --- CSV ------------------------------------------------------------------------------------------
@@ -164,8 +184,10 @@ def _csv_number(value: float | None, digits: int) -> str:
 
 
 def to_csv(report: Report) -> str:
-    """One row per unit; hours with 2 decimals, the rate as a fraction with 4; empty = undefined."""
-    buf = io.StringIO()
+    """One row per unit; hours with 2 decimals, the rate as a fraction with 4; empty = undefined.
+    Starts with :data:`CSV_BOM`; headings (:data:`CSV_COLUMNS`) and unit kinds in Chinese."""
+    buf = io.StringIO(CSV_BOM)
+    buf.seek(0, io.SEEK_END)
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     since, until = _at(report.since), _at(report.until)
@@ -177,7 +199,7 @@ def to_csv(report: Report) -> str:
                 until,
                 u.unit,
                 u.name or "",
-                u.kind,
+                L.kind_name(u.kind),
                 m.received,
                 m.on_time,
                 m.late,
@@ -422,12 +444,21 @@ p.note{color:#555;font-size:.9em}code{font-size:.95em}
 """.strip()
 
 
-def _table_html(rows: Sequence[tuple[list[str], Measures, str]], first_headers: Sequence[str]) -> str:
+def _table_html(
+    rows: Sequence[tuple[list[str], Measures, str]], first_headers: Sequence[str], *, link_units: Sequence[str] = ()
+) -> str:
+    """A table; for the ``i``-th row with ``link_units[i]`` set, each non-zero count links to the
+    list of its documents (:mod:`broker.hub.report_detail`)."""
     head = "".join(f"<th>{html.escape(h)}</th>" for h in (*first_headers, *TABLE_HEADERS))
     body = []
-    for cells, measures, css in rows:
+    for i, (cells, measures, css) in enumerate(rows):
+        unit = link_units[i] if i < len(link_units) else ""
         tds = "".join(f"<td>{c}</td>" for c in cells)
-        tds += "".join(f'<td class="n">{html.escape(v)}</td>' for v in _numbers(measures))
+        for field_name, value in zip(_NUMBER_FIELDS, _numbers(measures)):
+            text = html.escape(value)
+            if unit and field_name in LINKED_COUNTS and value != "0":
+                text = f'<a href="#{html.escape(anchor(unit, field_name))}">{text}</a>'
+            tds += f'<td class="n">{text}</td>'
         cls = f' class="{css}"' if css else ""
         body.append(f"<tr{cls}>{tds}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -440,8 +471,8 @@ def to_html(report: Report, font: ChartFont | None, *, generated_at: datetime | 
     unit_rows: list[tuple[list[str], Measures, str]] = []
     for u in report.units:
         name = f"{esc(u.name)}<br><code>{esc(u.unit)}</code>" if u.name else f"<code>{esc(u.unit)}</code>"
-        unit_rows.append(([name, esc(u.kind)], u.measures, ""))
-    unit_rows.append((["total", ""], report.totals, "total"))
+        unit_rows.append(([name, esc(L.kind_name(u.kind))], u.measures, ""))
+    unit_rows.append(([L.TOTAL, ""], report.totals, "total"))
     week_rows = [([esc(w.label), esc(w.days)], w.measures, "") for w in report.weeks]
     figures = "".join(
         f'<figure id="{key}"><img alt="{esc(CHART_TITLES[key])}" '
@@ -468,11 +499,14 @@ def to_html(report: Report, font: ChartFont | None, *, generated_at: datetime | 
 <p>Period <strong>{esc(report.period_label)}</strong> (China time, end exclusive); as of {esc(_at(report.as_of))}{generated}.</p>
 {empty}
 <h2>By unit 各单位</h2>
-{_table_html(unit_rows, ("unit", "kind"))}
+{_table_html(unit_rows, (L.NAME, L.KIND), link_units=[u.unit for u in report.units])}
+<p class="note">每个件数链接到其背后的文书 / each count links to the documents behind it (below, 明细).</p>
 <h2>Charts 图表</h2>
 {figures}
 <h2>By week of service 按周</h2>
-{_table_html(week_rows, ("week", "days"))}
+{_table_html(week_rows, (L.WEEK, L.DAYS))}
+<h2>Documents behind the counts 明细</h2>
+{detail_html(report)}
 <h2>Notes 说明</h2>
 {"".join(f'<p class="note">{esc(note)}</p>' for note in NOTES)}
 <p class="note" id="font">{esc(font_note(font))}</p>

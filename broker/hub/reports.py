@@ -79,6 +79,7 @@ from sqlalchemy import select
 from broker.deadlines.calendar import CHINA_TZ, WorkingCalendar, local_date
 from broker.hub.ledger.records import require_aware
 from broker.hub.ledger.schema import deadlines
+from broker.hub.report_labels import NOT_SUPERVISED_KINDS
 
 if TYPE_CHECKING:
     from broker.hub.ledger import Ledger
@@ -145,14 +146,29 @@ class Measures:
     extensions: int = 0
     review_suggestions: int = 0
     response_hours: list[float] = field(default_factory=list)
+    items: list[tuple[Outcome, DeadlineRow]] = field(default_factory=list, repr=False)
+    """Every document counted, with its outcome: the drill-down from a count to its documents."""
 
     def add(self, outcome: Outcome, row: DeadlineRow, hours: float | None) -> None:
+        self.items.append((outcome, row))
         self.received += 1
         setattr(self, outcome.value, getattr(self, outcome.value) + 1)
         self.extensions += row.extensions
         self.review_suggestions += row.review_suggestions
         if hours is not None:
             self.response_hours.append(hours)
+
+    def documents(self, count: str) -> list[DeadlineRow]:
+        """The documents behind the count named ``count`` (an outcome, ``received``,
+        ``overdue``, ``extensions`` or ``review_suggestions``), in the order they were counted."""
+        if count == "received":
+            return [row for _, row in self.items]
+        if count == "overdue":
+            return [row for o, row in self.items if o in (Outcome.LATE, Outcome.OPEN_OVERDUE)]
+        if count in ("extensions", "review_suggestions"):
+            return [row for _, row in self.items if getattr(row, count)]
+        outcome = Outcome(count)
+        return [row for o, row in self.items if o is outcome]
 
     @property
     def overdue(self) -> int:
@@ -256,7 +272,8 @@ def build_report(
     """The report over ``rows`` for the period ``[since, until)`` as of ``as_of``.
 
     Rows served outside the period, or after ``as_of``, are ignored (the loader already leaves the
-    former out). ``names`` maps unit codes to names (the registry); units are listed by code.
+    former out), and so are rows of kinds the office does not supervise (courts: a court that
+    owes an answer is not an assisting unit, :data:`~broker.hub.report_labels.NOT_SUPERVISED_KINDS`). ``names`` maps unit codes to names (the registry); units are listed by code.
     """
     for t, what in ((since, "since"), (until, "until"), (as_of, "as_of")):
         require_aware(t, what)
@@ -276,6 +293,8 @@ def build_report(
         monday += timedelta(days=7)
     for row in rows:
         if not (since <= row.served_at < until) or row.served_at > as_of:
+            continue
+        if row.unit_kind in NOT_SUPERVISED_KINDS:  # courts are not assisting units (report_labels)
             continue
         outcome = classify(row, as_of)
         hours = None
