@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 from collections.abc import Iterator
 
+from rich.cells import cell_len
+
 from broker.deadlines.calendar import CHINA_TZ
 from broker.hub.report_labels import COUNT_HEADINGS, kind_name
 from broker.hub.reports import DeadlineRow, Report, UnitReport
@@ -42,9 +44,16 @@ def _at(t) -> str:  # type: ignore[no-untyped-def]
     return "—" if t is None else t.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def _title(u: UnitReport, count: str, n: int) -> str:
-    who = f"{u.name} {u.unit}" if u.name else u.unit
-    return f"{who}（{kind_name(u.kind)}）— {COUNT_HEADINGS[count]} {n}"
+def _who(u: UnitReport) -> str:
+    return f"{u.unit}  {u.name}" if u.name else u.unit
+
+
+def _count_title(u: UnitReport, count: str, documents: int) -> str:
+    """E.g. ``逾期未答复 4``; extensions and review suggestions count notices, several of which
+    may concern one document, so their lists say how many documents they hold."""
+    value = getattr(u.measures, count)
+    title = f"{COUNT_HEADINGS[count]} {value}"
+    return title if value == documents else f"{title}（{documents} 件文书）"
 
 
 def detail_html(report: Report) -> str:
@@ -62,7 +71,8 @@ def detail_html(report: Report) -> str:
                 for r in rows
             )
             parts.append(
-                f'<section id="{esc(anchor(u.unit, count))}"><h3>{esc(_title(u, count, len(rows)))}</h3>'
+                f'<section id="{esc(anchor(u.unit, count))}">'
+                f"<h3>{esc(_who(u))}（{esc(kind_name(u.kind))}）— {esc(_count_title(u, count, len(rows)))}</h3>"
                 "<table><thead><tr><th>文书编号</th><th>文书类型</th><th>送达时间</th><th>答复期限</th>"
                 f"<th>答复时间</th></tr></thead><tbody>{items}</tbody></table></section>"
             )
@@ -70,18 +80,26 @@ def detail_html(report: Report) -> str:
 
 
 def detail_lines(report: Report) -> Iterator[str]:
-    """The text drill-down: per unit and outcome, one line per document (80 columns)."""
+    """The text drill-down: per unit and outcome, two lines per document (80 columns)."""
     for u in report.units:
+        yield ""
+        yield _fit(_who(u))
         for count in TEXT_COUNTS:
             rows = u.measures.documents(count)
             if not rows:
                 continue
-            yield ""
-            yield _title(u, count, len(rows))
+            yield f"  {_count_title(u, count, len(rows))}"
             for r in rows:
                 yield from _row_lines(r)
 
 
 def _row_lines(r: DeadlineRow) -> Iterator[str]:
-    yield f"  {r.document_id}  {r.doc_type}"
-    yield f"    送达 {_at(r.served_at)}  期限 {_at(r.due_at)}  答复 {_at(r.answered_at)}"
+    yield f"    {r.document_id}  {r.doc_type}"
+    yield f"      送达 {_at(r.served_at)}  期限 {_at(r.due_at)}  答复 {_at(r.answered_at)}"
+
+
+def _fit(text: str, width: int = 80) -> str:
+    """``text`` cut to ``width`` terminal cells (a Chinese character takes two)."""
+    while cell_len(text) > width:
+        text = text[:-1]
+    return text
