@@ -48,12 +48,14 @@ def rows() -> list[DeadlineRow]:
 
 @pytest.fixture(scope="module")
 def report(rows):
-    return build_report(rows, since=SINCE, until=UNTIL, as_of=AS_OF, calendar=WorkingCalendar.default(), names=NAMES)
+    calendar = WorkingCalendar.default()
+    return build_report(rows, since=SINCE, until=UNTIL, as_of=AS_OF, calendar=calendar, names=NAMES)
 
 
 def test_courts_are_not_listed_as_supervised_units(report, rows):
     assert COURT not in {u.unit for u in report.units}
-    assert report.totals.received == sum(1 for r in rows if r.unit_kind != "Court" and SINCE <= r.served_at < UNTIL)
+    counted = [r for r in rows if r.unit_kind != "Court" and SINCE <= r.served_at < UNTIL]
+    assert report.totals.received == len(counted)
     assert COURT not in text_report(report) and COURT not in to_html(report, None)
 
 
@@ -115,6 +117,7 @@ def test_detail_in_the_text_lists_each_document_once_under_its_outcome(report, r
 
 def test_detail_is_refused_for_csv_with_a_reason(tmp_path):
     result = CliRunner().invoke(
-        app, ["report", "--url", f"sqlite:///{tmp_path}/l.db", "--since", "2024-09-14", "--format", "csv", "--detail"]
+        app,
+        ["report", "--url", f"sqlite:///{tmp_path}/l.db", "--since", "2024-09-14", "--format", "csv", "--detail"],
     )
     assert result.exit_code == 2 and "--detail" in result.output and "Traceback" not in result.output

@@ -10,6 +10,7 @@ id alone takes 36), measured in terminal cells since case numbers are in Chinese
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -27,7 +28,9 @@ WAIT_NOT_YET = 3
 """Exit status of ``court wait`` when the execution receipt did not come in time (1 is a
 broker or configuration failure, 2 a usage error): a script can tell "not yet" apart."""
 
-ConfigOption = Annotated[Path, typer.Option("--config", help="the court's unit configuration (YAML)", exists=True)]
+ConfigOption = Annotated[
+    Path, typer.Option("--config", help="the court's unit configuration (YAML)", exists=True)
+]
 
 # The header fields shown by ``show`` (the officers are left out: their names are personal data).
 _HEADER = ("DocumentType", "Sender", "Recipient", "IssuedAt", "CaseNumber", "InReplyTo")
@@ -57,8 +60,14 @@ def _open(config: Path) -> CourtInbox:
 
 
 def _when(at: str) -> str:
-    """An ISO time as 'YYYY-MM-DD HH:MM:SS' (the zone is the network's, +08:00)."""
-    return at[:19].replace("T", " ")
+    """An ISO time as 'YYYY-MM-DD HH:MM:SS' in China time (the network's)."""
+    from broker.deadlines.calendar import CHINA_TZ
+
+    try:
+        t = datetime.fromisoformat(at)
+    except ValueError:  # not ours to judge: show it as stored
+        return at
+    return (t.astimezone(CHINA_TZ) if t.tzinfo else t).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _entry_lines(entry: Entry, answers: int | None = None, indent: str = "") -> list[str]:
@@ -148,8 +157,10 @@ def wait(
         if court is not None:
             court.stop()
     if found is None:
-        exc = LiandongError.of("COURT_RESULT_NOT_YET", document_id=document_id, seconds=f"{timeout:g}", state=state)
-        fail(exc, WAIT_NOT_YET)
+        fail(
+            LiandongError.of("COURT_RESULT_NOT_YET", document_id=document_id, seconds=f"{timeout:g}", state=state),
+            WAIT_NOT_YET,
+        )
     _line(f"result        {found.doc_type} {found.document_id}")
     _line(f"from          {found.party}   at {_when(found.at)}   state {found.state}")
 

@@ -102,7 +102,14 @@ def report(
     """Per-unit supervision statistics for a period: received, on time, overdue, response times, 配合度."""
     from broker.cli.ledger_cmd import _cannot_read, _open
     from broker.deadlines.calendar import WorkingCalendar
-    from broker.hub.report_output import find_cjk_font, render_detail, render_text, text_report, to_csv, to_html
+    from broker.hub.report_output import (
+        find_cjk_font,
+        render_detail,
+        render_text,
+        text_report,
+        to_csv,
+        to_html,
+    )
     from broker.hub.reports import day_start, report_from_ledger
     from broker.registry import load_registry
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from broker.errors import LiandongError
@@ -41,6 +42,15 @@ class Detail:
     answers: list[Entry]
 
 
+def _instant(at: str) -> datetime:
+    """A stored ISO time as an aware instant (a naive one read as UTC); unreadable ones sort last."""
+    try:
+        t = datetime.fromisoformat(at)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
 _INBOX = "SELECT document_id, doc_type, 'received', sender, received_at, state, in_reply_to, NULL FROM inbox"
 _SENT = "SELECT document_id, doc_type, 'sent', '', created_at, state, NULL, answer_id FROM sent"
 
@@ -69,10 +79,11 @@ class CourtInbox:
         parts = [q for q, wanted in ((_INBOX, received), (_SENT, sent)) if wanted]
         if not parts:
             return []
-        sql = " UNION ALL ".join(parts) + " ORDER BY 5 DESC, 1"
-        if limit is not None:
-            sql += f" LIMIT {int(limit)}"
-        return [Entry(*row) for row in self._db.execute(sql)]
+        entries = [Entry(*row) for row in self._db.execute(" UNION ALL ".join(parts))]
+        # sorted by the instant, not the text: the two tables' times may carry different offsets
+        entries.sort(key=lambda e: e.document_id)
+        entries.sort(key=lambda e: _instant(e.at), reverse=True)
+        return entries if limit is None else entries[: max(limit, 0)]
 
     def detail(self, document_id: str) -> Detail | None:
         """The document (received or sent) with the documents that answer it, oldest first."""

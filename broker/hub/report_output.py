@@ -107,11 +107,15 @@ TABLE_HEADERS = tuple(L.COUNT_HEADINGS[f] for f in _NUMBER_FIELDS)
 
 NOTES = (
     (
-        "应答件数 received: documents served in the period that require an answer; 逾期合计 overdue = 逾期答复 late (answered after "
-        "the due time) + 逾期未答复 open overdue (unanswered, past due); 未到期 pending: unanswered, not yet due; "
-        "无需答复 closed: closed without an answer. Courts are not listed: they are not assisting units."
+        "应答件数 received: documents served in the period that require an answer; "
+        "逾期合计 overdue = 逾期答复 late (answered after the due time) + 逾期未答复 open overdue "
+        "(unanswered, past due); 未到期 pending: unanswered, not yet due; 无需答复 closed: closed without "
+        "an answer. Courts are not listed: they are not assisting units."
     ),
-    "中位用时, 90%用时 (median, p90 response time): working hours (09:00–17:00 China time on official working days) from service to answer.",
+    (
+        "中位用时, 90%用时 (median, p90 response time): working hours (09:00–17:00 China time on "
+        "official working days) from service to answer."
+    ),
     (
         "配合度 (cooperation rate) = 按期答复 on time / (按期答复 + 逾期合计); pending and closed documents are left out. "
         "Definitions and sources: docs/reports.md."
@@ -150,7 +154,8 @@ def render_text(report: Report, console: Console) -> None:
     for w in served_weeks:
         weeks.add_row(w.label, w.days, *_numbers(w.measures))
     if len(served_weeks) < len(report.weeks):
-        weeks.caption = f"{len(report.weeks) - len(served_weeks)} 周无送达文书，未列出 / week(s) without documents left out"
+        left_out = len(report.weeks) - len(served_weeks)
+        weeks.caption = f"{left_out} 周无送达文书，未列出 / {left_out} week(s) without documents left out"
     console.print(weeks)
     for note in NOTES:
         console.print(note, style="dim")
@@ -445,7 +450,10 @@ p.note{color:#555;font-size:.9em}code{font-size:.95em}
 
 
 def _table_html(
-    rows: Sequence[tuple[list[str], Measures, str]], first_headers: Sequence[str], *, link_units: Sequence[str] = ()
+    rows: Sequence[tuple[list[str], Measures, str]],
+    first_headers: Sequence[str],
+    *,
+    link_units: Sequence[str] = (),
 ) -> str:
     """A table; for the ``i``-th row with ``link_units[i]`` set, each non-zero count links to the
     list of its documents (:mod:`broker.hub.report_detail`)."""

@@ -273,7 +273,8 @@ def build_report(
 
     Rows served outside the period, or after ``as_of``, are ignored (the loader already leaves the
     former out), and so are rows of kinds the office does not supervise (courts: a court that
-    owes an answer is not an assisting unit, :data:`~broker.hub.report_labels.NOT_SUPERVISED_KINDS`). ``names`` maps unit codes to names (the registry); units are listed by code.
+    owes an answer is not an assisting unit, :data:`~broker.hub.report_labels.NOT_SUPERVISED_KINDS`).
+    ``names`` maps unit codes to names (the registry); units are listed by code.
     """
     for t, what in ((since, "since"), (until, "until"), (as_of, "as_of")):
         require_aware(t, what)
