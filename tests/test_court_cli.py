@@ -83,6 +83,12 @@ def test_inbox_show_and_wait_follow_a_notice_to_its_execution_receipt(mosquitto,
     with hub.ledger.transaction() as tx:
         assert tx.get_document(receipt_id) is not None  # it went through the hub, not around it
 
+    # Once stored, --no-connect (beside a running court client) finds it without connecting.
+    offline = _run("court", "wait", notice_id, "--config", str(config), "--timeout", "1", "--no-connect")
+    assert offline.exit_code == 0 and receipt_id in offline.output
+    shown_receipt = _run("court", "show", receipt_id, "--config", str(config))
+    assert shown_receipt.exit_code == 0 and f"InReplyTo     {notice_id}" in shown_receipt.output
+
     listing = _run("court", "inbox", "--config", str(config))
     assert listing.exit_code == 0, listing.output
     _assert_fits_80(listing.output)
