@@ -14,6 +14,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -316,3 +317,52 @@ def test_registry_watch_reloads_on_change_and_request_and_keeps_a_broken_file_ou
     assert record.fields["code"] == "REG_RELOAD_FAILED" and record.fields["causes"] == ["REG_INVALID"]
     assert json.dumps(record.fields, ensure_ascii=False)
     assert watch.generation == 1 and not watch.due()  # reported once, not every second
+
+
+# --- the broker: `liandong broker run` regenerates its ACL on SIGHUP ------------------------------
+
+
+def _wait(predicate, seconds: float) -> bool:
+    try:
+        wait_until(predicate, seconds, "")
+        return True
+    except AssertionError:
+        return False
+
+
+def test_broker_run_regenerates_its_acl_on_sighup_and_keeps_it_when_the_registry_is_broken(network_copy, tmp_path):
+    registry, _ = network_copy
+    port, data = free_port(), tmp_path / "broker"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "broker.cli.main", "broker", "run", "--registry", str(registry),
+         "--port", str(port), "--data", str(data), "--certs", str(CERTS)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    acl = data / "acl"
+    try:
+        assert _wait(lambda: _port_open(port), 30), "liandong broker run did not listen"
+        assert f"user {NEW}" not in acl.read_text(encoding="utf-8")
+        assert _register(registry).exit_code == 0
+        proc.send_signal(signal.SIGHUP)
+        assert _wait(lambda: f"user {NEW}" in acl.read_text(encoding="utf-8"), 30), "the ACL was not regenerated"
+
+        registry.write_text("units: [", encoding="utf-8")  # broken
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(1.0)  # no event to wait for: the ACL must stay as it is
+        assert proc.poll() is None and _port_open(port)
+        assert f"user {NEW}" in acl.read_text(encoding="utf-8")  # the ACL as it was
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            output = proc.communicate(timeout=30)[0].decode()
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output = proc.communicate()[0].decode()
+    assert "REG_RELOAD_FAILED" in output and "REG_INVALID" in output and "Traceback" not in output, output
+
+
+def _port_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
