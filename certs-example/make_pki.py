@@ -41,7 +41,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from broker.documents.catalogue import UnitKind
 from broker.registry import Registry, load_registry
-from broker.signing.issuing import ID_KP_DOCUMENT_SIGNING, SEAL_KEY_USAGE  # the seal profile of `liandong pki issue`
+# the seal profile of `liandong pki issue` (broker/signing/issuing.py)
+from broker.signing.issuing import ID_KP_DOCUMENT_SIGNING, SEAL_KEY_USAGE
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_REGISTRY = HERE.parent / "examples" / "network.yaml"

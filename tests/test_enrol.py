@@ -32,7 +32,18 @@ from broker.hub.registry_reload import RegistryWatch
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
 from broker.registry import load_registry
 from broker.signing import DocumentSigner, issuing
-from tests.network import COURT, HUB, CourtClient, HubProcess, Recorder, fresh, hub_config, unit_client, unit_config, wait_until
+from tests.network import (
+    COURT,
+    HUB,
+    CourtClient,
+    HubProcess,
+    Recorder,
+    fresh,
+    hub_config,
+    unit_client,
+    unit_config,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 CERTS = ROOT / "certs-example"
@@ -47,7 +58,11 @@ runner = CliRunner()
 def liandong(*args: str) -> subprocess.CompletedProcess[str]:
     """The real command, as an operator runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "broker.cli.main", *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "broker.cli.main", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -100,7 +115,9 @@ def test_a_unit_enrolled_into_a_running_network_receives_a_notice_and_answers_it
         wait_until(lambda: '"registry.reloaded"' in hub.log(), 30, "the hub to reload the registry")
 
         recorder = Recorder()
-        unit = unit_client(unit_config(NEW, port=broker.port, var=tmp_path / "units", certs=pki, registry=registry), recorder)
+        unit = unit_client(
+            unit_config(NEW, port=broker.port, var=tmp_path / "units", certs=pki, registry=registry), recorder
+        )
         court = CourtClient(unit_config(COURT, port=broker.port, var=tmp_path / "units", registry=registry))
         unit.start()
         court.start()
@@ -145,7 +162,11 @@ def test_uscc_completes_a_prefix_and_checks_a_code():
     assert cli("pki", "uscc", NEW).exit_code == 0
     wrong = NEW[:17] + ("0" if NEW[17] != "0" else "1")
     result = cli("pki", "uscc", wrong)
-    assert result.exit_code == 1 and "PKI_CODE_INVALID" in result.output and f"check character {NEW[17]}" in result.output
+    assert (
+        result.exit_code == 1
+        and "PKI_CODE_INVALID" in result.output
+        and f"check character {NEW[17]}" in result.output
+    )
     for bad in ("hello", "91445300MA51990O1", "9144530"):
         result = cli("pki", "uscc", bad)
         assert result.exit_code == 1 and "PKI_USCC_FORM" in result.output, bad
@@ -160,7 +181,9 @@ def test_key_makes_p256_keys_and_requests_naming_the_unit(tmp_path):
     csr = x509.load_pem_x509_csr((tmp_path / "u" / "sign.csr").read_bytes())
     assert csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_IDENTIFIER)[0].value == NEW
     assert csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == NEW_NAME
-    assert isinstance(csr.public_key(), ec.EllipticCurvePublicKey) and csr.public_key().curve.name == "secp256r1"
+    assert (
+        isinstance(csr.public_key(), ec.EllipticCurvePublicKey) and csr.public_key().curve.name == "secp256r1"
+    )
     tls = x509.load_pem_x509_csr((tmp_path / "u" / "tls.csr").read_bytes())
     assert tls.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == NEW
 
@@ -169,7 +192,16 @@ def test_key_makes_p256_keys_and_requests_naming_the_unit(tmp_path):
 
 
 def test_key_refuses_an_invalid_code_before_writing_anything(tmp_path):
-    result = cli("pki", "key", "--code", NEW[:17] + "0" if NEW[17] != "0" else NEW[:17] + "1", "--name", "x", "--out", str(tmp_path / "u"))
+    result = cli(
+        "pki",
+        "key",
+        "--code",
+        NEW[:17] + "0" if NEW[17] != "0" else NEW[:17] + "1",
+        "--name",
+        "x",
+        "--out",
+        str(tmp_path / "u"),
+    )
     assert result.exit_code == 2 and "PKI_CODE_INVALID" in result.output
     assert not (tmp_path / "u").exists()
 
@@ -180,12 +212,17 @@ def test_key_refuses_an_invalid_code_before_writing_anything(tmp_path):
 def _csr(tmp_path: Path, name: x509.Name, key=None) -> Path:
     key = key or ec.generate_private_key(ec.SECP256R1())
     path = tmp_path / "req.csr"
-    path.write_bytes(issuing.pem(x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())))
+    path.write_bytes(
+        issuing.pem(x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256()))
+    )
     return path
 
 
 def _name(code: str | None, org: str = NEW_NAME) -> x509.Name:
-    attrs = [x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, org)]
+    attrs = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "CN"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, org),
+    ]
     if code is not None:
         attrs.append(x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, code))
     return x509.Name([*attrs, x509.NameAttribute(NameOID.COMMON_NAME, "whatever the request says")])
@@ -198,16 +235,45 @@ def test_issue_signs_with_the_seal_profile(tmp_path):
     assert result.exit_code == 0, result.output
     cert = x509.load_pem_x509_certificate(out.read_bytes())
     assert cert.issuer == issuing.CertificateAuthority.load(CERTS).cert.subject
-    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == f"{NEW_NAME} 电子印章"  # the profile's, not the request's
+    assert (
+        cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == f"{NEW_NAME} 电子印章"
+    )  # the profile's, not the request's
     usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
-    assert usage.critical and usage.value.digital_signature and usage.value.content_commitment and not usage.value.key_encipherment
-    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [issuing.ID_KP_DOCUMENT_SIGNING]
+    assert (
+        usage.critical
+        and usage.value.digital_signature
+        and usage.value.content_commitment
+        and not usage.value.key_encipherment
+    )
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        issuing.ID_KP_DOCUMENT_SIGNING
+    ]
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
-    tls_request = _csr(tmp_path, x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, NEW_NAME), x509.NameAttribute(NameOID.COMMON_NAME, NEW)]))
-    result = cli("pki", "issue", str(tls_request), "--ca", str(CERTS), "--usage", "tls", "-o", str(tmp_path / "tls.pem"))
+    tls_request = _csr(
+        tmp_path,
+        x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, NEW_NAME),
+                x509.NameAttribute(NameOID.COMMON_NAME, NEW),
+            ]
+        ),
+    )
+    result = cli(
+        "pki",
+        "issue",
+        str(tls_request),
+        "--ca",
+        str(CERTS),
+        "--usage",
+        "tls",
+        "-o",
+        str(tmp_path / "tls.pem"),
+    )
     assert result.exit_code == 0, result.output
     tls = x509.load_pem_x509_certificate((tmp_path / "tls.pem").read_bytes())
-    assert list(tls.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert list(tls.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.CLIENT_AUTH
+    ]
 
 
 @pytest.mark.parametrize(
@@ -244,7 +310,9 @@ def test_issue_refuses_garbage_and_a_missing_ca(tmp_path):
 
 def _register(registry: Path, **over: str):
     args = {"code": NEW, "name": NEW_NAME, "kind": "Bank", "region": "445300", **over}
-    return cli("pki", "register", "--registry", str(registry), *[x for k, v in args.items() for x in (f"--{k}", v)])
+    return cli(
+        "pki", "register", "--registry", str(registry), *[x for k, v in args.items() for x in (f"--{k}", v)]
+    )
 
 
 def test_register_adds_the_unit_and_keeps_the_comments(network_copy):
@@ -330,7 +398,9 @@ def _wait(predicate, seconds: float) -> bool:
         return False
 
 
-def test_broker_run_regenerates_its_acl_on_sighup_and_keeps_it_when_the_registry_is_broken(network_copy, tmp_path):
+def test_broker_run_regenerates_its_acl_on_sighup_and_keeps_it_when_the_registry_is_broken(
+    network_copy, tmp_path
+):
     registry, _ = network_copy
     port, data = free_port(), tmp_path / "broker"
     proc = subprocess.Popen(
@@ -344,7 +414,9 @@ def test_broker_run_regenerates_its_acl_on_sighup_and_keeps_it_when_the_registry
         assert f"user {NEW}" not in acl.read_text(encoding="utf-8")
         assert _register(registry).exit_code == 0
         proc.send_signal(signal.SIGHUP)
-        assert _wait(lambda: f"user {NEW}" in acl.read_text(encoding="utf-8"), 30), "the ACL was not regenerated"
+        assert _wait(lambda: f"user {NEW}" in acl.read_text(encoding="utf-8"), 30), (
+            "the ACL was not regenerated"
+        )
 
         registry.write_text("units: [", encoding="utf-8")  # broken
         proc.send_signal(signal.SIGHUP)

@@ -35,9 +35,10 @@ def run(
 
 
 def run_until_signal(config: HubConfig) -> None:
-    """Run a hub in the foreground until SIGINT or SIGTERM (SIGHUP: reload the registry). A broker that cannot be reached is
-    waited for (``BROKER_UNREACHABLE`` lines at growing intervals, broker/hub/broker_wait.py),
-    never a reason to exit: under systemd the broker may start after the hub."""
+    """Run a hub in the foreground until SIGINT or SIGTERM (SIGHUP: reload the registry). A
+    broker that cannot be reached is waited for (``BROKER_UNREACHABLE`` lines at growing
+    intervals, broker/hub/broker_wait.py), never a reason to exit: under systemd the broker may
+    start after the hub."""
     from broker.hub.broker_wait import BrokerWait
     from broker.hub.service import Hub
 

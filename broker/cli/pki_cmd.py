@@ -27,16 +27,29 @@ from broker.registry import load_registry
 from broker.registry.edit import add_unit, check_new_unit
 from broker.signing import issuing
 
-pki_app = typer.Typer(no_args_is_help=True, help="Enrol a member unit: keys, certificate requests, certificates, registry.")
+pki_app = typer.Typer(
+    no_args_is_help=True, help="Enrol a member unit: keys, certificate requests, certificates, registry."
+)
 
 _PREFIX = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{9}$", re.ASCII)
 
-CodeOpt = Annotated[str, typer.Option("--code", help="unified social credit code of the unit (18 characters)")]
+CodeOpt = Annotated[
+    str, typer.Option("--code", help="unified social credit code of the unit (18 characters)")
+]
 NameOpt = Annotated[str, typer.Option("--name", help="the unit's name (certificate O, registry name)")]
-CaOpt = Annotated[Path, typer.Option("--ca", help="PKI folder with issuing-ca.pem/.key and chain.pem (like certs-example/)")]
-RegistryOpt = Annotated[Path, typer.Option("--registry", help="member registry (YAML) to add the unit to", exists=True, dir_okay=False)]
-KindOpt = Annotated[str, typer.Option("--kind", help="unit kind, e.g. Bank, HousingFund (see `liandong adapter list`)")]
-RegionOpt = Annotated[str, typer.Option("--region", help="administrative division code (GB/T 2260, 6 digits)")]
+CaOpt = Annotated[
+    Path, typer.Option("--ca", help="PKI folder with issuing-ca.pem/.key and chain.pem (like certs-example/)")
+]
+RegistryOpt = Annotated[
+    Path,
+    typer.Option("--registry", help="member registry (YAML) to add the unit to", exists=True, dir_okay=False),
+]
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="unit kind, e.g. Bank, HousingFund (see `liandong adapter list`)")
+]
+RegionOpt = Annotated[
+    str, typer.Option("--region", help="administrative division code (GB/T 2260, 6 digits)")
+]
 ForceOpt = Annotated[bool, typer.Option("--force", help="overwrite existing files")]
 
 
@@ -48,12 +61,18 @@ def uscc_complete(value: str) -> str:
     if len(value) == 18 and _PREFIX.match(value[:17]):
         if uscc_is_valid(value):
             return value
-        raise LiandongError.of("PKI_CODE_INVALID", unit_code=f"{value} (check character {uscc_check_char(value[:17])})")
+        raise LiandongError.of(
+            "PKI_CODE_INVALID", unit_code=f"{value} (check character {uscc_check_char(value[:17])})"
+        )
     raise LiandongError.of("PKI_USCC_FORM", value=value)
 
 
 @pki_app.command()
-def uscc(value: Annotated[str, typer.Argument(help="17-character prefix (prints the code) or 18-character code (checks it)")]) -> None:
+def uscc(
+    value: Annotated[
+        str, typer.Argument(help="17-character prefix (prints the code) or 18-character code (checks it)")
+    ],
+) -> None:
     """Compute or check a unified social credit code's check character (GB 32100-2015)."""
     try:
         out.print(uscc_complete(value))
@@ -86,7 +105,12 @@ def make_keys(code: str, name: str, folder: Path, force: bool) -> None:
 
 
 @pki_app.command()
-def key(code: CodeOpt, name: NameOpt, out_dir: Annotated[Path, typer.Option("--out", help="folder for the keys and requests")], force: ForceOpt = False) -> None:
+def key(
+    code: CodeOpt,
+    name: NameOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the keys and requests")],
+    force: ForceOpt = False,
+) -> None:
     """Make the unit's P-256 keys and certificate requests (seal and TLS); keys stay with the unit."""
     try:
         issuing.make_request(issuing.new_key(), code, name, "seal")  # refuses a bad code before any file
@@ -97,12 +121,20 @@ def key(code: CodeOpt, name: NameOpt, out_dir: Annotated[Path, typer.Option("--o
 
 @pki_app.command()
 def issue(
-    request: Annotated[Path, typer.Argument(help="the unit's certificate request (PEM)", exists=True, dir_okay=False)],
+    request: Annotated[
+        Path, typer.Argument(help="the unit's certificate request (PEM)", exists=True, dir_okay=False)
+    ],
     ca: CaOpt,
     output: Annotated[Path, typer.Option("-o", "--output", help="certificate file to write (PEM)")],
-    usage: Annotated[str, typer.Option("--usage", help="seal (电子印章, document signing) or tls (broker login)")] = "seal",
-    code: Annotated[Optional[str], typer.Option("--code", help="refuse the request unless it names this unit")] = None,
-    days: Annotated[int, typer.Option("--days", min=1, help="validity (cut to the CA's own)")] = issuing.DEFAULT_VALIDITY_DAYS,
+    usage: Annotated[
+        str, typer.Option("--usage", help="seal (电子印章, document signing) or tls (broker login)")
+    ] = "seal",
+    code: Annotated[
+        str | None, typer.Option("--code", help="refuse the request unless it names this unit")
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="validity (cut to the CA's own)")
+    ] = issuing.DEFAULT_VALIDITY_DAYS,
     force: ForceOpt = False,
 ) -> None:
     """Issue a certificate from the network CA for a unit's request, with the fixed profile."""
@@ -117,7 +149,9 @@ def issue(
 
 
 @pki_app.command("register")
-def register_unit(registry: RegistryOpt, code: CodeOpt, name: NameOpt, kind: KindOpt, region: RegionOpt) -> None:
+def register_unit(
+    registry: RegistryOpt, code: CodeOpt, name: NameOpt, kind: KindOpt, region: RegionOpt
+) -> None:
     """Add a unit to the registry file (comments kept); refuses duplicates and unknown kinds."""
     try:
         unit = add_unit(registry, {"code": code, "name": name, "kind": kind, "region": region})
@@ -142,10 +176,14 @@ def enrol(
         enrol_unit(registry, ca, code, name, kind, region, out_dir, force)
     except LiandongError as exc:
         fail(exc)
-    out.print(f"enrolled {code}: reload the broker (SIGHUP to `liandong broker run`); the hub follows the registry file")
+    out.print(
+        f"enrolled {code}: reload the broker (SIGHUP to `liandong broker run`); the hub follows the registry file"
+    )
 
 
-def enrol_unit(registry: Path, ca: Path, code: str, name: str, kind: str, region: str, folder: Path, force: bool = False) -> None:
+def enrol_unit(
+    registry: Path, ca: Path, code: str, name: str, kind: str, region: str, folder: Path, force: bool = False
+) -> None:
     """Everything is checked (code, kind, duplicate, CA files) before the first file is written."""
     entry = {"code": code, "name": name, "kind": kind, "region": region}
     issuing.make_request(issuing.new_key(), code, name, "seal")  # PKI_CODE_INVALID first
@@ -156,7 +194,9 @@ def enrol_unit(registry: Path, ca: Path, code: str, name: str, kind: str, region
     make_keys(code, name, folder, force)
     for usage, stem in (("seal", "sign"), ("tls", "tls")):
         csr = issuing.load_request((folder / f"{stem}.csr").read_bytes(), str(folder / f"{stem}.csr"))
-        _write(folder / f"{stem}.pem", issuing.pem(issuing.issue(csr, authority, usage, expect_code=code)), force)  # type: ignore[arg-type]
+        _write(
+            folder / f"{stem}.pem", issuing.pem(issuing.issue(csr, authority, usage, expect_code=code)), force
+        )  # type: ignore[arg-type]
     shutil.copyfile(ca / "chain.pem", folder / "chain.pem")
     add_unit(registry, entry)
     err.print(f"added {code} ({kind}) to {registry}")

@@ -84,7 +84,9 @@ class IntakeChecker:
         """Check with ``registry`` from now on (the hub reloaded it: broker/hub/registry_reload.py)."""
         self.registry = registry
         limits = self.config.limits
-        self.checker = DocumentChecker(self._trust, registry, limits=limits.parse_limits(), time_policy=limits.time_policy())
+        self.checker = DocumentChecker(
+            self._trust, registry, limits=limits.parse_limits(), time_policy=limits.time_policy()
+        )
 
     def check(self, payload: Payload) -> Intake:
         return self.check_many([payload])[0]

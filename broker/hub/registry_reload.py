@@ -85,10 +85,23 @@ class RegistryWatch:
             )
             return None
         except OSError as exc:
-            event(log, "registry.reload_failed", logging.ERROR, code="REG_RELOAD_FAILED", detail=str(exc), path=str(self.path))
+            event(
+                log,
+                "registry.reload_failed",
+                logging.ERROR,
+                code="REG_RELOAD_FAILED",
+                detail=str(exc),
+                path=str(self.path),
+            )
             return None
         self.generation += 1
-        event(log, "registry.reloaded", generation=self.generation, units=len(registry.units), path=str(self.path))
+        event(
+            log,
+            "registry.reloaded",
+            generation=self.generation,
+            units=len(registry.units),
+            path=str(self.path),
+        )
         return registry
 
 

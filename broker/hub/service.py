@@ -56,8 +56,8 @@ from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.metrics import HubMetrics
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
-from broker.hub.registry_reload import RegistryWatch
 from broker.hub.readiness import broker_check, readiness, seal_check, storage_check
+from broker.hub.registry_reload import RegistryWatch
 from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
 from broker.hub.workers import CheckerPool, check_one_by_one, refusal
@@ -260,7 +260,8 @@ class Hub:
         if registry is None:
             return
         if registry.hub.code != self.code:  # another hub's file: not taken (its seal is ours)
-            event(log, "registry.reload_failed", logging.ERROR, code="REG_RELOAD_FAILED", detail=f"hub code {registry.hub.code} is not {self.code}")
+            detail = f"hub code {registry.hub.code} is not {self.code}"
+            event(log, "registry.reload_failed", logging.ERROR, code="REG_RELOAD_FAILED", detail=detail)
             return
         self.registry = registry
         for checker in (self._inline, _LocalChecker._instance):

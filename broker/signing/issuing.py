@@ -18,7 +18,7 @@ throw-away units (adapters/sdk/throwaway_unit.py) use the same profile constants
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -65,7 +65,7 @@ class CertificateAuthority:
     key: CaKey
 
     @classmethod
-    def load(cls, certs: str | Path) -> "CertificateAuthority":
+    def load(cls, certs: str | Path) -> CertificateAuthority:
         """``issuing-ca.pem`` and ``issuing-ca.key`` of a PKI folder laid out like certs-example/."""
         certs = Path(certs)
         pem, key_path = certs / "issuing-ca.pem", certs / "issuing-ca.key"
@@ -100,10 +100,16 @@ def new_key() -> ec.EllipticCurvePrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def make_request(key: ec.EllipticCurvePrivateKey, code: str, name: str, usage: Usage) -> x509.CertificateSigningRequest:
+def make_request(
+    key: ec.EllipticCurvePrivateKey, code: str, name: str, usage: Usage
+) -> x509.CertificateSigningRequest:
     """A CSR for ``key`` naming unit ``code``; refuses a code that is not a valid USCC."""
     _check_code(code)
-    return x509.CertificateSigningRequestBuilder().subject_name(unit_subject(code, name, usage)).sign(key, hashes.SHA256())
+    return (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(unit_subject(code, name, usage))
+        .sign(key, hashes.SHA256())
+    )
 
 
 def load_request(data: bytes, source: str = "CSR") -> x509.CertificateSigningRequest:
@@ -112,7 +118,9 @@ def load_request(data: bytes, source: str = "CSR") -> x509.CertificateSigningReq
         csr = x509.load_pem_x509_csr(data)
         valid = csr.is_signature_valid
     except ValueError as exc:
-        raise LiandongError.of("PKI_CSR_INVALID", source=source, detail=str(exc) or type(exc).__name__) from None
+        raise LiandongError.of(
+            "PKI_CSR_INVALID", source=source, detail=str(exc) or type(exc).__name__
+        ) from None
     if not valid:
         raise LiandongError.of("PKI_CSR_INVALID", source=source, detail="its signature does not verify")
     return csr
@@ -144,9 +152,12 @@ def issue(
     if expect_code is not None and code != expect_code:
         raise LiandongError.of("PKI_CSR_CODE_MISMATCH", unit_code=code, expected=expect_code)
     public = csr.public_key()
-    if not (isinstance(public, rsa.RSAPublicKey) or (isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1))):
+    if not (
+        isinstance(public, rsa.RSAPublicKey)
+        or (isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1))
+    ):
         raise LiandongError.of("PKI_CSR_KEY", detail=type(public).__name__)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     # a few minutes back: clocks of the unit and the CA differ; never past the CA's own end
     not_before = now - timedelta(minutes=5)
     not_after = min(now + timedelta(days=days), ca.cert.not_valid_after_utc)
@@ -179,7 +190,9 @@ def make_unit_certificate(
 
 def pem_key(key: ec.EllipticCurvePrivateKey | CaKey) -> bytes:
     """Unencrypted PKCS#8 PEM (the file's mode protects it; see docs/deployment.md)."""
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def pem(obj: x509.Certificate | x509.CertificateSigningRequest) -> bytes:
@@ -199,7 +212,19 @@ def _check_code(code: str) -> None:
 
 
 __all__ = [
-    "CertificateAuthority", "DEFAULT_VALIDITY_DAYS", "ID_KP_DOCUMENT_SIGNING", "SEAL_KEY_USAGE", "TLS_KEY_USAGE",
-    "issue", "key_usage", "load_request", "make_request", "make_unit_certificate", "new_key", "pem", "pem_key",
-    "request_code", "unit_subject",
+    "DEFAULT_VALIDITY_DAYS",
+    "ID_KP_DOCUMENT_SIGNING",
+    "SEAL_KEY_USAGE",
+    "TLS_KEY_USAGE",
+    "CertificateAuthority",
+    "issue",
+    "key_usage",
+    "load_request",
+    "make_request",
+    "make_unit_certificate",
+    "new_key",
+    "pem",
+    "pem_key",
+    "request_code",
+    "unit_subject",
 ]  # fmt: skip
