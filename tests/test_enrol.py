@@ -86,12 +86,15 @@ def network_copy(tmp_path: Path) -> tuple[Path, Path]:
 # --- the Must show ---------------------------------------------------------------------------------
 
 
-def test_a_unit_enrolled_into_a_running_network_receives_a_notice_and_answers_it(network_copy, tmp_path):
+@pytest.mark.parametrize("workers", [1, 0], ids=["worker-process", "in-process"])
+def test_a_unit_enrolled_into_a_running_network_receives_a_notice_and_answers_it(
+    network_copy, tmp_path, workers
+):
     registry, pki = network_copy
     settings = BrokerSettings.from_certs(CERTS, port=free_port(), data_dir=tmp_path / "broker")
     broker = MosquittoProcess(load_registry(registry), settings).start()
     hub = HubProcess(
-        hub_config(HUB, port=broker.port, var=tmp_path / "hub", registry=registry, workers=1), tmp_path
+        hub_config(HUB, port=broker.port, var=tmp_path / "hub", registry=registry, workers=workers), tmp_path
     )
     try:
         hub.start()
