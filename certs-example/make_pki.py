@@ -41,13 +41,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from broker.documents.catalogue import UnitKind
 from broker.registry import Registry, load_registry
+# the seal profile of `liandong pki issue` (broker/signing/issuing.py)
+from broker.signing.issuing import ID_KP_DOCUMENT_SIGNING, SEAL_KEY_USAGE
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_REGISTRY = HERE.parent / "examples" / "network.yaml"
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
-ID_KP_DOCUMENT_SIGNING = x509.ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 PKI_ORG = "liandong 示例证书体系 (example PKI)"
 ROOT_CN = "liandong Example Root CA (示例根证书，仅供测试)"
 ISSUING_CN = "liandong Example Issuing CA (示例签发证书)"
@@ -211,7 +212,7 @@ def signing_profile(
     return LeafProfile(
         name=subject(name, f"{name} 电子印章", unit_code=code),
         algorithm=algorithm,
-        key_usage=frozenset({"digital_signature", "content_commitment"}),
+        key_usage=SEAL_KEY_USAGE,
         eku=(ID_KP_DOCUMENT_SIGNING,),
         validity=validity,
     )

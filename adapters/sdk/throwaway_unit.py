@@ -5,8 +5,8 @@ bureau or a hotel group must still be testable out of the box. When the registry
 of the adapter's kind with keys, :func:`make_throwaway_unit` writes, in a temporary folder:
 
 - ``units/<code>/sign.key``, ``sign.pem``, ``chain.pem``: a document-signing certificate
-  (the unit's 电子印章) issued by the example PKI's issuing CA, with the profile every
-  example unit has (``certs-example/make_pki.py``);
+  (the unit's 电子印章) issued by the example PKI's issuing CA with the seal profile of
+  ``liandong pki issue`` (:mod:`broker.signing.issuing`);
 - ``network.yaml``: a copy of the registry with the unit added;
 - ``acl``: the broker ACL generated from that copy (for tests that also start a broker).
 
@@ -16,19 +16,16 @@ Example keys only: the issuing CA's key must be in the certificate folder (it is
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
 
 import yaml
 
 from broker.documents.catalogue import UnitKind
 from broker.documents.identifiers import make_uscc
+from broker.signing import issuing
 
 THROWAWAY_REGION = "445300"
 """云浮 (the example network's region)."""
@@ -53,23 +50,6 @@ class ThrowawayUnit:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-@lru_cache(maxsize=1)
-def _make_pki(certs: Path) -> ModuleType:
-    """The example PKI generator (``certs-example/make_pki.py``), for its certificate profiles."""
-    script = certs / "make_pki.py"
-    if not script.exists():
-        from broker.sandbox import EXAMPLE_CERTS
-
-        script = EXAMPLE_CERTS / "make_pki.py"
-    spec = importlib.util.spec_from_file_location("liandong_make_pki", script)
-    if spec is None or spec.loader is None:  # pragma: no cover - the file exists
-        raise FileNotFoundError(script)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def unused_code(taken: set[str], kind: UnitKind) -> str:
     """A valid unified social credit code (GB 32100-2015) no unit of the registry has."""
     base = list(UnitKind).index(kind)
@@ -89,7 +69,6 @@ def make_throwaway_unit(kind: UnitKind, certs: str | Path, registry: str | Path)
             f"no unit of kind {kind.value} in {registry} and no issuing CA key in {certs} to make one: "
             "pass unit= and certs= for a unit with keys"
         )
-    pki = _make_pki(certs.resolve())
     data = yaml.safe_load(registry.read_text(encoding="utf-8"))
     taken = {u["code"] for u in data.get("units", [])} | {data["hub"]["code"]}
     code = unused_code(taken, kind)
@@ -99,12 +78,11 @@ def make_throwaway_unit(kind: UnitKind, certs: str | Path, registry: str | Path)
     directory = Path(tempfile.mkdtemp(prefix=f"liandong-{kind.value}-"))
     unit = ThrowawayUnit(code, kind, directory, directory / "network.yaml", directory / "acl")
     try:
-        issuer = pki.load_issuer(certs)
-        profile = pki.signing_profile(code, name, "p256")  # P-256: fast to make, both algorithms are accepted
-        key, cert = pki.make_leaf(profile, issuer)
+        # the seal profile of `liandong pki issue` (P-256: fast to make, both algorithms are accepted)
+        key, cert = issuing.make_unit_certificate(issuing.CertificateAuthority.load(certs), code, name, "seal")
         unit.unit_dir.mkdir(parents=True)
-        (unit.unit_dir / "sign.key").write_bytes(pki.pem_key(key))
-        (unit.unit_dir / "sign.pem").write_bytes(pki.pem_certs(cert))
+        (unit.unit_dir / "sign.key").write_bytes(issuing.pem_key(key))
+        (unit.unit_dir / "sign.pem").write_bytes(issuing.pem(cert))
         shutil.copyfile(certs / "chain.pem", unit.unit_dir / "chain.pem")
         unit.registry.write_text(
             "# a copy of " + str(registry) + " with a throw-away unit (adapters/sdk/throwaway_unit.py)\n"

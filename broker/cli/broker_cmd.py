@@ -116,7 +116,7 @@ def run(
     certs: CertsOpt = Path("certs-example"),
 ) -> None:
     """Run Mosquitto in the foreground, configured from the registry, until Ctrl-C or SIGTERM
-    (SIGHUP: Mosquitto reloads its ACL and CRL)."""
+    (SIGHUP: the ACL is generated again from the registry, and Mosquitto reloads it and its CRL)."""
     reg, settings = _inputs(registry, certs, host=host, port=port, data_dir=data)
     try:
         broker = MosquittoProcess(reg, settings, log_to_file=False)
@@ -126,7 +126,7 @@ def run(
     # The signals are ours before Mosquitto starts: a SIGTERM (systemctl stop) or SIGHUP that
     # comes while it starts would otherwise end this command and leave Mosquitto running alone.
     try:
-        with foreground(on_reload=broker.reload):
+        with foreground(on_reload=lambda: _reload(broker, registry)):
             try:
                 broker.start()
             except MosquittoStartError as exc:
@@ -142,6 +142,19 @@ def run(
         code = broker.stop() or 0  # mosquitto saves its database and exits
         err.print("mosquitto stopped")
     raise typer.Exit(code if code >= 0 else 128 - code)  # killed by signal N: 128 + N, like a shell
+
+
+def _reload(broker: MosquittoProcess, registry: Path) -> None:
+    """SIGHUP: the ACL written again from the registry file (a unit enrolled), then Mosquitto
+    reloads it and its CRL. A registry that does not load leaves the ACL as it was."""
+    try:
+        broker.reload_registry(load_registry(registry))
+        err.print(f"registry {registry} reloaded: ACL rewritten, mosquitto reloads it")
+    except LiandongError as exc:
+        reload_failed = problem("REG_RELOAD_FAILED", detail="; ".join(exc.codes))
+        for p in [reload_failed, *exc.problems]:
+            err.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}")
+        broker.reload()  # the CRL still
 
 
 def register(app: typer.Typer) -> None:

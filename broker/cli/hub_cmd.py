@@ -35,15 +35,17 @@ def run(
 
 
 def run_until_signal(config: HubConfig) -> None:
-    """Run a hub in the foreground until SIGINT or SIGTERM. A broker that cannot be reached is
-    waited for (``BROKER_UNREACHABLE`` lines at growing intervals, broker/hub/broker_wait.py),
-    never a reason to exit: under systemd the broker may start after the hub."""
+    """Run a hub in the foreground until SIGINT or SIGTERM (SIGHUP: reload the registry). A
+    broker that cannot be reached is waited for (``BROKER_UNREACHABLE`` lines at growing
+    intervals, broker/hub/broker_wait.py), never a reason to exit: under systemd the broker may
+    start after the hub."""
     from broker.hub.broker_wait import BrokerWait
     from broker.hub.service import Hub
 
     hub = Hub(config)
     stopping = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stopping.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, lambda *_: hub.reload_registry())  # enrolment
     b = config.broker
     waiting = BrokerWait(", ".join([f"{b.host}:{b.port}", *b.failover]), stopping, say=lambda line: err.print(line, markup=False))
     try:

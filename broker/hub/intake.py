@@ -28,7 +28,7 @@ from broker.documents.document import Document
 from broker.errors import Problem, problem
 from broker.hub.config import HubConfig
 from broker.hub.notices import HubNotary, IssuedNotice
-from broker.registry import load_registry
+from broker.registry import Registry, load_registry
 from broker.rules.engine import local, xpath
 
 log = logging.getLogger(__name__)
@@ -74,12 +74,19 @@ class IntakeChecker:
     """Everything a worker loads once: trust store, registry, checker, the hub's seal."""
 
     def __init__(self, config: HubConfig):
-        self.registry = load_registry(config.registry)
-        self.checker = DocumentChecker(
-            config.trust.store(), self.registry, limits=config.limits.parse_limits(), time_policy=config.limits.time_policy()
-        )
+        self.config = config
+        self._trust = config.trust.store()
+        self.use_registry(load_registry(config.registry))
         self.notary = HubNotary(config.identity.signer())
         self.max_bytes = config.limits.max_document_bytes
+
+    def use_registry(self, registry: Registry) -> None:
+        """Check with ``registry`` from now on (the hub reloaded it: broker/hub/registry_reload.py)."""
+        self.registry = registry
+        limits = self.config.limits
+        self.checker = DocumentChecker(
+            self._trust, registry, limits=limits.parse_limits(), time_policy=limits.time_policy()
+        )
 
     def check(self, payload: Payload) -> Intake:
         return self.check_many([payload])[0]
@@ -231,11 +238,29 @@ def _inject_faults(payloads: list[Payload]) -> None:
             raise RuntimeError(f"{FAULT_ENV}: injected failure")
 
 
-def check_batch(payloads: list[Payload]) -> list[Intake]:
+_generation = 0
+"""The generation of this worker's registry (broker/hub/registry_reload.py)."""
+
+
+def check_batch(payloads: list[Payload], generation: int = 0) -> list[Intake]:
     assert _worker is not None, "init_worker was not called"
+    if generation != _generation:
+        _follow_registry(generation)
     if _faults:
         _inject_faults(payloads)
     return _worker.check_many(payloads)
+
+
+def _follow_registry(generation: int) -> None:
+    """The hub took another registry: read the file again. One that no longer loads (changed
+    again since) leaves this worker's as it is, like the hub's; the next generation retries."""
+    global _generation
+    assert _worker is not None
+    try:
+        _worker.use_registry(load_registry(_worker.config.registry))
+    except Exception as exc:  # noqa: BLE001 - a worker must keep checking with what it has
+        log.warning("registry reload failed in worker: %s", exc)
+    _generation = generation
 
 
 __all__ = ["FAULT_ENV", "Intake", "IntakeChecker", "Payload", "check_batch", "init_worker", "payload_digest"]

@@ -57,6 +57,7 @@ from broker.hub.metrics import HubMetrics
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
 from broker.hub.outbox import Job, record_delivery, record_issued
 from broker.hub.readiness import broker_check, readiness, seal_check, storage_check
+from broker.hub.registry_reload import RegistryWatch
 from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
 from broker.hub.supervision import Supervisor
 from broker.hub.workers import CheckerPool, check_one_by_one, refusal
@@ -147,6 +148,7 @@ class Hub:
     def __init__(self, config: HubConfig, supervisor_factory: Callable[["Hub"], Supervisor] | None = None):
         self.config = config
         self.registry = load_registry(config.registry)
+        self.registry_watch = RegistryWatch(config.registry)  # reloaded without a restart
         self.code = self.registry.hub.code
         # this process among several hubs on one ledger: its MQTT identity unless configured
         self.instance = config.instance or certificate_cn(config.broker.cert)
@@ -246,6 +248,27 @@ class Hub:
     def _stats_fields(self) -> dict[str, int]:
         s = self.stats
         return {"accepted": s.accepted, "rejected": s.rejected, "duplicates": s.duplicates, "delivered": s.delivered}
+
+    def reload_registry(self) -> None:
+        """Reload the registry file at the next step (SIGHUP; any thread). The pipeline also
+        reloads it by itself when the file changes (broker/hub/registry_reload.py)."""
+        self.registry_watch.request()
+        self._events.put(("wake", None))
+
+    def _take_registry(self) -> None:
+        registry = self.registry_watch.reload()  # None: logged, the current one stays
+        if registry is None:
+            return
+        if registry.hub.code != self.code:  # another hub's file: not taken (its seal is ours)
+            detail = f"hub code {registry.hub.code} is not {self.code}"
+            event(log, "registry.reload_failed", logging.ERROR, code="REG_RELOAD_FAILED", detail=detail)
+            return
+        self.registry = registry
+        for checker in (self._inline, _LocalChecker._instance):
+            if checker is not None:
+                checker.use_registry(registry)
+        if self._pool is not None:
+            self._pool.generation = self.registry_watch.generation
 
     def enqueue(self, jobs: list[Job]) -> None:
         """Hand deliveries committed by another thread (the supervisor) to the publisher."""
@@ -372,6 +395,8 @@ class Hub:
         self._publish_jobs()
         self._beat()
         self._sweep()
+        if self.registry_watch.due():
+            self._take_registry()
         if self.metrics.due():
             self.metrics.sample(
                 queued=len(self._queue),

@@ -43,6 +43,8 @@ class CheckerPool:
     def __init__(self, config: HubConfig):
         self.config = config
         self.replaced = 0
+        self.generation = 0
+        """The hub's registry generation, sent with every batch (workers follow it)."""
         """How many times a broken pool was replaced (tests, and the log)."""
         self._pool = self._start()
 
@@ -66,10 +68,10 @@ class CheckerPool:
 
     def submit(self, payloads: list[Payload]) -> Future[list[Intake]]:
         try:
-            return self._pool.submit(intake.check_batch, payloads)
+            return self._pool.submit(intake.check_batch, payloads, self.generation)
         except BrokenProcessPool:  # a worker died while no batch was out
             self.replace_if_broken()
-            return self._pool.submit(intake.check_batch, payloads)
+            return self._pool.submit(intake.check_batch, payloads, self.generation)
 
     def check_alone(self, payload: Payload) -> Intake:
         """Check one payload in a worker and wait for it; raises what the check raised, or

@@ -220,6 +220,14 @@ class MosquittoProcess:
         if self._proc is not None and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGHUP)
 
+    def reload_registry(self, registry: Registry) -> None:
+        """Take a new registry (a unit enrolled, one removed): the ACL is written again from it,
+        then SIGHUP makes Mosquitto read it. Connected clients keep their session; what they may
+        publish and subscribe to is checked against the new ACL from then on."""
+        self.registry = registry
+        self.conf_path, self.acl_path = write_config(registry, self.settings, self.config_dir)
+        self.reload()
+
     def wait(self) -> int:
         """Block until Mosquitto exits (for ``liandong broker run``); return its status."""
         if self._proc is None:

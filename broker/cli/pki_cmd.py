@@ -1,0 +1,206 @@
+"""``liandong pki``: enrol a member unit — key and request, certificate, registry entry.
+
+    liandong pki uscc 91445300MA51000XX          # complete a 17-character prefix / check a code
+    liandong pki key --code C --name N --out DIR # P-256 keys and requests: sign.{key,csr}, tls.{key,csr}
+    liandong pki issue DIR/sign.csr --ca certs/ --usage seal --code C -o DIR/sign.pem
+    liandong pki register --registry R --code C --name N --kind HousingFund --region 445300
+    liandong pki enrol --registry R --ca certs/ --code C --name N --kind K --region 445300 --out DIR
+
+``enrol`` does all of it; then ``kill -HUP`` the broker (``liandong broker run`` rewrites its
+ACL) — the hub sees the registry change by itself. See docs/deployment.md, "Enrolling a unit".
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from broker.cli.output import err, fail, out
+from broker.documents.identifiers import make_uscc, uscc_check_char, uscc_is_valid
+from broker.errors import LiandongError
+from broker.registry import load_registry
+from broker.registry.edit import add_unit, check_new_unit
+from broker.signing import issuing
+
+pki_app = typer.Typer(
+    no_args_is_help=True, help="Enrol a member unit: keys, certificate requests, certificates, registry."
+)
+
+_PREFIX = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{9}$", re.ASCII)
+
+CodeOpt = Annotated[
+    str, typer.Option("--code", help="unified social credit code of the unit (18 characters)")
+]
+NameOpt = Annotated[str, typer.Option("--name", help="the unit's name (certificate O, registry name)")]
+CaOpt = Annotated[
+    Path, typer.Option("--ca", help="PKI folder with issuing-ca.pem/.key and chain.pem (like certs-example/)")
+]
+RegistryOpt = Annotated[
+    Path,
+    typer.Option("--registry", help="member registry (YAML) to add the unit to", exists=True, dir_okay=False),
+]
+KindOpt = Annotated[
+    str, typer.Option("--kind", help="unit kind, e.g. Bank, HousingFund (see `liandong adapter list`)")
+]
+RegionOpt = Annotated[
+    str, typer.Option("--region", help="administrative division code (GB/T 2260, 6 digits)")
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="overwrite existing files")]
+
+
+def uscc_complete(value: str) -> str:
+    """The full code for a 17-character prefix; an 18-character code when valid; else refused."""
+    value = value.strip().upper()
+    if len(value) == 17 and _PREFIX.match(value):
+        return make_uscc(value)
+    if len(value) == 18 and _PREFIX.match(value[:17]):
+        if uscc_is_valid(value):
+            return value
+        raise LiandongError.of(
+            "PKI_CODE_INVALID", unit_code=f"{value} (check character {uscc_check_char(value[:17])})"
+        )
+    raise LiandongError.of("PKI_USCC_FORM", value=value)
+
+
+@pki_app.command()
+def uscc(
+    value: Annotated[
+        str, typer.Argument(help="17-character prefix (prints the code) or 18-character code (checks it)")
+    ],
+) -> None:
+    """Compute or check a unified social credit code's check character (GB 32100-2015)."""
+    try:
+        out.print(uscc_complete(value))
+    except LiandongError as exc:
+        fail(exc, 1)
+
+
+def _write(path: Path, data: bytes, force: bool, private: bool = False) -> None:
+    if path.exists() and not force:
+        raise LiandongError.of("PKI_FILE_EXISTS", path=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    if private:
+        os.chmod(path, 0o600)
+    out.print(f"wrote {path}")
+
+
+def make_keys(code: str, name: str, folder: Path, force: bool) -> None:
+    """``sign.key``/``sign.csr`` (the seal) and ``tls.key``/``tls.csr`` (the broker login)."""
+    for usage, stem in (("seal", "sign"), ("tls", "tls")):
+        if not force:
+            for ext in (".key", ".csr"):
+                if (folder / f"{stem}{ext}").exists():
+                    raise LiandongError.of("PKI_FILE_EXISTS", path=str(folder / f"{stem}{ext}"))
+    for usage, stem in (("seal", "sign"), ("tls", "tls")):
+        key = issuing.new_key()
+        csr = issuing.make_request(key, code, name, usage)  # type: ignore[arg-type]
+        _write(folder / f"{stem}.key", issuing.pem_key(key), force, private=True)
+        _write(folder / f"{stem}.csr", issuing.pem(csr), force)
+
+
+@pki_app.command()
+def key(
+    code: CodeOpt,
+    name: NameOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="folder for the keys and requests")],
+    force: ForceOpt = False,
+) -> None:
+    """Make the unit's P-256 keys and certificate requests (seal and TLS); keys stay with the unit."""
+    try:
+        issuing.make_request(issuing.new_key(), code, name, "seal")  # refuses a bad code before any file
+        make_keys(code, name, out_dir, force)
+    except LiandongError as exc:
+        fail(exc)
+
+
+@pki_app.command()
+def issue(
+    request: Annotated[
+        Path, typer.Argument(help="the unit's certificate request (PEM)", exists=True, dir_okay=False)
+    ],
+    ca: CaOpt,
+    output: Annotated[Path, typer.Option("-o", "--output", help="certificate file to write (PEM)")],
+    usage: Annotated[
+        str, typer.Option("--usage", help="seal (电子印章, document signing) or tls (broker login)")
+    ] = "seal",
+    code: Annotated[
+        str | None, typer.Option("--code", help="refuse the request unless it names this unit")
+    ] = None,
+    days: Annotated[
+        int, typer.Option("--days", min=1, help="validity (cut to the CA's own)")
+    ] = issuing.DEFAULT_VALIDITY_DAYS,
+    force: ForceOpt = False,
+) -> None:
+    """Issue a certificate from the network CA for a unit's request, with the fixed profile."""
+    if usage not in ("seal", "tls"):
+        raise typer.BadParameter("seal or tls", param_hint="--usage")
+    try:
+        csr = issuing.load_request(request.read_bytes(), str(request))
+        cert = issuing.issue(csr, issuing.CertificateAuthority.load(ca), usage, expect_code=code, days=days)  # type: ignore[arg-type]
+        _write(output, issuing.pem(cert), force)
+    except LiandongError as exc:
+        fail(exc)
+
+
+@pki_app.command("register")
+def register_unit(
+    registry: RegistryOpt, code: CodeOpt, name: NameOpt, kind: KindOpt, region: RegionOpt
+) -> None:
+    """Add a unit to the registry file (comments kept); refuses duplicates and unknown kinds."""
+    try:
+        unit = add_unit(registry, {"code": code, "name": name, "kind": kind, "region": region})
+    except LiandongError as exc:
+        fail(exc)
+    out.print(f"added {unit.code} ({unit.kind.value}) to {registry}")
+
+
+@pki_app.command()
+def enrol(
+    registry: RegistryOpt,
+    ca: CaOpt,
+    code: CodeOpt,
+    name: NameOpt,
+    kind: KindOpt,
+    region: RegionOpt,
+    out_dir: Annotated[Path, typer.Option("--out", help="the unit's folder: sign.*, tls.*, chain.pem")],
+    force: ForceOpt = False,
+) -> None:
+    """The whole flow: keys and requests, both certificates, the CA chain, the registry entry."""
+    try:
+        enrol_unit(registry, ca, code, name, kind, region, out_dir, force)
+    except LiandongError as exc:
+        fail(exc)
+    out.print(
+        f"enrolled {code}: reload the broker (SIGHUP to `liandong broker run`); the hub follows the registry file"
+    )
+
+
+def enrol_unit(
+    registry: Path, ca: Path, code: str, name: str, kind: str, region: str, folder: Path, force: bool = False
+) -> None:
+    """Everything is checked (code, kind, duplicate, CA files) before the first file is written."""
+    entry = {"code": code, "name": name, "kind": kind, "region": region}
+    issuing.make_request(issuing.new_key(), code, name, "seal")  # PKI_CODE_INVALID first
+    check_new_unit(load_registry(registry), entry)
+    authority = issuing.CertificateAuthority.load(ca)
+    if not (ca / "chain.pem").is_file():
+        raise LiandongError.of("PKI_CA_MISSING", files=str(ca / "chain.pem"))
+    make_keys(code, name, folder, force)
+    for usage, stem in (("seal", "sign"), ("tls", "tls")):
+        csr = issuing.load_request((folder / f"{stem}.csr").read_bytes(), str(folder / f"{stem}.csr"))
+        _write(
+            folder / f"{stem}.pem", issuing.pem(issuing.issue(csr, authority, usage, expect_code=code)), force
+        )  # type: ignore[arg-type]
+    shutil.copyfile(ca / "chain.pem", folder / "chain.pem")
+    add_unit(registry, entry)
+    err.print(f"added {code} ({kind}) to {registry}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(pki_app, name="pki")
