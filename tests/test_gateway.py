@@ -146,7 +146,9 @@ def wait_for(get, predicate, what: str, timeout: float = WAIT):
 class GatewayProcess:
     """``liandong gateway run`` in a child process."""
 
-    def __init__(self, unit: str, broker_port: int, directory: Path, tokens: list[str]):
+    def __init__(
+        self, unit: str, broker_port: int, directory: Path, tokens: list[str], http: dict | None = None
+    ):
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.directory = directory
@@ -163,6 +165,7 @@ class GatewayProcess:
                 }
                 for n in tokens
             ],
+            **(http or {}),
         }
         self.config = directory / "gateway.yaml"
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
