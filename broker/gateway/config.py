@@ -53,6 +53,9 @@ class HttpSide(Section):
     )
     tokens: list[ApiToken] = Field(min_length=1)
     webhook: WebhookSide | None = Field(None, description="push events to this receiver (off when absent)")
+    seal_expiry_warning_days: float = Field(
+        30.0, ge=0, description="/readyz says not ready (GW_SEAL_EXPIRING) when the seal expires within this many days"
+    )
 
     @field_validator("tokens")
     @classmethod

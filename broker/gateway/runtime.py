@@ -9,6 +9,7 @@ from broker.court import CourtClient
 from broker.gateway.audit import AuditLog
 from broker.gateway.config import GatewayConfig
 from broker.gateway.inbox import InboxReader
+from broker.gateway.operations import GatewayMetrics
 from broker.gateway.state import GatewayState
 from broker.gateway.tokens import TokenBook
 from broker.gateway.webhook import WebhookSender
@@ -30,12 +31,16 @@ class GatewayRuntime:
     tokens: TokenBook
     inbox: InboxReader
     webhook: WebhookSender | None = field(default=None)
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
 
     @classmethod
     def build(cls, config: GatewayConfig) -> GatewayRuntime:
         client = CourtClient(config.unit_config())  # creates the store the inbox reader reads
         state = GatewayState(config.http.state)
         hook = config.http.webhook
+        metrics = GatewayMetrics()
+        sender = WebhookSender(hook, config.store, state, metrics.webhook_failures.inc) if hook else None
+        metrics.watch(lambda: client.unit.connected, sender.pending if sender else None)
         return cls(
             config=config,
             client=client,
@@ -46,7 +51,8 @@ class GatewayRuntime:
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
             inbox=InboxReader(config.store),
-            webhook=WebhookSender(hook, config.store, state) if hook else None,
+            webhook=sender,
+            metrics=metrics,
         )
 
     @property
