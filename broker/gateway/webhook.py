@@ -34,7 +34,7 @@ log = logging.getLogger("liandong.gateway.webhook")
 SIGNATURE_HEADER = "X-Liandong-Signature"
 EVENT_ID_HEADER = "X-Liandong-Event-Id"
 EVENT_TYPE_HEADER = "X-Liandong-Event-Type"
-IDLE_SECONDS = 0.2
+IDLE_SECONDS = 0.05
 """How often an idle sender looks for new arrivals (a local SQLite read)."""
 
 
