@@ -32,6 +32,7 @@ import copy
 import hashlib
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -46,7 +47,7 @@ from typing import Any
 
 import yaml
 
-from bench.common import MachineMeter, machine_busy, machine_info, write_result
+from bench.common import CpuMeter, MachineMeter, machine_busy, machine_info, write_result
 from bench.hub_throughput import BANK, COURT, Receiver, _ID, run_hub
 from broker.court import CourtClient
 from broker.documents.document import Document
@@ -87,6 +88,12 @@ def summary(sent: dict[str, float], served: dict[str, float], start: float) -> d
         "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
         "p99_ms": round(q[98], 1),
     }
+
+
+def per_document(cpu: dict[str, float], n: int) -> dict[str, float]:
+    """CPU milliseconds per document of each measured process (this process also runs the bank's
+    acknowledging receiver, in both modes)."""
+    return {name: round(1000 * seconds / n, 2) for name, seconds in cpu.items()}
 
 
 def paced(items: list[Any], rate: float | None, workers: int, one) -> float:  # type: ignore[no-untyped-def]
@@ -135,6 +142,8 @@ def python_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow_
                             served[document_id] = time.perf_counter()
 
             workers = PY_SENDERS if rate is None else 64
+            meter = CpuMeter({"this_process": os.getpid()}, alone=("this_process",))
+            meter.start()
             start = paced(models, rate, workers, one)
             if rate is None:  # flat out: the answers in the order they come
                 for document_id in list(sent):
@@ -143,6 +152,7 @@ def python_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow_
                 # wait_answer returns late for an answer that came while waiting for another: the
                 # end (the last answer) is what the rate needs, and it is exact
             out[name] = summary(sent, served, start)
+            out[name]["cpu_ms_per_document"] = per_document(meter.stop(), len(docs))
         return out
 
 
@@ -267,11 +277,14 @@ def gateway_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow
                 if rate:
                     gateway.wait(document_id, 120)
 
+            meter = CpuMeter({"gateway": gateway.proc.pid, "this_process": os.getpid()}, alone=("this_process",))
+            meter.start()
             start = paced(bodies, rate, HTTP_SENDERS if rate is None else 64, one)
             for document_id in list(sent):
                 gateway.wait(document_id, 300)
             with gateway.lock:
                 out[name] = summary(sent, {i: gateway.served[i] for i in sent if i in gateway.served}, start)
+            out[name]["cpu_ms_per_document"] = per_document(meter.stop(), len(docs))
         return out
     finally:
         gateway.stop()
