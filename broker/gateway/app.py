@@ -22,6 +22,7 @@ from broker.documents.document import Document
 from broker.errors import LiandongError, problem
 from broker.gateway import answer as answers
 from broker.gateway import events, status, submit
+from broker.gateway.apidocs import install_api_page
 from broker.gateway.body import read_body
 from broker.gateway.operations import gateway_readiness
 from broker.gateway.problems import GatewayError, ProblemBody, field_problems, response
@@ -65,9 +66,9 @@ def require(scope: str) -> Callable[[Request], Caller]:
 
 
 def create_app(rt: GatewayRuntime) -> FastAPI:
-    """The application for one gateway. The interactive docs page is off: FastAPI's loads its
-    assets from a CDN, and the gateway must work on a machine with no internet (docs/gateway.md);
-    ``/openapi.json`` is served (it needs no assets)."""
+    """The application for one gateway. The interactive docs page (``/docs``) is Swagger UI with
+    local assets (:mod:`broker.gateway.apidocs`): the gateway must work on a machine with no
+    internet (docs/gateway.md); ReDoc's page (CDN only) is off."""
     app = FastAPI(
         title=f"liandong gateway — {rt.unit}",
         version="1",
@@ -80,6 +81,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     _install_errors(app)
     _install_audit(app)
     _install_openapi(app)
+    install_api_page(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
