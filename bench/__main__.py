@@ -23,6 +23,7 @@ BENCHES: dict[str, str] = {
     "flood": "two courts' service latency and rate alone and while a unit floods garbage; ledger growth, hub memory (issue 11)",
     "backlog": "a bank offline while a court publishes N notices, then back: drain rate vs flat out, deliveries per notice, resends (issue 11)",
     "hub_metrics": "what the hub's /metrics adds to the pipeline per document vs one bare verify; a scrape's cost (issue 12)",
+    "gateway": "documents/s and p50/p99 from POST to the service-receipt event through the gateway vs the Python CourtClient (issue 12)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -110,6 +111,17 @@ def _headline_hub_metrics(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_gateway(record: dict[str, Any]) -> str:
+    verdict = "meets" if record["meets_target"] else "BELOW"
+    lat = record["latency_ms"]
+    return (
+        f"gateway {record['gateway_documents_per_s']}/s vs Python client {record['python_documents_per_s']}/s"
+        f" = {record['gateway_over_python']:.2f} ({verdict} the {record['target']} target);"
+        f" at {record['paced_rate_per_s']}/s p50/p99 gateway {lat['gateway']['p50_ms']}/{lat['gateway']['p99_ms']} ms,"
+        f" client {lat['python']['p50_ms']}/{lat['python']['p99_ms']} ms"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "verify_cli": _headline_verify_cli,
@@ -119,6 +131,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "flood": _headline_flood,
     "backlog": _headline_backlog,
     "hub_metrics": _headline_hub_metrics,
+    "gateway": _headline_gateway,
 }
 
 

@@ -194,6 +194,11 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("GW_ROUTE_NOT_FOUND", "没有这个接口：{method} {path}", "no such endpoint: {method} {path}"),
     ErrorSpec("GW_METHOD_NOT_ALLOWED", "接口 {path} 不支持 {method} 方法", "the endpoint {path} does not take {method}"),
     ErrorSpec("GW_INTERNAL", "网关内部错误，请求未完成：请联系网关运维人员", "internal error in the gateway; the request was not completed: contact the gateway's operators"),
+    # the gateway's readiness (GET /readyz, docs/gateway.md "Operations")
+    ErrorSpec("GW_BROKER_DISCONNECTED", "网关未连接消息服务器，暂不能收发文书", "the gateway is not connected to the broker: it can neither send nor receive documents"),
+    ErrorSpec("GW_STORE_NOT_WRITABLE", "网关存储 {store} 不可写：{detail}", "the gateway's store {store} is not writable: {detail}"),
+    ErrorSpec("GW_SEAL_EXPIRING", "本单位电子印章证书将于 {not_after} 到期（剩余 {days_left} 天，不足 {threshold_days} 天），请及时更换", "this unit's seal certificate expires on {not_after} ({days_left} days left, fewer than {threshold_days}): renew it"),
+    ErrorSpec("GW_SEAL_NOT_VALID", "本单位电子印章证书不在有效期内（{not_before} 至 {not_after}），网关盖章的文书将无法验证", "this unit's seal certificate is not within its validity ({not_before} to {not_after}): the documents the gateway seals will not verify"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

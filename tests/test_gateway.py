@@ -146,7 +146,9 @@ def wait_for(get, predicate, what: str, timeout: float = WAIT):
 class GatewayProcess:
     """``liandong gateway run`` in a child process."""
 
-    def __init__(self, unit: str, broker_port: int, directory: Path, tokens: list[str]):
+    def __init__(
+        self, unit: str, broker_port: int, directory: Path, tokens: list[str], http: dict | None = None
+    ):
         directory.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.directory = directory
@@ -163,6 +165,7 @@ class GatewayProcess:
                 }
                 for n in tokens
             ],
+            **(http or {}),
         }
         self.config = directory / "gateway.yaml"
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
@@ -624,7 +627,15 @@ def test_openapi_document_is_valid_openapi_3(network):
     assert spec["openapi"].startswith("3.")
     validate(spec)
     assert "Document" in spec["components"]["schemas"] and "ExecutionReceipt" in spec["components"]["schemas"]
-    assert network.court.client(None).get("/docs").status == 404  # no CDN-backed page (docs/gateway.md)
+    # the interactive page works with no internet: every asset it names is the gateway's own
+    page = network.court.client(None).get("/docs")
+    assert page.status == 200 and b"swagger-ui" in page.body
+    html = page.body.decode("utf-8")
+    assert not re.findall(r"https?://", html), re.findall(r"https?://[^\"' ]+", html)
+    assets = re.findall(r"""(?:src|href)=['"](/[^'"]+)['"]""", html)
+    assert len(assets) >= 3 and all(a.startswith("/docs/assets/") for a in assets), assets
+    for asset in assets:
+        assert network.court.client(None).get(asset).status == 200, asset
 
 
 def test_every_example_document_has_a_json_form_and_its_items_kinds():

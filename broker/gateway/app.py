@@ -12,7 +12,8 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,7 +22,9 @@ from broker.documents.document import Document
 from broker.errors import LiandongError, problem
 from broker.gateway import answer as answers
 from broker.gateway import events, status, submit
+from broker.gateway.apidocs import install_api_page
 from broker.gateway.body import read_body
+from broker.gateway.operations import gateway_readiness
 from broker.gateway.problems import GatewayError, ProblemBody, field_problems, response
 from broker.gateway.runtime import GatewayRuntime
 from broker.gateway.tokens import Caller
@@ -63,9 +66,9 @@ def require(scope: str) -> Callable[[Request], Caller]:
 
 
 def create_app(rt: GatewayRuntime) -> FastAPI:
-    """The application for one gateway. The interactive docs page is off: FastAPI's loads its
-    assets from a CDN, and the gateway must work on a machine with no internet (docs/gateway.md);
-    ``/openapi.json`` is served (it needs no assets)."""
+    """The application for one gateway. The interactive docs page (``/docs``) is Swagger UI with
+    local assets (:mod:`broker.gateway.apidocs`): the gateway must work on a machine with no
+    internet (docs/gateway.md); ReDoc's page (CDN only) is off."""
     app = FastAPI(
         title=f"liandong gateway — {rt.unit}",
         version="1",
@@ -78,11 +81,24 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     _install_errors(app)
     _install_audit(app)
     _install_openapi(app)
+    install_api_page(app)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
         """Alive; whether the broker connection is up."""
         return {"unit": rt.unit, "broker_connected": rt.client.unit.connected}
+
+    @app.get("/readyz", tags=["operations"], responses={503: {"description": "not ready: each failing check"}})
+    def readyz() -> JSONResponse:
+        """Ready for work: broker connected, store and state writable, seal valid and not near
+        expiry; 503 naming each failing check with its code."""
+        code, body = gateway_readiness(rt)
+        return JSONResponse(body, status_code=code)
+
+    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    def metrics() -> Response:
+        """Prometheus metrics, in the text format."""
+        return Response(rt.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.post(
         "/v1/documents",
@@ -111,6 +127,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         key = request.headers.get("idempotency-key")
         done = await run_in_threadpool(submit.submit, rt, raw, kind, key)
         if done.new:
+            rt.metrics.published.inc()
             event(log, "gateway.published", unit=rt.unit, document_id=done.document_id, who=caller.name)
         return JSONResponse(
             {
@@ -220,6 +237,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         receipt = _receipt(raw)
         done = await run_in_threadpool(answers.answer, rt, document_id, receipt)
         if done.new:
+            rt.metrics.answered.inc()
             event(
                 log,
                 "gateway.answered",
@@ -301,6 +319,8 @@ def _install_audit(app: FastAPI) -> None:
             )
             request.state.codes = ["GW_INTERNAL"]
             result = response(500, GatewayError.of("GW_INTERNAL").problems)
+        route = request.scope.get("route")  # the template, never a document id: bounded labels
+        rt.metrics.requests.labels(getattr(route, "path", "unmatched"), str(result.status_code)).inc()
         client = f"{request.client.host}:{request.client.port}" if request.client else None
         await run_in_threadpool(
             rt.audit.record,

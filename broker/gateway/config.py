@@ -27,6 +27,16 @@ class ApiToken(Section):
     scopes: list[Scope] = Field(min_length=1)
 
 
+class WebhookSide(Section):
+    """Where events are pushed (:mod:`broker.gateway.webhook`) and how they are signed."""
+
+    url: str = Field(pattern=r"^https?://", description="the organisation's receiver; POSTed one event at a time")
+    secret: str = Field(min_length=16, description="the HMAC-SHA256 key of X-Liandong-Signature")
+    timeout_seconds: float = Field(10.0, gt=0, description="one POST waits this long for an answer")
+    backoff_seconds: float = Field(1.0, gt=0, description="the first wait after a failure; doubles each time")
+    max_backoff_seconds: float = Field(60.0, gt=0, description="the longest wait between two tries")
+
+
 class HttpSide(Section):
     """Where the gateway listens and whom it serves."""
 
@@ -42,6 +52,10 @@ class HttpSide(Section):
         Path("var/gateway.db"), description="the gateway's own records (idempotency keys, answers)"
     )
     tokens: list[ApiToken] = Field(min_length=1)
+    webhook: WebhookSide | None = Field(None, description="push events to this receiver (off when absent)")
+    seal_expiry_warning_days: float = Field(
+        30.0, ge=0, description="/readyz says not ready (GW_SEAL_EXPIRING) when the seal expires within this many days"
+    )
 
     @field_validator("tokens")
     @classmethod

@@ -65,6 +65,14 @@ class InboxReader:
             rows = self._db.execute(_ARRIVALS, (cursor, limit)).fetchall()
         return [Arrival(*r) for r in rows]
 
+    def count_after(self, cursor: int) -> int:
+        """How many events (verified arrivals) came after ``cursor``."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT count(*) FROM inbox WHERE rowid > ? AND state != 'invalid'", (cursor,)
+            ).fetchone()
+        return int(row[0])
+
     def close(self) -> None:
         with self._lock:
             self._db.close()

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from broker.checking import DocumentChecker
 from broker.court import CourtClient
 from broker.gateway.audit import AuditLog
 from broker.gateway.config import GatewayConfig
 from broker.gateway.inbox import InboxReader
+from broker.gateway.operations import GatewayMetrics
 from broker.gateway.state import GatewayState
 from broker.gateway.tokens import TokenBook
+from broker.gateway.webhook import WebhookSender
 from broker.registry import load_registry
 from broker.transport.store import UnitStore
 
@@ -28,20 +30,29 @@ class GatewayRuntime:
     audit: AuditLog
     tokens: TokenBook
     inbox: InboxReader
+    webhook: WebhookSender | None = field(default=None)
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
 
     @classmethod
     def build(cls, config: GatewayConfig) -> GatewayRuntime:
         client = CourtClient(config.unit_config())  # creates the store the inbox reader reads
+        state = GatewayState(config.http.state)
+        hook = config.http.webhook
+        metrics = GatewayMetrics()
+        sender = WebhookSender(hook, config.store, state, metrics.webhook_failures.inc) if hook else None
+        metrics.watch(lambda: client.unit.connected, sender.pending if sender else None)
         return cls(
             config=config,
             client=client,
             # drafts are checked without a seal (signed=False): XSD, header, business rules with
             # the registry (recipients, unit kinds), as the hub will check them
             checker=DocumentChecker(None, load_registry(config.registry)),
-            state=GatewayState(config.http.state),
+            state=state,
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
             inbox=InboxReader(config.store),
+            webhook=sender,
+            metrics=metrics,
         )
 
     @property
@@ -54,8 +65,12 @@ class GatewayRuntime:
 
     def start(self, timeout: float | None = None) -> None:
         self.client.start(timeout)
+        if self.webhook is not None:
+            self.webhook.start()
 
     def stop(self) -> None:
+        if self.webhook is not None:  # before the state it writes its cursor to is closed
+            self.webhook.stop()
         self.client.stop()
         self.inbox.close()
         self.state.close()

@@ -24,6 +24,10 @@ CREATE TABLE IF NOT EXISTS answers (
     receipt_id   TEXT NOT NULL,
     raw          BLOB NOT NULL       -- the sealed receipt (sent again if the gateway stopped before sending)
 );
+CREATE TABLE IF NOT EXISTS webhook (
+    one          INTEGER PRIMARY KEY CHECK (one = 1),
+    cursor       INTEGER NOT NULL    -- the last event the receiver answered 2xx
+);
 """
 
 
@@ -69,6 +73,19 @@ class GatewayState:
         with self.lock:
             self._db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?)", (document_id, digest, receipt_id, raw)
+            )
+
+    def webhook_cursor(self) -> int:
+        """The cursor of the last event the webhook receiver accepted (0: none yet)."""
+        with self.lock:
+            row = self._db.execute("SELECT cursor FROM webhook WHERE one=1").fetchone()
+        return row[0] if row else 0
+
+    def set_webhook_cursor(self, cursor: int) -> None:
+        with self.lock:
+            self._db.execute(
+                "INSERT INTO webhook VALUES (1, ?) ON CONFLICT(one) DO UPDATE SET cursor=excluded.cursor",
+                (cursor,),
             )
 
     def close(self) -> None:

@@ -38,26 +38,34 @@ class Check:
         return {"name": self.name, "ok": False, "code": self.code, "message_zh": p.message_zh, "message_en": p.message_en, **self.params}
 
 
-def broker_check(connected: bool) -> Check:
-    """The MQTT session to the broker is up."""
-    return Check("broker") if connected else Check("broker", "HUB_BROKER_DISCONNECTED")
+def broker_check(connected: bool, code: str = "HUB_BROKER_DISCONNECTED") -> Check:
+    """The MQTT session to the broker is up; ``code`` says whose session failed (the hub's by
+    default, ``GW_BROKER_DISCONNECTED`` for a gateway)."""
+    return Check("broker") if connected else Check("broker", code)
 
 
-def storage_check(reason: str | None) -> Check:
-    """The ledger is writable: ``reason`` is the storage guard's code while it refuses work
-    (``HUB_STORAGE_FULL``, ``HUB_STORAGE_FAILED``), none while it is ok."""
-    return Check("ledger", reason)
+def storage_check(reason: str | None, name: str = "ledger", **params: Any) -> Check:
+    """A store is writable: ``reason`` is a code while it is not — for the hub the storage
+    guard's (``HUB_STORAGE_FULL``, ``HUB_STORAGE_FAILED``) — none while it is ok."""
+    return Check(name, reason, params if reason else {})
 
 
-def seal_check(cert: x509.Certificate, now: datetime, warning_days: float) -> Check:
-    """The seal certificate is within its validity and does not expire within ``warning_days``."""
+def seal_check(
+    cert: x509.Certificate,
+    now: datetime,
+    warning_days: float,
+    not_valid: str = "HUB_SEAL_NOT_VALID",
+    expiring: str = "HUB_SEAL_EXPIRING",
+) -> Check:
+    """The seal certificate is within its validity and does not expire within ``warning_days``;
+    the codes name whose seal it is (the hub's by default)."""
     before, after = cert.not_valid_before_utc, cert.not_valid_after_utc
     if not before <= now <= after:
-        return Check("seal", "HUB_SEAL_NOT_VALID", {"not_before": before.isoformat(), "not_after": after.isoformat()})
+        return Check("seal", not_valid, {"not_before": before.isoformat(), "not_after": after.isoformat()})
     if after - now < timedelta(days=warning_days):
         left = (after - now) / timedelta(days=1)
         params = {"not_after": after.isoformat(), "days_left": int(left), "threshold_days": f"{warning_days:g}"}
-        return Check("seal", "HUB_SEAL_EXPIRING", params)
+        return Check("seal", expiring, params)
     return Check("seal")
 
 
