@@ -126,9 +126,10 @@ def run(
     # The signals are ours before Mosquitto starts: a SIGTERM (systemctl stop) or SIGHUP that
     # comes while it starts would otherwise end this command and leave Mosquitto running alone.
     try:
-        with foreground(on_reload=lambda: _reload(broker, registry)):
+        with foreground(on_reload=lambda: _reload(broker, registry)) as signals:
             try:
-                broker.start()
+                with signals.starting():
+                    broker.start()
             except MosquittoStartError as exc:
                 err.print(f"[red]mosquitto did not start[/red]: {exc}")
                 raise typer.Exit(1)

@@ -106,9 +106,10 @@ def run(
         raise typer.Exit(2)
     # The signals are ours before the nodes start (see broker run): none is left running alone.
     try:
-        with foreground():
+        with foreground() as signals:
             try:
-                cluster.start()
+                with signals.starting():
+                    cluster.start()
             except NatsStartError as exc:
                 err.print(f"[red]the NATS cluster did not start[/red]: {exc}")
                 raise typer.Exit(1)
