@@ -129,16 +129,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
         if done.new:
             rt.metrics.published.inc()
             event(log, "gateway.published", unit=rt.unit, document_id=done.document_id, who=caller.name)
-        return JSONResponse(
-            {
-                "document_id": done.document_id,
-                "status_url": f"/v1/documents/{done.document_id}",
-                "xml_url": status.xml_url(done.document_id),
-                "new": done.new,
-            },
-            status_code=202,
-            headers={"Location": f"/v1/documents/{done.document_id}"},
-        )
+        return _accepted("document_id", done.document_id, done.new, location=True)
 
     @app.get("/v1/documents/{document_id}", tags=["courts", "units"], responses=_ERRORS)
     def get_document(document_id: str, caller: Annotated[Caller, Depends(require("read"))]) -> dict[str, Any]:
@@ -246,15 +237,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
                 receipt_id=done.receipt_id,
                 who=caller.name,
             )
-        return JSONResponse(
-            {
-                "receipt_id": done.receipt_id,
-                "status_url": f"/v1/documents/{done.receipt_id}",
-                "xml_url": status.xml_url(done.receipt_id),
-                "new": done.new,
-            },
-            status_code=202,
-        )
+        return _accepted("receipt_id", done.receipt_id, done.new)
 
     return app
 
@@ -354,3 +337,14 @@ def _install_openapi(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _accepted(id_field: str, document_id: str, new: bool, *, location: bool = False) -> JSONResponse:
+    """202 for a document the gateway sealed and sent (or had already: ``new`` False), with where
+    to follow it and its sealed XML."""
+    status_url = f"/v1/documents/{document_id}"
+    return JSONResponse(
+        {id_field: document_id, "status_url": status_url, "xml_url": status.xml_url(document_id), "new": new},
+        status_code=202,
+        headers={"Location": status_url} if location else None,
+    )
