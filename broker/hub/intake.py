@@ -28,6 +28,7 @@ from broker.documents.document import Document
 from broker.errors import Problem, problem
 from broker.hub.config import HubConfig
 from broker.hub.notices import HubNotary, IssuedNotice
+from broker.logs import event
 from broker.registry import Registry, load_registry
 from broker.rules.engine import local, xpath
 
@@ -259,7 +260,8 @@ def _follow_registry(generation: int) -> None:
     try:
         _worker.use_registry(load_registry(_worker.config.registry))
     except Exception as exc:  # noqa: BLE001 - a worker must keep checking with what it has
-        log.warning("registry reload failed in worker: %s", exc)
+        # structured, the type only: a message could quote the file (the hub logs the codes)
+        event(log, "registry.reload_failed", logging.WARNING, worker=os.getpid(), error=type(exc).__name__)
     _generation = generation
 
 
