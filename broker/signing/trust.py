@@ -180,6 +180,7 @@ class TrustStore:
         self._require_fresh = require_fresh_crls
         self._clock = clock or (lambda: datetime.now(timezone.utc))
         self._chains: dict[tuple[bytes, ...], ValidatedChain] = {}
+        self._sound: set[tuple[bytes, ...]] = set()  # chains whose names, key and key usage passed
         self._lock = threading.Lock()
         self._crl_files = [Path(p) for p in crl_files]
         self._crl_stamps = _stamps(self._crl_files)
@@ -228,12 +229,18 @@ class TrustStore:
     ) -> ValidatedChain:
         """Validate ``leaf`` as a document-signing certificate at time ``at``; raise on failure."""
         at = _utc(at)
-        check_names([leaf, *intermediates])
-        self._refuse_self_signed(leaf)
-        check_signing_key(leaf)
-        check_key_usage(leaf)
-        check_validity([leaf, *intermediates], at)
         key = tuple(c.public_bytes(serialization.Encoding.DER) for c in (leaf, *intermediates))
+        if key not in self._sound:
+            # What depends on the certificates' bytes alone is checked once per chain: reading
+            # the names (RFC 4514) and extensions of every document's chain cost a few per cent
+            # of a check. A chain that fails is checked again each time (and fails the same way).
+            check_names([leaf, *intermediates])
+            self._refuse_self_signed(leaf)
+            check_signing_key(leaf)
+            check_key_usage(leaf)
+            with self._lock:
+                self._sound.add(key)
+        check_validity([leaf, *intermediates], at)
         cached = self._chains.get(key)
         if cached is None or not cached.not_before <= at <= cached.not_after:
             cached = self._build(leaf, intermediates, at)
