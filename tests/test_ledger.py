@@ -99,7 +99,7 @@ def fill(ledger: Ledger, count: int) -> list[DocumentRecord]:
 def raw_sql(ledger: Ledger, statement: str, **params) -> None:
     """Tamper behind the ledger's back; ``{audit}`` etc. become schema-qualified table names."""
     prefix = f'"{ledger.schema}".' if ledger.schema else ""
-    names = {t: prefix + t for t in ("audit", "documents", "deliveries", "rejections", "chain_head")}
+    names = {t: prefix + t for t in ("audit", "documents", "deliveries", "rejections", "chain_heads")}
     with ledger.engine.begin() as conn:
         conn.execute(text(statement.format(**names)), params)
 

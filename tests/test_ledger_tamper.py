@@ -34,7 +34,7 @@ from broker.hub.ledger.coverage import COVERED, TIMES, RowLog, time_text
 from broker.hub.ledger.coverage_v1 import ObjectRowLog
 from broker.hub.ledger.rejections_compact import minute_of
 from broker.hub.ledger.schema import (
-    UTCDateTime, audit, chain_head, deadlines, deliveries, documents, metadata, rejection_counts, rejections,
+    UTCDateTime, audit, chain_heads, deadlines, deliveries, documents, metadata, rejection_counts, rejections,
 )  # fmt: skip
 from broker.hub.service import Hub
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
@@ -157,7 +157,7 @@ def pg_copy(run: Run, pg_url: tuple[str, str]) -> Copy:  # noqa: F811
     source = create_engine(f"sqlite:///{run.path}")
     engine = create_engine(url).execution_options(schema_translate_map={None: schema})
     with source.connect() as read, engine.begin() as write:
-        write.execute(delete(chain_head))
+        write.execute(delete(chain_heads))
         for table in metadata.sorted_tables:
             rows = [dict(r._mapping) for r in read.execute(select(table))]
             if rows:

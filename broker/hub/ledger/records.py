@@ -116,6 +116,8 @@ class AuditEntry:
     detail_json: str
     prev_hash: str
     hash: str
+    chain: str = "main"  # the chain it belongs to (see broker.hub.ledger.chains)
+    pos: int | None = None  # its position across chains (None: an anchor)
 
     @property
     def detail(self) -> dict[str, Any]:
@@ -142,6 +144,11 @@ class ChainReport:
     predating: dict[str, int] = field(default_factory=dict)
     # rejection_counts of minutes still open at the copy (stored, not chained yet): not problems
     open_counts: list[str] = field(default_factory=list)
+    # every chain's head (chain -> (seq, hash)), the anchor entries, and per chain the entries
+    # written after the last anchor (empty when no anchor was ever written)
+    heads: dict[str, tuple[int, str]] = field(default_factory=dict)
+    anchors: int = 0
+    unanchored: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -204,9 +205,50 @@ supervision_state = Table(
     Column("at", UTCDateTime(), nullable=True),
 )
 
+# Chains (issue 16): the audit log is several hash chains, each with its own head and seq, so
+# writers to different chains never wait on one another. ``pos`` orders entries across chains
+# (row operations are replayed in pos order; anchors, which carry none, have none). A ledger
+# written before chains existed is one chain, MAIN, with pos = seq (``liandong ledger migrate``).
+MAIN_CHAIN = "main"
+ANCHOR_CHAIN = "anchors"
+CHAIN_NAME_MAX = 128
+
 audit = Table(
     "audit",
     metadata,
+    Column("chain", String(CHAIN_NAME_MAX), primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("pos", BigInteger, nullable=True),
+    Column("at", String(40), nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("client", String(128), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("document_id", String(36), nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+Index("ix_audit_pos", audit.c.pos, unique=True)
+Index("ix_audit_document_pos", audit.c.document_id, audit.c.pos)
+
+# One row per chain: the seq and hash of its last entry (a removed tail is seen against it).
+chain_heads = Table(
+    "chain_heads",
+    metadata,
+    Column("chain", String(CHAIN_NAME_MAX), primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# The entries' positions across chains on PostgreSQL (a sequence takes no lock writers wait on);
+# SQLite has one writer at a time and takes max(pos) + 1.
+audit_pos = Sequence("audit_pos", metadata=metadata, start=1)
+
+# The layout before chains (a ledger not yet migrated): read by verify and by the migration only.
+legacy = MetaData()
+legacy_audit = Table(
+    "audit",
+    legacy,
     Column("seq", BigId, primary_key=True, autoincrement=False),
     Column("at", String(40), nullable=False),
     Column("actor", String(128), nullable=False),
@@ -217,13 +259,10 @@ audit = Table(
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
 )
-Index("ix_audit_document_seq", audit.c.document_id, audit.c.seq)
-
-chain_head = Table(
+legacy_chain_head = Table(
     "chain_head",
-    metadata,
+    legacy,
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("seq", BigInteger, nullable=False),
     Column("hash", String(64), nullable=False),
-    CheckConstraint("id = 1", name="ck_chain_head_single_row"),
 )

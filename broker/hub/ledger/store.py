@@ -25,8 +25,10 @@ put identifiers, types, codes and digests there, never document content or perso
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -36,6 +38,20 @@ from sqlalchemy import Connection, Row, bindparam, delete, func, insert, inspect
 from sqlalchemy.schema import CreateSchema
 
 from broker.hub.ledger import chain
+from broker.hub.ledger.chains import (
+    PARTITION_STATE,
+    PARTITIONS,
+    Partition,
+    anchor_row,
+    document_chain,
+    instance_chain,
+    lock_heads,
+    record_partition,
+    seal,
+    take_delivery_ids,
+    take_positions,
+    write_heads,
+)
 from broker.hub.ledger.coverage import LEDGER_ACTOR, RECORDED, ROWS, RowLog
 from broker.hub.ledger.engine import WRITE_OPTION, make_engine
 from broker.hub.ledger.records import (
@@ -48,8 +64,10 @@ from broker.hub.ledger.records import (
     sha256_hex,
 )
 from broker.hub.ledger.schema import (
+    ANCHOR_CHAIN,
+    MAIN_CHAIN,
     audit,
-    chain_head,
+    chain_heads,
     deadlines,
     deliveries,
     documents,
@@ -58,7 +76,10 @@ from broker.hub.ledger.schema import (
     supervision_state,
 )
 
+log = logging.getLogger(__name__)
+
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
+_ID_BLOCK = 64  # delivery ids taken from the sequence at once (partitioned, PostgreSQL)
 
 
 class LedgerError(RuntimeError):
@@ -74,12 +95,29 @@ class Ledger:
     re-arms are its own (``deliveries.owner``); None records them as anyone's.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, instance: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        instance: str | None = None,
+        partition: Partition | None = None,
+        anchor_every: float | None = None,
+    ) -> None:
+        if partition is not None and partition not in PARTITIONS:
+            raise ValueError(f"partition must be one of {', '.join(PARTITIONS)}, not {partition!r}")
         self.url = url
         self.schema = schema
         self.instance = instance
+        # None: what the ledger records (single when nothing is recorded); see chains.py
+        self.partition: Partition | None = partition
+        self.anchor_every = anchor_every
+        self._next_anchor = time.monotonic() + anchor_every if anchor_every else None
         self._base, self.engine = make_engine(url, schema)
         self._local = threading.local()
+        self._mode: str | None = None
+        self._id_lock = threading.Lock()
+        self._delivery_ids: list[int] = []
 
     def create_schema(self) -> None:
         """Create the schema (PostgreSQL), tables, indexes and the chain head if missing."""
@@ -91,10 +129,16 @@ class Ledger:
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": key})
             if self.schema is not None:
                 conn.execute(CreateSchema(self.schema, if_not_exists=True))
+            if inspect(conn).has_table("audit", schema=self.schema) and chain.is_legacy(conn):
+                raise LedgerError(
+                    "this ledger predates chains: stop its hubs and run `liandong ledger migrate` first"
+                )
             metadata.create_all(conn, checkfirst=True)
             self._add_missing_columns(conn)
-            if conn.execute(select(chain_head.c.id)).first() is None:
-                conn.execute(insert(chain_head).values(id=1, seq=0, hash=chain.GENESIS))
+            if conn.execute(select(chain_heads.c.chain).where(chain_heads.c.chain == MAIN_CHAIN)).first() is None:
+                conn.execute(insert(chain_heads).values(chain=MAIN_CHAIN, seq=0, hash=chain.GENESIS))
+            if self.partition not in (None, "single"):
+                record_partition(conn, self.partition, self.schema)
 
     def _add_missing_columns(self, conn: Connection) -> None:
         """Columns added since a ledger was created (nullable, so old rows stay valid):
@@ -116,10 +160,11 @@ class Ledger:
         if getattr(self._local, "active", False):
             # the inner one would wait forever for the lock the outer one holds
             raise LedgerError("nested ledger transaction in one thread")
+        mode = self._mode or self._resolve_mode()
         self._local.active = True
         try:
             with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
-                tx = LedgerTx(conn, owner=self.instance)
+                tx = LedgerTx(conn, owner=self.instance, partition=mode, ids=self._take_delivery_ids)
                 try:
                     yield tx
                     tx._write_chain()
@@ -127,6 +172,54 @@ class Ledger:
                     tx._closed = True
         finally:
             self._local.active = False
+        if self._next_anchor is not None and time.monotonic() >= self._next_anchor:
+            self._anchor_now()
+
+    def _resolve_mode(self) -> str:
+        """The partition this object writes with: the one given, else the one the ledger records
+        (so a tool opened without one never writes one-chain entries into a partitioned ledger)."""
+        with self._reader() as conn:
+            stored = conn.execute(_GET_STATE, {"state_key": PARTITION_STATE}).first()
+        recorded = stored.value if stored else "single"
+        if self.partition == "single" and recorded != "single":
+            raise LedgerError(f"this ledger is partitioned by {recorded}; it cannot go back to one chain")
+        self._mode = self.partition or recorded
+        return self._mode
+
+    def _take_delivery_ids(self, conn: Connection) -> int:
+        """A delivery id from the sequence (PostgreSQL, partitioned), taken in blocks."""
+        with self._id_lock:
+            if not self._delivery_ids:
+                self._delivery_ids = take_delivery_ids(conn, self.schema, _ID_BLOCK)[::-1]
+            return self._delivery_ids.pop()
+
+    def anchor(self, *, wait: bool = True) -> AuditEntry | None:
+        """Append an anchor entry binding every chain's head (chain ``anchors``); None when no head
+        moved since the last anchor, or (``wait=False``) another writer is anchoring now.
+        Its hash, the anchor chain's head, is the one value to timestamp or publish outside."""
+        at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+        with self.engine.connect().execution_options(**{WRITE_OPTION: True}) as conn, conn.begin():
+            row = anchor_row(
+                conn, actor=LEDGER_ACTOR, client=self.instance or LEDGER_ACTOR, at=at, skip_locked=not wait
+            )
+        return _audit_entry_from(row) if row else None
+
+    def _anchor_now(self) -> None:
+        assert self.anchor_every is not None
+        self._next_anchor = time.monotonic() + self.anchor_every
+        try:
+            entry = self.anchor(wait=False)
+        except Exception as exc:  # the commit before it stands; the next period tries again
+            log.warning("ledger.anchor_failed", extra={"error": exc.__class__.__name__})
+            return
+        if entry is not None:
+            log.info("ledger.anchored", extra={"seq": entry.seq, "hash": entry.hash})
+
+    def heads(self) -> dict[str, tuple[int, str]]:
+        """Every chain's head: chain name -> (seq, hash)."""
+        with self._reader() as conn:
+            rows = conn.execute(select(chain_heads.c.chain, chain_heads.c.seq, chain_heads.c.hash))
+            return {r.chain: (r.seq, r.hash) for r in rows}
 
     def verify(self) -> ChainReport:
         """Check the audit chain and the evidence bytes it anchors (see :mod:`broker.hub.ledger.chain`)."""
@@ -134,14 +227,13 @@ class Ledger:
             return chain.verify(conn)
 
     def head(self) -> tuple[int, str]:
-        """The seq and hash of the last audit entry, as recorded in the head row."""
-        with self._reader() as conn:
-            row = conn.execute(
-                select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1)
-            ).first()
-        if row is None:
+        """The number of audit entries in all chains but the anchors' (for a one-chain ledger:
+        the seq of the last entry), and the hash of chain ``main``'s last entry."""
+        heads = self.heads()
+        if MAIN_CHAIN not in heads:
             raise LedgerError("the ledger has no chain head: run create_schema() first")
-        return row.seq, row.hash
+        entries = sum(seq for name, (seq, _) in heads.items() if name != ANCHOR_CHAIN)
+        return entries, heads[MAIN_CHAIN][1]
 
     def count_overdue(self, now: datetime) -> int:
         """Open deadlines past their due time at ``now`` (supervision time), escalated or not:
@@ -157,7 +249,7 @@ class Ledger:
         its rejection notices, the documents that reply to it and their receipts, by seq."""
         with self._reader() as conn:
             related = _related_ids(conn, document_id)
-            rows = conn.execute(select(audit).where(audit.c.document_id.in_(related)).order_by(audit.c.seq))
+            rows = conn.execute(select(audit).where(audit.c.document_id.in_(related)).order_by(audit.c.pos))
             return [_audit_entry(r) for r in rows]
 
     def close(self) -> None:
@@ -183,12 +275,9 @@ class Ledger:
 # Statements are built once: SQLAlchemy then reuses their compiled form, and building a statement
 # with literal values per call costs more than executing it (measured: 3x fewer documents/s).
 _DOCUMENT_COLUMNS = tuple(c.name for c in documents.columns)
-_LOCK_HEAD = select(chain_head.c.seq, chain_head.c.hash).where(chain_head.c.id == 1).with_for_update()
-_SET_HEAD = (
-    update(chain_head)
-    .where(chain_head.c.id == 1)
-    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-)
+_MAIN = chain_heads.c.chain == MAIN_CHAIN
+_LOCK_HEAD = select(chain_heads.c.seq, chain_heads.c.hash).where(_MAIN).with_for_update()
+_SET_HEAD = update(chain_heads).where(_MAIN).values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
 _INSERT_AUDIT = insert(audit)
 _GET_DOCUMENT = select(documents).where(documents.c.document_id == bindparam("document_id"))
 _INSERT_DOCUMENT = insert(documents)
@@ -319,15 +408,31 @@ _DELIVERY_OF = select(deliveries).where(
 class LedgerTx:
     """Operations inside one :meth:`Ledger.transaction`; not usable after the block ends."""
 
-    def __init__(self, conn: Connection, *, owner: str | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        owner: str | None = None,
+        partition: str = "single",
+        ids: Callable[[Connection], int] | None = None,
+    ) -> None:
         self._conn = conn
         self._closed = False
         self._owner = owner
-        head = conn.execute(_LOCK_HEAD).first()
-        if head is None:
-            raise LedgerError("the ledger has no chain head: run create_schema() first")
-        self._seq: int = head.seq
-        self._hash: str = head.hash
+        self._partition = partition
+        self._single = partition == "single"
+        self._take_id = ids if not self._single and conn.dialect.name == "postgresql" else None
+        self._seq, self._hash = 0, chain.GENESIS
+        if self._single:
+            # one chain: its head is locked first thing, so the transaction is exclusive
+            head = conn.execute(_LOCK_HEAD).first()
+            if head is None:
+                raise LedgerError("the ledger has no chain head: run create_schema() first")
+            self._seq, self._hash = head.seq, head.hash
+        # partitioned: the chain of each document stored in this transaction; entries naming
+        # none of them go to the instance's chain. Heads are locked at commit (chains.py).
+        self._chains: dict[str, str] = {}
+        self._default_chain = instance_chain(owner)
         self._pending_audit: list[dict[str, Any]] = []
         # Writes to covered columns, waiting for a chained entry to carry them (coverage.py).
         self._rows = RowLog()
@@ -362,6 +467,8 @@ class LedgerTx:
         if record.digest != sha256_hex(record.raw) or record.size != len(record.raw):
             raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
         values = {name: getattr(record, name) for name in _DOCUMENT_COLUMNS}
+        if not self._single:
+            self._chains[record.document_id] = document_chain(self._partition, record)
         self._defer(_INSERT_DOCUMENT, values)
         self._rows.insert("documents", record.document_id, values, anchor=record.document_id)
 
@@ -427,10 +534,13 @@ class LedgerTx:
             "owner": self._owner,
         }
         self._check_open()
-        if self._next_delivery_id is None:
-            self._next_delivery_id = int(self._conn.execute(_MAX_DELIVERY_ID).scalar() or 0) + 1
-        values["id"] = self._next_delivery_id
-        self._next_delivery_id += 1
+        if self._take_id is not None:  # writers run side by side: ids from the sequence
+            values["id"] = self._take_id(self._conn)
+        else:  # the one writer (the head lock, or SQLite's write lock)
+            if self._next_delivery_id is None:
+                self._next_delivery_id = int(self._conn.execute(_MAX_DELIVERY_ID).scalar() or 0) + 1
+            values["id"] = self._next_delivery_id
+            self._next_delivery_id += 1
         self._defer(_INSERT_DELIVERY, values)
         self._rows.insert("deliveries", values["id"], values, anchor=document_id)
         return int(values["id"])
@@ -806,7 +916,7 @@ class LedgerTx:
         if ops:
             detail = {**(detail or {}), ROWS: ops}
         self._append(when, actor=actor, client=client, action=action, document_id=document_id, detail=detail)
-        return _audit_entry_from(self._pending_audit[-1])
+        return _audit_entry_from(self._pending_audit[-1])  # partitioned: seq, pos and hash come at commit
 
     def _append(
         self,
@@ -818,8 +928,10 @@ class LedgerTx:
         document_id: str | None,
         detail: dict[str, Any] | None,
     ) -> None:
-        row = {
+        row: dict[str, Any] = {
+            "chain": MAIN_CHAIN,
             "seq": self._seq + 1,
+            "pos": self._seq + 1,  # one chain: pos = seq (and the one-chain hash)
             "at": when.isoformat(timespec="microseconds"),
             "actor": actor,
             "client": client,
@@ -827,6 +939,11 @@ class LedgerTx:
             "document_id": document_id,
             "detail": chain.canonical_json(detail or {}),
         }
+        if not self._single:
+            row["chain"] = self._chains.get(document_id or "", self._default_chain)
+            row.update(seq=0, pos=None, prev_hash="", hash="")  # sealed at commit
+            self._pending_audit.append(row)
+            return
         row["prev_hash"] = self._hash
         row["hash"] = chain.entry_hash(self._hash, **{k: row[k] for k in _HASHED})
         self._pending_audit.append(row)
@@ -883,8 +1000,17 @@ class LedgerTx:
             self._append(now, actor=LEDGER_ACTOR, client=client, action=RECORDED, document_id=None, detail=rest)
         if not self._pending_audit:
             return
-        self._conn.execute(_INSERT_AUDIT, self._pending_audit)
-        self._conn.execute(_SET_HEAD, {"new_seq": self._seq, "new_hash": self._hash})
+        if self._single:
+            self._conn.execute(_INSERT_AUDIT, self._pending_audit)
+            self._conn.execute(_SET_HEAD, {"new_seq": self._seq, "new_hash": self._hash})
+        else:
+            # after every row write of the transaction, so pos orders conflicting writers as
+            # their row locks did (chains.py)
+            heads = lock_heads(self._conn, [r["chain"] for r in self._pending_audit])
+            positions = take_positions(self._conn, len(self._pending_audit))
+            moved = seal(self._pending_audit, heads, positions)
+            self._conn.execute(_INSERT_AUDIT, self._pending_audit)
+            write_heads(self._conn, {n: moved[n] for n in {r["chain"] for r in self._pending_audit}})
         self._pending_audit = []
 
 
@@ -932,6 +1058,8 @@ def _delivery(row: Row[Any]) -> DeliveryRecord:
 
 def _audit_entry_from(m: Any) -> AuditEntry:
     return AuditEntry(
+        chain=m["chain"],
+        pos=m["pos"],
         seq=m["seq"],
         at=m["at"],
         actor=m["actor"],
