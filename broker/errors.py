@@ -154,6 +154,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("HUB_WORKER_DIED", "枢纽检查该文书的进程异常终止，再次单独检查时再次终止：不予接收（摘要 {digest}），请联系枢纽运维人员", "the hub process checking this document died, and again when it was checked alone: not accepted (digest {digest}); contact the hub's operators"),
     ErrorSpec("HUB_STORAGE_FULL", "账本存储空间已满，暂停受理", "ledger storage is full: refusing work"),
     ErrorSpec("HUB_STORAGE_FAILED", "账本写入失败，暂停受理并重试", "writing to the ledger failed: refusing work and retrying"),
+    # the ledger of several chains (issue 16; docs/hub.md "Chains and anchors")
+    ErrorSpec("LEDGER_NOT_MIGRATED", "账本为单链旧格式：请停止枢纽后运行 liandong ledger migrate", "this ledger predates chains: stop its hubs and run `liandong ledger migrate`"),
+    ErrorSpec("LEDGER_PARTITION_FIXED", "账本已按 {recorded} 分链，不能改回单链", "this ledger is partitioned by {recorded}; it cannot go back to one chain"),
+    ErrorSpec("LEDGER_PARTITION_UNKNOWN", "未知的分链方式 {partition}（可选：single、court、case）", "unknown partition {partition} (single, court or case)"),
     # readiness (GET /readyz on the hub's health_port, docs/deployment.md "Monitoring")
     ErrorSpec("HUB_BROKER_DISCONNECTED", "枢纽未连接消息服务器，暂不能收发文书", "the hub is not connected to the broker: it can neither receive nor deliver documents"),
     ErrorSpec("HUB_SEAL_EXPIRING", "枢纽电子印章证书将于 {not_after} 到期（剩余 {days_left} 天，不足 {threshold_days} 天），请及时更换", "the hub's seal certificate expires on {not_after} ({days_left} days left, fewer than {threshold_days}): renew it"),

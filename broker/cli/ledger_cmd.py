@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from broker.cli.output import err, out
-from broker.hub.ledger import AuditEntry, ChainReport, Ledger
+from broker.hub.ledger import AuditEntry, ChainReport, Ledger, LedgerError
 from broker.hub.ledger.coverage import ROWS, op_table
 
 UrlOpt = Annotated[
@@ -58,7 +58,7 @@ def _open(url: str | None, schema: str | None, config: Path | None = None) -> Le
         raise typer.Exit(2)
     try:
         return Ledger(url, schema=schema)
-    except ValueError as exc:
+    except (ValueError, LedgerError) as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
 
@@ -70,7 +70,8 @@ def _cannot_read(exc: SQLAlchemyError) -> NoReturn:
 
 
 def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None) -> None:
-    """Check the audit hash chain and the stored evidence bytes. Exit 0 when intact, 1 otherwise."""
+    """Check every audit hash chain, every anchor and the stored evidence; print every chain's
+    head. Exit 0 when intact, 1 otherwise."""
     ledger = _open(url, schema, config)
     try:
         report = ledger.verify()
@@ -82,14 +83,76 @@ def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = Non
     rows = _rows(report)
     if report.ok:
         out.print(f"[green]intact[/green]: {report.entries} audit entries, {rows}; {head}")
+        _print_heads(report)
         raise typer.Exit(0)
     out.print(
         f"[red]NOT INTACT[/red]: {len(report.problems)} problems in {report.entries} audit entries, "
         f"{rows}; {head}"
     )
+    _print_heads(report)
     for problem in report.problems:
-        out.print(f"  {problem}")
+        out.print(f"  {problem}", markup=False, highlight=False)
     raise typer.Exit(1)
+
+
+def _print_heads(report: ChainReport) -> None:
+    """One line per chain: its head (what to record or publish outside), and how many of its
+    entries no anchor binds yet. A one-chain ledger's single head is the line above."""
+    if len(report.heads) <= 1:
+        return
+    out.print(f"{len(report.heads)} chains, {report.anchors} anchors:")
+    for name, (seq, hash_) in report.heads.items():
+        after = report.unanchored.get(name)
+        note = f" ({after} after the last anchor)" if after else ""
+        out.print(f"  chain {name}: head seq {seq} hash {hash_}{note}", markup=False, highlight=False)
+
+
+PartitionOpt = Annotated[
+    Optional[str],
+    typer.Option("--partition", help="record the partition of new entries: court or case (default: keep one chain)"),
+]
+
+
+def migrate(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None, partition: PartitionOpt = None) -> None:
+    """Migrate a one-chain ledger to chains (its entries become chain main, hashes and head unchanged);
+    with --partition, new entries go to chains by court or case. Run with the hubs stopped."""
+    from broker.hub.ledger.migrate import migrate as run_migration
+
+    ledger = _open(url, schema, config)
+    try:
+        done = run_migration(ledger, partition)
+    except LedgerError as exc:
+        _ledger_error(exc)
+    except SQLAlchemyError as exc:
+        _cannot_read(exc)
+    finally:
+        ledger.close()
+    what = f"moved {done.entries} entries to chain main" if done.entries else "already a ledger of chains"
+    parted = f"; new entries partitioned by {done.partition}" if done.partition not in (None, "single") else ""
+    out.print(f"[green]migrated[/green]: {what}; head seq {done.head_seq} hash {done.head_hash}{parted}")
+
+
+def anchor(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None) -> None:
+    """Write an anchor entry binding every chain's head now; print its hash (the value to record
+    or publish outside)."""
+    ledger = _open(url, schema, config)
+    try:
+        entry = ledger.anchor()
+    except LedgerError as exc:
+        _ledger_error(exc)
+    except SQLAlchemyError as exc:
+        _cannot_read(exc)
+    finally:
+        ledger.close()
+    if entry is None:
+        out.print("no chain moved since the last anchor (or the ledger is empty): nothing written")
+        return
+    out.print(f"anchor seq {entry.seq} hash {entry.hash}", markup=False, highlight=False)
+
+
+def _ledger_error(exc: LedgerError) -> NoReturn:
+    err.print(str(exc), markup=False, highlight=False)
+    raise typer.Exit(2) from None
 
 
 def _rows(report: ChainReport) -> str:
@@ -193,8 +256,10 @@ def _value(value: Any) -> str:
 
 def register(app: typer.Typer) -> None:
     ledger_app = typer.Typer(
-        no_args_is_help=True, help="The hub's ledger: verify the audit chain, show a document's story."
+        no_args_is_help=True, help="The hub's ledger: verify its chains, show a document's story, migrate to chains, anchor."
     )
     ledger_app.command()(verify)
     ledger_app.command()(show)
+    ledger_app.command()(migrate)
+    ledger_app.command()(anchor)
     app.add_typer(ledger_app, name="ledger")

@@ -78,6 +78,13 @@ class BrokerConnection(BrokerEndpoint):
 class Ledger(Section):
     url: str = "sqlite:///var/hub/ledger.db"
     schema_name: str | None = Field(None, alias="schema", description="PostgreSQL schema")
+    # issue 16, docs/hub.md "Chains and anchors": None keeps what the ledger records
+    chains: Literal["single", "court", "case"] | None = Field(
+        None, description="audit chains: one (single), or one per court or per case so writers do not queue on one head"
+    )
+    anchor_seconds: float | None = Field(
+        60.0, gt=0, description="how often an anchor entry binds every chain's head (none: only `liandong ledger anchor`)"
+    )
 
 
 class Limits(Section):

@@ -152,7 +152,13 @@ class Hub:
         self.code = self.registry.hub.code
         # this process among several hubs on one ledger: its MQTT identity unless configured
         self.instance = config.instance or certificate_cn(config.broker.cert)
-        self.ledger = Ledger(config.ledger.url, schema=config.ledger.schema_name, instance=self.instance)
+        self.ledger = Ledger(
+            config.ledger.url,
+            schema=config.ledger.schema_name,
+            instance=self.instance,
+            partition=config.ledger.chains,
+            anchor_every=config.ledger.anchor_seconds,
+        )
         self.ledger.create_schema()
         self.notary = HubNotary(config.identity.signer())
         self.stats = HubStats()

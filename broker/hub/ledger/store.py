@@ -76,14 +76,24 @@ from broker.hub.ledger.schema import (
     supervision_state,
 )
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("liandong.ledger")
 
 _IN_CHUNK = 500  # ids per IN (...) list, well under SQLite's bound-parameter limit
 _ID_BLOCK = 64  # delivery ids taken from the sequence at once (partitioned, PostgreSQL)
 
 
 class LedgerError(RuntimeError):
-    """The ledger is missing, not initialized, or was used wrongly."""
+    """The ledger is missing, not initialized, or was used wrongly. ``code``: the catalogue's
+    code (broker/errors.py) where there is one; the message then carries it in both languages."""
+
+    def __init__(self, message: str, *, code: str | None = None, **params: Any) -> None:
+        if code is not None:
+            from broker.errors import problem  # the catalogue's wording, English here
+
+            message = str(problem(code, **params))  # code: English / Chinese
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 class Ledger:
@@ -105,7 +115,7 @@ class Ledger:
         anchor_every: float | None = None,
     ) -> None:
         if partition is not None and partition not in PARTITIONS:
-            raise ValueError(f"partition must be one of {', '.join(PARTITIONS)}, not {partition!r}")
+            raise LedgerError("", code="LEDGER_PARTITION_UNKNOWN", partition=partition)
         self.url = url
         self.schema = schema
         self.instance = instance
@@ -130,9 +140,7 @@ class Ledger:
             if self.schema is not None:
                 conn.execute(CreateSchema(self.schema, if_not_exists=True))
             if inspect(conn).has_table("audit", schema=self.schema) and chain.is_legacy(conn):
-                raise LedgerError(
-                    "this ledger predates chains: stop its hubs and run `liandong ledger migrate` first"
-                )
+                raise LedgerError("", code="LEDGER_NOT_MIGRATED")
             metadata.create_all(conn, checkfirst=True)
             self._add_missing_columns(conn)
             if conn.execute(select(chain_heads.c.chain).where(chain_heads.c.chain == MAIN_CHAIN)).first() is None:
@@ -172,7 +180,8 @@ class Ledger:
                     tx._closed = True
         finally:
             self._local.active = False
-        if self._next_anchor is not None and time.monotonic() >= self._next_anchor:
+        # periodic anchors in a ledger of several chains (one chain's head already binds it all)
+        if self._next_anchor is not None and mode != "single" and time.monotonic() >= self._next_anchor:
             self._anchor_now()
 
     def _resolve_mode(self) -> str:
@@ -182,7 +191,7 @@ class Ledger:
             stored = conn.execute(_GET_STATE, {"state_key": PARTITION_STATE}).first()
         recorded = stored.value if stored else "single"
         if self.partition == "single" and recorded != "single":
-            raise LedgerError(f"this ledger is partitioned by {recorded}; it cannot go back to one chain")
+            raise LedgerError("", code="LEDGER_PARTITION_FIXED", recorded=recorded)
         self._mode = self.partition or recorded
         return self._mode
 
@@ -210,10 +219,10 @@ class Ledger:
         try:
             entry = self.anchor(wait=False)
         except Exception as exc:  # the commit before it stands; the next period tries again
-            log.warning("ledger.anchor_failed", extra={"error": exc.__class__.__name__})
+            log.warning("ledger.anchor_failed", extra={"fields": {"error": exc.__class__.__name__}})
             return
         if entry is not None:
-            log.info("ledger.anchored", extra={"seq": entry.seq, "hash": entry.hash})
+            log.info("ledger.anchored", extra={"fields": {"seq": entry.seq, "hash": entry.hash}})
 
     def heads(self) -> dict[str, tuple[int, str]]:
         """Every chain's head: chain name -> (seq, hash)."""
