@@ -240,7 +240,10 @@ def wait_ready(
         court.loop_stop()
 
 
-def run_config(name: str, docs: list[bytes], warmup: list[bytes], workers: int, var: Path) -> dict[str, Any]:
+def run_config(
+    name: str, docs: list[bytes], warmup: list[bytes], workers: int, var: Path, chains: str | None = None
+) -> dict[str, Any]:
+    """One configuration; ``chains``: the hubs' ``ledger.chains`` (bench.ledger_chains)."""
     registry = load_registry(EXAMPLE_REGISTRY)
     var.mkdir(parents=True)
     two = name.startswith("pg_2")
@@ -267,6 +270,8 @@ def run_config(name: str, docs: list[bytes], warmup: list[bytes], workers: int, 
                 ledger_schema=schema,
                 **extra,
             )
+            if chains is not None:
+                config = config.model_copy(update={"ledger": config.ledger.model_copy(update={"chains": chains})})
             path = var / f"hub-{instance or 'single'}.yaml"
             path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True)))
             procs.append(run_hub(path, var / f"hub-{instance or 'single'}.log"))

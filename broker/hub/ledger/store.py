@@ -356,6 +356,10 @@ _REARM = (
     .values(state="pending", owner=bindparam("new_owner"))
     .returning(deliveries.c.id)
 )
+_LOCK_IDS = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(i, 0)) FROM unnest(CAST(:ids AS text[])) AS i "
+    "ORDER BY hashtextextended(i, 0)"
+)
 INSTANCE_STATE = "hub.instance:"
 """``supervision_state`` key prefix of the hub instances' heartbeats (value 'running' or 'stopped')."""
 
@@ -460,12 +464,14 @@ class LedgerTx:
         """The known documents among ``document_ids``, by id (one query)."""
         found: dict[str, DocumentRecord] = {}
         for chunk in _chunks(list(dict.fromkeys(document_ids))):
+            self._lock_ids(chunk)
             for row in self._exec(_GET_DOCUMENTS, {"ids": chunk}):
                 record = _document(row)
                 found[record.document_id] = record
         return found
 
     def get_document(self, document_id: str) -> DocumentRecord | None:
+        self._lock_ids([document_id])
         row = self._exec(_GET_DOCUMENT, {"document_id": document_id}).first()
         return _document(row) if row else None
 
@@ -977,6 +983,14 @@ class LedgerTx:
             self._conn.execute(_INSERT_DOCUMENT, documents_first)
         for statement, rows in pending.items():
             self._conn.execute(statement, rows)
+
+    def _lock_ids(self, document_ids: Sequence[str]) -> None:
+        """Partitioned, PostgreSQL: lock these document ids until commit (advisory locks, one per
+        id, taken in one order), so that looking a document up and then storing it stays race-free
+        across writers without a lock they all take: two hubs given the same document at once
+        check it one after the other, and the second finds it (a duplicate)."""
+        if self._take_id is not None and document_ids:
+            self._exec(_LOCK_IDS, {"ids": list(document_ids)})
 
     def _check_open(self) -> None:
         if self._closed:
