@@ -32,7 +32,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,7 @@ def _writer(schema: str, partition: str, court: str, documents: int, seed: int) 
     body, receipt_body = os.urandom(4400).hex().encode()[:5900], os.urandom(2500).hex().encode()[:5000]
     cpu0, start = time.process_time(), time.perf_counter()
     for first in range(0, documents, BATCH):
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         ids = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(min(BATCH, documents - first))]
         deliveries: list[int] = []
         with ledger.transaction() as tx:
@@ -145,7 +145,7 @@ def seal_cases(n: int) -> list[bytes]:
 
     signer = DocumentSigner.for_unit(EXAMPLE_CERTS / "units" / COURT)
     template = codec.from_element(parse(build_document()[0]))
-    year = datetime.now(timezone.utc).year
+    year = datetime.now(UTC).year
     return [signer.sign(restamp(template, case_number=f"（{year}）粤53执{100 + i % 16}号")) for i in range(n)]
 
 

@@ -209,7 +209,22 @@ def test_migrate_a_one_chain_ledger(where: tuple[str, str | None], cli) -> None:
     assert tool.heads()["court:C440300"][0] == 6 and tool.verify().ok
     tool.close()
     single = Ledger(url, schema=schema, partition="single")
-    with pytest.raises(LedgerError, match="LEDGER_PARTITION_FIXED"):
-        with single.transaction():
-            pass
+    with pytest.raises(LedgerError, match="LEDGER_PARTITION_FIXED"), single.transaction():
+        pass
     single.close()
+
+
+def test_periodic_anchor_after_commits(tmp_path) -> None:
+    """``anchor_every``: a commit past the period writes an anchor binding every head (here every
+    commit: the period is a nanosecond)."""
+    ledger = Ledger(f"sqlite:///{tmp_path / 'l.db'}", instance="hub-a", partition="case", anchor_every=1e-9)
+    ledger.create_schema()
+    try:
+        write_courts(ledger)
+        report = ledger.verify()
+        assert report.ok and report.anchors == 4, report
+        assert report.unanchored and set(report.unanchored.values()) == {0}
+        # no case numbers in these notices: by court, as documented
+        assert {"court:C110105", "court:C440300", "hub:hub-a", "anchors"} <= set(report.heads)
+    finally:
+        ledger.close()

@@ -21,12 +21,25 @@ one link::
   Python's float or nesting formatting. Python's ``json`` escapes ``"``, ``\\``, and control
   characters (``\\n \\r \\t \\b \\f``, others as ``\\u00XX``) and leaves all other characters,
   including Chinese, unescaped (``ensure_ascii=False``).
-- ``chain_head`` (one row, id 1) holds the seq and hash of the last entry, so removing entries
-  at the tail is detected too. For protection against someone who can rewrite the whole table
-  *and* the head, record the head hash outside the database now and then (``ledger verify``
-  prints it) and compare.
+- ``chain_heads`` holds, per chain, the seq and hash of its last entry, so removing entries at
+  the tail is detected too. For protection against someone who can rewrite a whole chain *and*
+  its head, record a head outside the database now and then (``ledger verify`` prints them all)
+  and compare; in a ledger of several chains, the anchors' head binds them all (below).
 
-Verification (:func:`verify`) streams the entries in seq order and reports, by seq: gaps,
+Several chains (issue 16, :mod:`broker.hub.ledger.chains`)
+-----------------------------------------------------------
+Every row also has ``chain`` (its chain's name) and ``pos`` (its place across all chains,
+rising along each chain; NULL for anchors). ``seq``, ``prev_hash`` and genesis are per chain. An
+entry of chain ``main`` with ``pos`` = ``seq`` (every entry of a one-chain ledger, and of one
+migrated) is hashed exactly as above; any other entry adds two keys to the hashed object::
+
+    entry = {..., "chain": chain, "pos": pos}        # pos: an integer, or null for an anchor
+
+An anchor (chain ``anchors``, action ``anchor``) has the detail ``{"heads": {chain: [seq, hash]}}``
+listing every other chain's head when it was written; verify checks each against the entry
+stored at that seq of that chain.
+
+Verification (:func:`verify`) streams the entries in pos order and reports, by chain and seq: gaps,
 broken ``prev_hash`` links, entries that do not hash to their stored hash (edited or moved),
 and a head that does not match the last entry. On the way it replays the row operations that
 entries carry (``detail["rows"]``, :mod:`broker.hub.ledger.coverage`): the chain covers every
@@ -235,7 +248,7 @@ def _by_pos(line: str) -> str:
 class _Chain:
     """One chain's state while its entries stream past."""
 
-    __slots__ = ("entries", "last_seq", "prev_hash", "last_pos")
+    __slots__ = ("entries", "last_pos", "last_seq", "prev_hash")
 
     def __init__(self) -> None:
         self.entries, self.last_seq, self.prev_hash, self.last_pos = 0, 0, GENESIS, 0
@@ -304,7 +317,7 @@ def _head_problems(name: str, seq: int, hash_: str, state: _Chain) -> list[str]:
 
 
 class _Anchors:
-    __slots__ = ("entries", "bound")
+    __slots__ = ("bound", "entries")
 
     def __init__(self) -> None:
         self.entries = 0
