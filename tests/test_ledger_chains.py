@@ -17,6 +17,7 @@ from broker.hub.ledger import Ledger, LedgerError
 from broker.hub.ledger.chain import entry_hash
 from broker.hub.ledger.schema import audit, chain_heads, documents
 from tests.pg import pg_url  # noqa: F401
+from tests.test_hub import bank, court  # noqa: F401  (fixtures)
 from tests.test_ledger import T0, doc, receive
 
 C1, C2 = "C110105", "C440300"
@@ -228,3 +229,38 @@ def test_periodic_anchor_after_commits(tmp_path) -> None:
         assert {"court:C110105", "court:C440300", "hub:hub-a", "anchors"} <= set(report.heads)
     finally:
         ledger.close()
+
+
+def test_a_hub_on_a_partitioned_postgresql_ledger(mosquitto, tmp_path, pg_url, court, bank) -> None:  # noqa: F811
+    """A real hub with ``ledger.chains: court``: the court's notice and the bank's receipt answering
+    it go to the court's chain, the acknowledgements to the hub's; every chain verifies."""
+    from broker.hub.service import Hub
+    from broker.sandbox import hub_config
+    from tests.network import COURT, HUB, fresh, wait_until
+    from tests.test_hub import bank_receipt
+
+    url, schema = pg_url
+    config = hub_config(HUB, port=mosquitto.port, var=tmp_path / "hub", ledger_url=url, ledger_schema=schema)
+    config = config.model_copy(update={"ledger": config.ledger.model_copy(update={"chains": "court"})})
+    hub = Hub(config)
+    hub.start()
+    try:
+        notice = fresh()
+        assert court.publish(notice, timeout=30).accepted
+        notice_id = str(notice.header.document_id)
+        bank.recorder.wait_for(lambda r: r.counts[notice_id] == 1, 30, "delivery")
+        receipt_id = bank.send(bank_receipt(notice.header.document_id))
+        assert bank.wait_answer(receipt_id, 30).doc_type == "ServiceReceipt"
+        wait_until(lambda: hub.stats.delivered >= 4, 30, "acknowledgements")
+        report = hub.ledger.verify()
+        assert report.ok, report.problems
+        # the notice and the bank's receipt, each accepted with its service receipt issued; the
+        # acknowledgements and the notice's "answered" (named by a later transaction): the hub's
+        # (how many of the latter depends on how acknowledgements fall into commits)
+        heads = {n: s for n, (s, _) in report.heads.items()}
+        assert set(heads) == {f"court:{COURT}", f"hub:{HUB}", "main"} and heads[f"court:{COURT}"] == 4
+        assert heads[f"hub:{HUB}"] >= 5 and heads["main"] == 0
+        actions = [e.action for e in hub.ledger.story(notice_id)]  # the story spans chains, in pos order
+        assert actions[0] == "accepted" and "answered" in actions and actions.count("delivered") >= 2
+    finally:
+        hub.stop()

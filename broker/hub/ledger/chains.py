@@ -8,7 +8,8 @@ Partition policies (``Ledger(partition=...)``, the hub's ``ledger.chains``):
 - ``court``: an entry naming a document stored in the same transaction goes to the chain of the
   document's conversation: ``court:<code>``, the code of the party that opened it (the sender of a
   document that answers nothing, the recipient of an answer: for the seeds' flows, the court that
-  issued the notice, 003 bank rules 8, 15–17). Other entries (acknowledgements, the ``recorded``
+  issued the notice, 003 bank rules 8, 15–17; an answer stored in the same transaction as what it
+  answers, such as the hub's service receipt, joins that one's chain). Other entries (acknowledgements, the ``recorded``
   entry of row changes) go to the writing hub instance's chain ``hub:<instance>``.
 - ``case``: likewise, by case number (``case:<number>``; a document without one by its court).
 

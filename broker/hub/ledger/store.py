@@ -503,7 +503,9 @@ class LedgerTx:
             raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
         values = {name: getattr(record, name) for name in _DOCUMENT_COLUMNS}
         if not self._single:
-            self._chains[record.document_id] = document_chain(self._partition, record)
+            # an answer stored with what it answers (a service receipt) joins that one's chain
+            inherited = self._chains.get(record.in_reply_to) if record.in_reply_to else None
+            self._chains[record.document_id] = inherited or document_chain(self._partition, record)
         self._defer(_INSERT_DOCUMENT, values)
         self._rows.insert("documents", record.document_id, values, anchor=record.document_id)
 
