@@ -54,14 +54,14 @@ def write_courts(ledger: Ledger) -> list[str]:
     """Two courts' notices in their own transactions, then one transaction with both and a
     unit's acknowledgement (an entry that names no document of its transaction)."""
     ids = []
-    for n, court in enumerate((C1, C2, C1)):
+    for n, code in enumerate((C1, C2, C1)):
         with ledger.transaction() as tx:
-            record = doc(n, sender=court, client_unit=court)
+            record = doc(n, sender=code, client_unit=code)
             receive(tx, record)
             ids.append(record.document_id)
     with ledger.transaction() as tx:
-        for n, court in enumerate((C2, C1), start=3):
-            record = doc(n, sender=court, client_unit=court)
+        for n, code in enumerate((C2, C1), start=3):
+            record = doc(n, sender=code, client_unit=code)
             receive(tx, record)
             ids.append(record.document_id)
         tx.mark_acked("B000001", ids[:2], T0 + timedelta(hours=1))
