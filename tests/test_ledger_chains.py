@@ -264,3 +264,13 @@ def test_a_hub_on_a_partitioned_postgresql_ledger(mosquitto, tmp_path, pg_url, c
         assert actions[0] == "accepted" and "answered" in actions and actions.count("delivered") >= 2
     finally:
         hub.stop()
+
+
+def test_add_state_without_an_exclusive_transaction(chains: Ledger) -> None:
+    """Partitioned, nothing makes a transaction exclusive: adding a key that exists is refused
+    by the insert itself (two hubs marking a unit offline at once)."""
+    with chains.transaction() as tx:
+        assert tx.add_state("unit.offline:X", "offline", T0) is True
+    with chains.transaction() as tx:
+        assert tx.add_state("unit.offline:X", "again", T0) is False
+        assert tx.get_state("unit.offline:X").value == "offline"

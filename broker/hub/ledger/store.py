@@ -35,6 +35,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, delete, func, insert, inspect, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import CreateSchema
 
 from broker.hub.ledger import chain
@@ -909,12 +911,21 @@ class LedgerTx:
             self._exec(insert(supervision_state), {"key": key, "value": value, "at": at})
 
     def add_state(self, key: str, value: str, at: datetime | None = None) -> bool:
-        """Insert ``key`` unless it exists (race-free: the transaction is exclusive). True if inserted."""
+        """Insert ``key`` unless it exists. True if inserted. Race-free without an exclusive
+        transaction too (a partitioned ledger): the insert itself does nothing on a conflict."""
         require_aware(at, "at")
-        if self.get_state(key) is not None:
-            return False
-        self._exec(insert(supervision_state), {"key": key, "value": value, "at": at})
-        return True
+        if self._single:  # exclusive: the check is enough (and every dialect has it)
+            if self.get_state(key) is not None:
+                return False
+            self._exec(insert(supervision_state), {"key": key, "value": value, "at": at})
+            return True
+        dialect_insert = pg_insert if self._conn.dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(supervision_state)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(supervision_state.c.key)  # (rowcount is -1 here with psycopg)
+        )
+        return self._exec(statement, {"key": key, "value": value, "at": at}).first() is not None
 
     def replace_state(self, key: str, expected: str, value: str) -> bool:
         """Change ``key``'s value from ``expected`` to ``value`` (a claim). True if it hit."""
