@@ -31,9 +31,6 @@ their own.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +57,7 @@ from adapters.realestate.model import (
     SeizureState,
     TransferOutcome,
 )
+from adapters.sdk.native_db import NativeDatabase
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS properties (
@@ -155,40 +153,12 @@ def _describe(p: Property | PropertyRef) -> str:
     return p.certificate_number or p.unit_number or p.location
 
 
-class RealEstateRegister:
+class RealEstateRegister(NativeDatabase):
     """The register. ``RealEstateRegister(path)``; share :attr:`db` with an IdempotentLedger and
     hold :attr:`lock` around it (see the module docstring)."""
 
     def __init__(self, path: str | Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(path)
-        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.lock = threading.RLock()
-        with self.lock:
-            self.db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self.lock:
-            self.db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; inside an open one (the idempotent ledger's) it joins it."""
-        with self.lock:
-            if self.db.in_transaction:
-                yield self.db
-                return
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
+        super().__init__(path, _SCHEMA)
 
     # --- registering what the register holds (the agency's own work; demo data) ------------------
 
