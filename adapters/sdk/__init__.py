@@ -22,12 +22,13 @@ Public API (stable):
 """
 
 from adapters.sdk.adapter import Adapter, DocumentReply, ItemKey, NoSettings, handles, on_document
-from adapters.sdk.context import Context, SafeLogger
+from adapters.sdk.context import Context
 from adapters.sdk.discovery import GROUP, available, load_adapter
 from adapters.sdk.engine import Engine
 from adapters.sdk.errors import HandlerContractError, NeedsMoreTime, PermanentError, TransientError
 from adapters.sdk.ledger import IdempotentLedger
 from adapters.sdk.runtime import Runtime
+from adapters.sdk.safe_log import SafeLogger
 from adapters.sdk.service import AdapterService
 from adapters.sdk.settings import AdapterConfig, ExecutionSettings, config_model, load_adapter_config
 from adapters.sdk.store import AdapterStore
