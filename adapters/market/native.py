@@ -52,6 +52,7 @@ from adapters.market.model import (
     UnfreezeOutcome,
 )
 from adapters.sdk.native_db import NativeDatabase
+from adapters.sdk.rotating import RotatingQueue
 from broker.deadlines.calendar import WorkingCalendar, local_date
 from broker.errors import LiandongError
 
@@ -130,6 +131,11 @@ def ratio(contribution: Decimal, capital: Decimal) -> Decimal:
 
 def _money(value: Decimal | None) -> str:
     return f"{value:,.2f}元" if value is not None else "全部"
+
+_FREEZE_QUEUE = RotatingQueue(
+    "freezes", "company_code=? AND holder_code=?", effective=FreezeState.EFFECTIVE.value, rotating=FreezeState.ROTATING.value
+)
+"""A holding's freezes in delivery order (see the module docstring for the seed basis)."""
 
 
 class MarketRegister(NativeDatabase):
@@ -301,11 +307,9 @@ class MarketRegister(NativeDatabase):
                                     received_at=received_at, at=at)]
             promoted = None
             if freeze.state is FreezeState.EFFECTIVE:
-                waiting = [f for f in self.live_freezes(freeze.company_code, freeze.holder.code) if f.state is FreezeState.ROTATING]
-                if waiting:
-                    db.execute("UPDATE freezes SET state=?, effective_at=? WHERE id=?",
-                               (FreezeState.EFFECTIVE.value, at.isoformat(), waiting[0].id))
-                    promoted = self._freeze_id(waiting[0].id)
+                next_id = _FREEZE_QUEUE.promote_next(db, freeze.company_code, freeze.holder.code, at=at)
+                if next_id is not None:
+                    promoted = self._freeze_id(next_id)
                     entries.append(self.publish(
                         freeze.company_code, "股权轮候冻结生效", promoted.holder,
                         min(promoted.amount, holding.contribution) if promoted.amount is not None and holding else promoted.amount,

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from adapters.sdk.native_db import Refusal
+from adapters.sdk.rotating import RotatingQueue
 
 REPORT_WITHIN = timedelta(hours=24)
 """002 四.7(2): 公安机关发现被执行人下落后应当在24小时内及时通知人民法院."""
@@ -339,21 +340,19 @@ def effective_seizure(db: sqlite3.Connection, plate: str, today: date) -> Measur
     return queue[0] if queue else None
 
 
+_SEIZURES = RotatingQueue("measures", "kind=? AND target=?", id_column="seq", effective="active")
+"""A vehicle's seizures in delivery order (002 四.7(3))."""
+
+
 def promote_next(db: sqlite3.Connection, plate: str, at: datetime, cause: str) -> int | None:
     """The earliest rotating seizure on ``plate`` takes effect (002 四.7(3)); its court is owed a
     notice (the ``promotions`` outbox). Returns its seq, or None when none waits."""
-    row = db.execute(
-        "SELECT seq FROM measures WHERE kind=? AND target=? AND state='rotating' ORDER BY seq LIMIT 1",
-        (VEHICLE_SEIZE, plate),
-    ).fetchone()
-    if row is None:
-        return None
-    seq = int(row[0])
-    db.execute("UPDATE measures SET state='active', effective_at=? WHERE seq=?", (at.isoformat(), seq))
-    db.execute(
-        "INSERT INTO promotions (measure_seq, effective_at, cause) VALUES (?,?,?)",
-        (seq, at.isoformat(), cause),
-    )
+    seq = _SEIZURES.promote_next(db, VEHICLE_SEIZE, plate, at=at)
+    if seq is not None:
+        db.execute(
+            "INSERT INTO promotions (measure_seq, effective_at, cause) VALUES (?,?,?)",
+            (seq, at.isoformat(), cause),
+        )
     return seq
 
 

@@ -58,6 +58,7 @@ from adapters.realestate.model import (
     TransferOutcome,
 )
 from adapters.sdk.native_db import NativeDatabase
+from adapters.sdk.rotating import RotatingQueue
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS properties (
@@ -147,6 +148,11 @@ CREATE TABLE IF NOT EXISTS transfers (
 
 VOLUNTARY_BLOCKED_BY_SEIZURE = frozenset({"转移登记", "抵押权登记", "变更登记"})
 """Change registrations a seizure blocks: a seized property cannot be sold or mortgaged (001 arts. 11–12)."""
+
+_SEIZURE_QUEUE = RotatingQueue(
+    "seizures", "property_id=?", effective=SeizureState.EFFECTIVE.value, rotating=SeizureState.ROTATING.value
+)
+"""A property's seizures in delivery order (001 art. 12)."""
 
 
 def _describe(p: Property | PropertyRef) -> str:
@@ -333,11 +339,8 @@ class RealEstateRegister(NativeDatabase):
             db.execute("UPDATE seizures SET state=?, ended_at=? WHERE id=?", (SeizureState.RELEASED.value, at.isoformat(), seizure.id))
             promoted = None
             if seizure.state is SeizureState.EFFECTIVE:
-                waiting = [s for s in self.live_seizures(seizure.property_id) if s.state is SeizureState.ROTATING]
-                if waiting:
-                    db.execute("UPDATE seizures SET state=?, effective_at=? WHERE id=?",
-                               (SeizureState.EFFECTIVE.value, at.isoformat(), waiting[0].id))
-                    promoted = self._seizure_id(waiting[0].id)
+                next_id = _SEIZURE_QUEUE.promote_next(db, seizure.property_id, at=at)
+                promoted = self._seizure_id(next_id) if next_id is not None else None
             return ReleaseOutcome(released=self._seizure_id(seizure.id), promoted=promoted)
 
     # --- transfer (过户, 001 art. 12; 002 四.13, 四.14 强制过户 马上办理) ----------------------------------

@@ -12,7 +12,9 @@ the hub answers, send it again when the document comes again, and report livenes
 Public API (stable):
 
 - declaring: :class:`Adapter`, :func:`handles`, :func:`on_document`, :class:`NoSettings`;
-- in handlers: :class:`Context`, :class:`SafeLogger`, :class:`IdempotentLedger`,
+- in handlers: :class:`Context`, :class:`SafeLogger`, :class:`IdempotentLedger` (and, for native
+  data in SQLite, :class:`~adapters.sdk.native_db.NativeDatabase` and
+  :class:`~adapters.sdk.rotating.RotatingQueue`),
   :class:`TransientError`, :class:`PermanentError`, :class:`NeedsMoreTime`;
 - the adapter's services: :class:`Runtime` (``runtime.send(...)``, ``runtime.now()``,
   ``runtime.data_dir``, ``runtime.ledger()``);
