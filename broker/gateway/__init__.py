@@ -14,5 +14,8 @@ court or adapter uses (:mod:`broker.court`, :mod:`broker.transport`, :mod:`broke
 - :mod:`.submit`: a court's document, from JSON or XML to sealed and published;
 - :mod:`.status`: what became of a document, a case's documents, a unit's inbox;
 - :mod:`.answer`: a unit's result, built into a sealed receipt exactly once;
+- :mod:`.auth`: who may call what, as FastAPI dependencies (``Runtime``, ``Reader``, ...);
+- :mod:`.routes`: one router per resource (documents, cases, inbox, answers, events,
+  operations), and the one line where another package adds its router;
 - :mod:`.app`: the FastAPI application; :mod:`.server`: running it on uvicorn.
 """
