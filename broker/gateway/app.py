@@ -15,11 +15,11 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from broker.documents.bodies import ExecutionReceipt
 from broker.documents.document import Document
 from broker.errors import LiandongError, problem
 from broker.gateway import routes
 from broker.gateway.apidocs import install_api_page
+from broker.gateway.routes.answers import ANSWER_MODELS
 from broker.gateway.problems import GatewayError, field_problems, response
 from broker.gateway.runtime import GatewayRuntime
 from broker.logs import event
@@ -128,7 +128,7 @@ def _install_openapi(app: FastAPI) -> None:
             title=app.title, version=app.version, description=app.description, routes=app.routes
         )
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in (Document, ExecutionReceipt):
+        for model in (Document, *ANSWER_MODELS):
             found = model.model_json_schema(
                 by_alias=True, ref_template="#/components/schemas/{model}", mode="validation"
             )

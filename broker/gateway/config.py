@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator
 
 from broker.configuration import Section, UnitConfig, load_config, require_files
 
@@ -66,14 +66,27 @@ class HttpSide(Section):
         return tokens
 
 
+class DeadlineSide(Section):
+    """``deadlines:`` in the gateway's file; every field may be left out."""
+
+    policy: Path | None = Field(None, description="the deadline policy (default: the shipped config/deadlines.yaml)")
+    holidays: Path | None = Field(None, description="the holiday overrides (default: the shipped config/holidays.yaml)")
+    clock_start: AwareDatetime | None = Field(
+        None, description="the time the gateway starts at (demos and tests only; default: real time)"
+    )
+
+
 class GatewayConfig(UnitConfig):
     """``liandong gateway run --config gateway.yaml``: the unit's settings plus ``http``."""
 
     http: HttpSide
+    deadlines: DeadlineSide = Field(
+        default_factory=DeadlineSide, description="the policy and calendar behind the 'overdue' state"
+    )
 
     def unit_config(self) -> UnitConfig:
         """The unit part alone: what the court client and the transport are given."""
-        return UnitConfig.model_validate(self.model_dump(exclude={"http"}))
+        return UnitConfig.model_validate(self.model_dump(exclude={"http", "deadlines"}))
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:

@@ -8,6 +8,7 @@ from broker.checking import DocumentChecker
 from broker.court import CourtClient
 from broker.gateway.audit import AuditLog
 from broker.gateway.config import GatewayConfig
+from broker.gateway.deadlines import DeadlineView
 from broker.gateway.inbox import InboxReader
 from broker.gateway.operations import GatewayMetrics
 from broker.gateway.state import GatewayState
@@ -30,6 +31,7 @@ class GatewayRuntime:
     audit: AuditLog
     tokens: TokenBook
     inbox: InboxReader
+    deadlines: DeadlineView
     webhook: WebhookSender | None = field(default=None)
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
 
@@ -41,16 +43,18 @@ class GatewayRuntime:
         metrics = GatewayMetrics()
         sender = WebhookSender(hook, config.store, state, metrics.webhook_failures.inc) if hook else None
         metrics.watch(lambda: client.unit.connected, sender.pending if sender else None)
+        registry = load_registry(config.registry)
         return cls(
             config=config,
             client=client,
             # drafts are checked without a seal (signed=False): XSD, header, business rules with
             # the registry (recipients, unit kinds), as the hub will check them
-            checker=DocumentChecker(None, load_registry(config.registry)),
+            checker=DocumentChecker(None, registry),
             state=state,
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
             inbox=InboxReader(config.store),
+            deadlines=DeadlineView(config.deadlines, registry),
             webhook=sender,
             metrics=metrics,
         )

@@ -53,8 +53,11 @@ async def post_document(request: Request, rt: Runtime, caller: Publisher) -> JSO
 @router.get("/{document_id}", tags=["courts", "units"])
 def get_document(document_id: str, rt: Runtime, caller: Reader) -> dict[str, Any]:
     """State: published, served (service receipt, legal time of service), answered (each
-    answer), rejected (every code); or received, for a document this unit received."""
-    return status.document_status(rt.store, document_id)
+    answer: result, extension, review suggestion, lead report), overdue (its deadline, in
+    working days, passed with no result), released (each measure lifted by a release notice
+    that was served), rejected (every code); for a document this unit received: received,
+    answered, overdue or released likewise."""
+    return status.document_status(rt.store, document_id, rt.deadlines)
 
 
 @router.get(

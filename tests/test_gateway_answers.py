@@ -1,0 +1,258 @@
+"""A unit's answers through the gateway besides the result — an extension notice, a review
+suggestion, a lead report — each sealed and sent once; the result's variants; and the states
+``overdue`` and ``released`` of the status and case views (issue 12).
+
+One network for the module (a real Mosquitto, the hub, a court's, a bank's and a police
+bureau's gateway as ``liandong gateway run`` processes), driven over plain HTTP with the
+standard library and the fixtures of ``tests/fixtures/gateway`` only, as tests/test_gateway.py
+does. The court's gateway runs its deadline clock 40 days ahead (``deadlines.clock_start``), so
+what it sent and nobody answered is overdue without waiting.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+
+from broker.hub.service import Hub
+from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
+from tests.network import BANK, COURT, HUB, POLICE, hub_config
+from tests.test_gateway import FIXTURES, TOKENS, GatewayProcess, Http, wait_for
+
+ANSWERS = FIXTURES / "answers"
+EXAMPLES = FIXTURES.parents[2] / "examples" / "unsigned"
+CHINA = timezone(timedelta(hours=8))
+TOKENS.setdefault("police-system", ("police-system-secret-0123456789ab", ["read", "answer"]))
+
+
+def fixture(name: str) -> dict:
+    return json.loads((ANSWERS / name).read_text(encoding="utf-8"))
+
+
+def notice(measures: int = 1) -> dict:
+    """The freeze fixture with a new id, the current time and ``measures`` freezes M1, M2, ..."""
+    doc = json.loads((FIXTURES / "freeze.json").read_text(encoding="utf-8"))
+    document_id = str(uuid.uuid4())
+    doc["Id"] = f"ld-{document_id}"
+    doc["Header"].update(DocumentId=document_id, IssuedAt=datetime.now(CHINA).isoformat(timespec="seconds"))
+    first = doc["Body"]["Measures"][0]
+    doc["Body"]["Measures"] = [dict(copy.deepcopy(first), MeasureId=f"M{n}") for n in range(1, measures + 1)]
+    return doc
+
+
+def example_xml(name: str, **replace: str) -> tuple[str, bytes]:
+    """An unsigned example document with a new id, the current time and no stated deadline (and
+    ``replace``: an old text for a new one)."""
+    text = (EXAMPLES / name).read_text(encoding="utf-8")
+    document_id = str(uuid.uuid4())
+    text = re.sub(r'Id="ld-[^"]+"', f'Id="ld-{document_id}"', text, count=1)
+    text = re.sub(r"<ld:DocumentId>[^<]+</ld:DocumentId>", f"<ld:DocumentId>{document_id}</ld:DocumentId>", text, count=1)
+    now = datetime.now(CHINA).isoformat(timespec="seconds")
+    text = re.sub(r"<ld:IssuedAt>[^<]+</ld:IssuedAt>", f"<ld:IssuedAt>{now}</ld:IssuedAt>", text, count=1)
+    text = re.sub(r"<ld:Deadline>[^<]+</ld:Deadline>", "", text, count=1)  # the example's is long past
+    for old, new in replace.items():
+        text = text.replace(old, new)
+    return document_id, text.encode("utf-8")
+
+
+class Net:
+    def __init__(self, court: GatewayProcess, bank: GatewayProcess, police: GatewayProcess):
+        self.court, self.bank, self.police = court.client("court-cms"), bank.client("bank-core"), police.client("police-system")
+        self.gateways = (court, bank, police)
+
+    def publish(self, doc: dict | tuple[str, bytes]) -> str:
+        if isinstance(doc, dict):
+            posted = self.court.post_json("/v1/documents", doc)
+        else:
+            posted = self.court.call("POST", "/v1/documents", doc[1], "application/xml")
+        assert posted.status == 202, posted.body
+        return posted.json()["document_id"]
+
+    def arrived(self, unit: Http, document_id: str) -> dict:
+        return wait_for(
+            lambda: unit.get(f"/v1/documents/{document_id}"), lambda r: r.status == 200, "the document to arrive"
+        ).json()
+
+    def court_state(self, document_id: str, state: str) -> dict:
+        return wait_for(
+            lambda: self.court.get(f"/v1/documents/{document_id}").json(),
+            lambda s: s["state"] == state,
+            f"the court to see {state}",
+        )
+
+
+@pytest.fixture(scope="module")
+def net(registry, certs, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("answers")
+    broker = MosquittoProcess(registry, BrokerSettings.from_certs(certs, port=free_port(), data_dir=tmp / "broker"))
+    broker.start()
+    hub = Hub(hub_config(HUB, port=broker.port, var=tmp / "hub"))
+    hub.start()
+    court = GatewayProcess(COURT, broker.port, tmp / "court", ["court-cms"])
+    # the court's deadline clock 40 days ahead: what is unanswered is overdue
+    config = yaml.safe_load(court.config.read_text(encoding="utf-8"))
+    config["deadlines"] = {"clock_start": (datetime.now(CHINA) + timedelta(days=40)).isoformat()}
+    court.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    bank = GatewayProcess(BANK, broker.port, tmp / "bank", ["bank-core"])
+    police = GatewayProcess(POLICE, broker.port, tmp / "police", ["police-system"])
+    try:
+        for gateway in (court, bank, police):
+            gateway.start()
+        yield Net(court, bank, police)
+    finally:
+        for gateway in (court, bank, police):
+            gateway.stop()
+        hub.stop()
+        broker.stop()
+
+
+def test_result_extension_and_review_each_once(net):
+    """The result of four freezes (limit freeze with requested and frozen amounts, rotating with
+    the earlier freezes, executed, not executed with the reason), a query's results, an extension
+    and a review suggestion: each sealed and sent once, each seen by the court."""
+    freeze_id = net.publish(notice(measures=4))
+    query_id = net.publish(example_xml("QueryNotice.xml"))
+    net.arrived(net.bank, freeze_id), net.arrived(net.bank, query_id)
+
+    sent = {}
+    for document_id, path, body in (
+        (freeze_id, "result", fixture("result-freezes.json")),
+        (query_id, "result", fixture("result-query.json")),
+        (query_id, "extension", fixture("extension.json")),
+        (freeze_id, "review", fixture("review.json")),
+    ):
+        first = net.bank.post_json(f"/v1/inbox/{document_id}/{path}", body)
+        assert first.status == 202 and first.json()["new"] is True, first.body
+        again = net.bank.post_json(f"/v1/inbox/{document_id}/{path}", body)
+        assert again.status == 202 and again.json() == dict(first.json(), new=False)
+        changed = dict(body, **{"Reason" if path == "extension" else "Grounds" if path == "review" else "Remark": "另一份"})
+        conflict = net.bank.post_json(f"/v1/inbox/{document_id}/{path}", changed)
+        assert conflict.status == 409 and conflict.codes == ["GW_ANSWER_CONFLICT"], conflict.body
+        sent[(document_id, path)] = first.json()["receipt_id"]
+    assert net.gateways[1].published() == 4  # one each, nothing twice
+
+    freeze = wait_for(
+        lambda: net.court.get(f"/v1/documents/{freeze_id}").json(),
+        lambda s: {a["type"] for a in s["answers"]} == {"ExecutionReceipt", "ReviewSuggestion"},
+        "the freeze's answers",
+    )
+    assert freeze["state"] == "answered"
+    by_type = {a["type"]: a for a in freeze["answers"]}
+    assert by_type["ExecutionReceipt"]["document_id"] == sent[(freeze_id, "result")]
+    assert [(r["item"], r["status"]) for r in by_type["ExecutionReceipt"]["results"]] == [
+        ("M1", "PartiallyExecuted"),
+        ("M2", "Rotating"),
+        ("M3", "Executed"),
+        ("M4", "NotExecuted"),
+    ]
+    assert by_type["ReviewSuggestion"]["items"] == ["M4"]
+    receipt = net.court.get(by_type["ExecutionReceipt"]["xml_url"]).body.decode()
+    for expected in ("<ld:RequestedAmount", "<ld:ActualAmount", "<ld:PriorMeasure>", "<ld:QueuePosition>3<", "销户"):
+        assert expected in receipt, expected  # every variant's details reached the court, sealed
+    query = wait_for(
+        lambda: net.court.get(f"/v1/documents/{query_id}").json(),
+        lambda s: {a["type"] for a in s["answers"]} == {"ExecutionReceipt", "ExtensionNotice"},
+        "the query's answers",
+    )
+    extension = next(a for a in query["answers"] if a["type"] == "ExtensionNotice")
+    assert extension["items"] == ["Q2"] and extension["reason"] and extension["proposed_deadline"]
+    assert [r["status"] for r in next(a for a in query["answers"] if a["type"] == "ExecutionReceipt")["results"]] == ["Found"] * 3
+    # the bank's own view: what it answered
+    mine = net.bank.get(f"/v1/documents/{freeze_id}").json()
+    assert mine["state"] == "answered" and {a["type"] for a in mine["answers"]} == {"ExecutionReceipt", "ReviewSuggestion"}
+
+
+def test_answers_that_cannot_be_sent_are_refused_and_nothing_is_sent(net):
+    freeze_id = net.publish(notice())
+    net.arrived(net.bank, freeze_id)
+    before = net.gateways[1].published()
+    refused = {
+        "review that refuses": net.bank.post_json(
+            f"/v1/inbox/{freeze_id}/review", dict(fixture("review.json"), ItemId=["M1"], MeasureCarriedOut=False)
+        ),
+        "unknown item": net.bank.post_json(f"/v1/inbox/{freeze_id}/extension", fixture("extension.json")),
+        "extension without reason": net.bank.post_json(
+            f"/v1/inbox/{freeze_id}/extension", {"ProposedDeadline": "2027-01-08T17:30:00+08:00", "ItemId": ["M1"]}
+        ),
+        "wrong type": net.bank.post_json(f"/v1/inbox/{freeze_id}/review", {"Grounds": 3}),
+    }
+    assert refused["review that refuses"].codes == ["RULE_REVIEW_REFUSES"]
+    assert refused["unknown item"].codes == ["GW_ITEM_UNKNOWN"]
+    assert refused["unknown item"].json()["problems"][0]["path"] == "$.ItemId[0]"
+    assert refused["extension without reason"].codes == ["RULE_EXTENSION_REASON"]
+    assert "GW_FIELD_INVALID" in refused["wrong type"].codes
+    assert all(r.status == 422 for r in refused.values()), {k: r.body for k, r in refused.items()}
+    # a lead report answers an assistance notice, not a query
+    query_id = net.publish(example_xml("QueryNotice.xml"))
+    net.arrived(net.bank, query_id)
+    lead = net.bank.post_json(f"/v1/inbox/{query_id}/lead", fixture("lead.json"))
+    assert lead.status == 422 and lead.codes == ["GW_ANSWER_NOT_FOR"]
+    assert net.gateways[1].published() == before
+
+
+def test_a_lead_report_is_sent_once_and_reaches_the_court(net):
+    document_id, raw = example_xml("AssistanceNotice-PublicSecurity.xml")
+    net.publish((document_id, raw))
+    net.arrived(net.police, document_id)
+    lead = fixture("lead.json")
+    lead["Regarding"]["DocumentId"] = document_id
+    lead["Sighting"]["SeenAt"] = datetime.now(CHINA).isoformat(timespec="seconds")
+    first = net.police.post_json(f"/v1/inbox/{document_id}/lead", lead)
+    assert first.status == 202, first.body
+    assert net.police.post_json(f"/v1/inbox/{document_id}/lead", lead).json() == dict(first.json(), new=False)
+    other = copy.deepcopy(lead)
+    other["Sighting"]["Location"] = "云浮市新兴县汽车站"
+    assert net.police.post_json(f"/v1/inbox/{document_id}/lead", other).codes == ["GW_ANSWER_CONFLICT"]
+    status = wait_for(
+        lambda: net.court.get(f"/v1/documents/{document_id}").json(),
+        lambda s: s["answers"],
+        "the lead report at the court",
+    )
+    (answer,) = status["answers"]
+    assert answer["type"] == "LeadReport" and answer["document_id"] == first.json()["receipt_id"]
+    assert answer["regarding"] == "S4" and answer["sighting"] == "PersonSighting"
+    assert "陈国强" not in json.dumps(status, ensure_ascii=False)  # the person is in the sealed XML only
+    assert "陈国强" in net.court.get(answer["xml_url"]).body.decode()
+
+
+def test_overdue_then_released_in_the_status_and_the_case_view(net):
+    """Nobody answers a freeze: 40 days later by the court's clock it is overdue (its deadline
+    from the policy, in working days or hours); a release notice for its measure is served: released,
+    for the court and for the bank."""
+    doc = notice()
+    doc["Header"]["CaseNumber"] = "（2026）粤53执9001号"
+    freeze_id = net.publish(doc)
+    overdue = net.court_state(freeze_id, "overdue")
+    assert overdue["deadline"]["overdue"] is True and overdue["deadline"]["source"]
+    assert datetime.fromisoformat(overdue["deadline"]["due_at"]) > datetime.fromisoformat(overdue["service"]["received_at"])
+    case_url = "/v1/cases/" + urllib.request.quote(doc["Header"]["CaseNumber"])
+    assert [d["state"] for d in net.court.get(case_url).json()["documents"]] == ["overdue"]
+    net.arrived(net.bank, freeze_id)
+    assert net.bank.get(f"/v1/documents/{freeze_id}").json()["state"] == "received"  # the bank's clock is real
+
+    release_id = net.publish(
+        example_xml(
+            "ReleaseNotice.xml",
+            **{
+                "59dee37c-b47d-582c-a9a0-6fe53483669c": freeze_id,
+                "（2026）粤53执123号<": "（2026）粤53执9001号<",
+                '<ld:Amount Currency="CNY">100000.00</ld:Amount>': "",
+            },
+        )
+    )
+    released = net.court_state(freeze_id, "released")
+    assert released["releases"] == [
+        {"document_id": release_id, "release": "R1", "measure": "M1", "xml_url": f"/v1/documents/{release_id}/xml"}
+    ]
+    states = {d["document_id"]: d["state"] for d in net.court.get(case_url).json()["documents"]}
+    assert states[freeze_id] == "released"
+    wait_for(
+        lambda: net.bank.get(f"/v1/documents/{freeze_id}").json()["state"], lambda s: s == "released", "the bank to see it released"
+    )
