@@ -14,16 +14,19 @@ from __future__ import annotations
 import copy
 import json
 import re
+import shutil
+import subprocess
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 import yaml
 
 from broker.hub.service import Hub
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
-from tests.network import BANK, COURT, HUB, POLICE, hub_config
+from tests.network import BANK, COURT, COURT2, HUB, POLICE, hub_config
 from tests.test_gateway import FIXTURES, TOKENS, GatewayProcess, Http, wait_for
 
 ANSWERS = FIXTURES / "answers"
@@ -63,7 +66,8 @@ def example_xml(name: str, **replace: str) -> tuple[str, bytes]:
 
 
 class Net:
-    def __init__(self, court: GatewayProcess, bank: GatewayProcess, police: GatewayProcess):
+    def __init__(self, court: GatewayProcess, bank: GatewayProcess, police: GatewayProcess, broker_port: int):
+        self.broker_port = broker_port
         self.court, self.bank, self.police = court.client("court-cms"), bank.client("bank-core"), police.client("police-system")
         self.gateways = (court, bank, police)
 
@@ -105,7 +109,7 @@ def net(registry, certs, tmp_path_factory):
     try:
         for gateway in (court, bank, police):
             gateway.start()
-        yield Net(court, bank, police)
+        yield Net(court, bank, police, broker.port)
     finally:
         for gateway in (court, bank, police):
             gateway.stop()
@@ -256,3 +260,84 @@ def test_overdue_then_released_in_the_status_and_the_case_view(net):
     wait_for(
         lambda: net.bank.get(f"/v1/documents/{freeze_id}").json()["state"], lambda s: s == "released", "the bank to see it released"
     )
+
+
+# --- TLS client certificates instead of tokens ------------------------------------------------------
+
+
+def openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def throwaway_pki(folder: Path) -> None:
+    """A CA made for this test, the gateway's server certificate for 127.0.0.1, two client
+    certificates from it, and one from a second CA the gateway does not trust."""
+    folder.mkdir()
+    for ca in ("ca", "other-ca"):
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.pem",
+                "-days", "2", "-subj", f"/O=Test/CN={ca}", cwd=folder)  # fmt: skip
+    for name, ca, extra in (
+        ("server", "ca", ["-addext", "subjectAltName=IP:127.0.0.1"]),
+        ("court-cms", "ca", []),
+        ("stranger", "ca", []),
+        ("forged", "other-ca", []),
+    ):
+        subject = f"/O=Test Court/CN={name}"
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", subject, *extra, cwd=folder)  # fmt: skip
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key", "-CAcreateserial",
+                "-out", f"{name}.pem", "-days", "2", "-copy_extensions", "copy", cwd=folder)  # fmt: skip
+
+
+def curl(base: str, pki: Path, path: str, cert: str | None = None, *args: str) -> tuple[int, int, dict | None]:
+    """(curl's exit code, HTTP status, JSON body) of a call over TLS with ``cert`` (or none)."""
+    command = ["curl", "-sS", "--cacert", str(pki / "ca.pem"), "-o", "-", "-w", "\n%{http_code}", base + path, *args]
+    if cert is not None:
+        command += ["--cert", str(pki / f"{cert}.pem"), "--key", str(pki / f"{cert}.key")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    body, _, status = done.stdout.rpartition("\n")
+    return done.returncode, int(status or 0), json.loads(body) if body.startswith("{") else None
+
+
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("openssl") is None, reason="needs curl and openssl")
+def test_a_client_certificate_instead_of_a_token(net, tmp_path):
+    """A gateway on HTTPS with a client CA: a known certificate gets its scopes, an unknown one
+    a 401 with its code, one from another CA no connection at all; a token still works."""
+    pki = tmp_path / "pki"
+    throwaway_pki(pki)
+    gateway = GatewayProcess(
+        COURT2,
+        net.broker_port,
+        tmp_path / "court2",
+        ["court-viewer"],
+        http={
+            "tls": {
+                "cert": str(pki / "server.pem"),
+                "key": str(pki / "server.key"),
+                "client_ca": str(pki / "ca.pem"),
+                # as `openssl x509 -noout -subject -nameopt RFC2253` prints it
+                "clients": [{"name": "court-cms-cert", "subject": "CN=court-cms,O=Test Court", "scopes": ["read"]}],
+            }
+        },
+    )
+    base = f"https://127.0.0.1:{gateway.port}"
+    gateway.start(probe=lambda: curl(base, pki, "/healthz")[1] == 200)
+    try:
+        code, status, body = curl(base, pki, "/v1/inbox", "court-cms")
+        assert (code, status) == (0, 200) and body["items"] == []
+        code, status, body = curl(base, pki, "/v1/documents", "court-cms", "-X", "POST", "-H",
+                                  "Content-Type: application/json", "-d", "{}")  # fmt: skip
+        assert status == 403 and [p["code"] for p in body["problems"]] == ["GW_SCOPE_MISSING"]
+        code, status, body = curl(base, pki, "/v1/inbox", "stranger")
+        assert status == 401 and [p["code"] for p in body["problems"]] == ["GW_CLIENT_CERT_UNKNOWN"]
+        code, status, body = curl(base, pki, "/v1/inbox")
+        assert status == 401 and [p["code"] for p in body["problems"]] == ["GW_TOKEN_MISSING"]
+        code, status, _ = curl(base, pki, "/v1/inbox", "forged")
+        assert code != 0 and status == 0  # the handshake fails: no HTTP answer at all
+        token = TOKENS["court-viewer"][0]
+        code, status, _ = curl(base, pki, "/v1/inbox", None, "-H", f"Authorization: Bearer {token}")
+        assert status == 200
+        audit = [json.loads(line) for line in (tmp_path / "court2" / "audit.jsonl").read_text().splitlines()]
+        assert {"court-cms-cert", "court-viewer"} <= {a.get("who") for a in audit}
+    finally:
+        gateway.stop()

@@ -30,16 +30,23 @@ Runtime = Annotated[GatewayRuntime, Depends(runtime)]
 
 
 def require(scope: str) -> Callable[[Request], Caller]:
-    """A dependency: the caller of a valid bearer token that has ``scope`` (401 / 403 otherwise)."""
+    """A dependency: the caller that has ``scope`` (401 / 403 otherwise) — by its bearer token
+    when it sends one, else by its TLS client certificate (``http.tls.clients``)."""
 
     def check(request: Request) -> Caller:
         rt = runtime(request)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        subject = request.scope.get("extensions", {}).get("tls", {}).get("client_cert_name")
+        if scheme.lower() == "bearer" and token.strip():
+            caller = rt.tokens.caller(token.strip())
+            if caller is None:
+                raise GatewayError.of("GW_TOKEN_INVALID")
+        elif subject:
+            caller = rt.certificates.caller(subject)
+            if caller is None:
+                raise GatewayError.of("GW_CLIENT_CERT_UNKNOWN", subject=subject[:200])
+        else:
             raise GatewayError.of("GW_TOKEN_MISSING")
-        caller = rt.tokens.caller(token.strip())
-        if caller is None:
-            raise GatewayError.of("GW_TOKEN_INVALID")
         request.state.who = caller.name
         if not caller.may(scope):
             raise GatewayError.of("GW_SCOPE_MISSING", who=caller.name, scope=scope)

@@ -12,7 +12,7 @@ from broker.gateway.deadlines import DeadlineView
 from broker.gateway.inbox import InboxReader
 from broker.gateway.operations import GatewayMetrics
 from broker.gateway.state import GatewayState
-from broker.gateway.tokens import TokenBook
+from broker.gateway.tokens import CertificateBook, TokenBook
 from broker.gateway.webhook import WebhookSender
 from broker.registry import load_registry
 from broker.transport.store import UnitStore
@@ -30,6 +30,7 @@ class GatewayRuntime:
     state: GatewayState
     audit: AuditLog
     tokens: TokenBook
+    certificates: CertificateBook
     inbox: InboxReader
     deadlines: DeadlineView
     webhook: WebhookSender | None = field(default=None)
@@ -53,6 +54,7 @@ class GatewayRuntime:
             state=state,
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
+            certificates=CertificateBook(config.http.tls.clients if config.http.tls else []),
             inbox=InboxReader(config.store),
             deadlines=DeadlineView(config.deadlines, registry),
             webhook=sender,
