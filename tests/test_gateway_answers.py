@@ -65,6 +65,15 @@ def example_xml(name: str, **replace: str) -> tuple[str, bytes]:
     return document_id, text.encode("utf-8")
 
 
+def documented_script(marker: str) -> str:
+    """The ``sh`` blocks between ``<!-- {marker}: begin -->`` and ``end`` in docs/gateway.md."""
+    text = (FIXTURES.parents[2] / "docs" / "gateway.md").read_text(encoding="utf-8")
+    section = text.split(f"<!-- {marker}: begin -->")[1].split(f"<!-- {marker}: end -->")[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    assert blocks, marker
+    return "set -euo pipefail\n" + "\n".join(blocks)
+
+
 class Net:
     def __init__(self, court: GatewayProcess, bank: GatewayProcess, police: GatewayProcess, broker_port: int):
         self.broker_port = broker_port
@@ -262,6 +271,27 @@ def test_overdue_then_released_in_the_status_and_the_case_view(net):
     )
 
 
+@pytest.mark.skipif(shutil.which("curl") is None or shutil.which("jq") is None, reason="needs curl and jq")
+def test_the_documented_answers_run_as_written(net, tmp_path):
+    query_id = net.publish(example_xml("QueryNotice.xml"))
+    net.arrived(net.bank, query_id)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "COURT": net.gateways[0].base,
+        "COURT_TOKEN": TOKENS["court-cms"][0],
+        "BANK": net.gateways[1].base,
+        "BANK_TOKEN": TOKENS["bank-core"][0],
+        "ID": query_id,
+    }
+    done = subprocess.run(
+        ["bash", "-c", documented_script("answers")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = json.loads(done.stdout[done.stdout.rindex('{\n  "state"') :])
+    assert {a["type"] for a in shown["answers"]} == {"ExtensionNotice", "ReviewSuggestion"}
+    assert shown["deadline"]["due_at"] and shown["state"] in ("answered", "overdue")
+
+
 # --- TLS client certificates instead of tokens ------------------------------------------------------
 
 
@@ -334,6 +364,11 @@ def test_a_client_certificate_instead_of_a_token(net, tmp_path):
         assert status == 401 and [p["code"] for p in body["problems"]] == ["GW_TOKEN_MISSING"]
         code, status, _ = curl(base, pki, "/v1/inbox", "forged")
         assert code != 0 and status == 0  # the handshake fails: no HTTP answer at all
+        documented = subprocess.run(
+            ["bash", "-c", documented_script("tls")], cwd=pki, env={"PATH": "/usr/bin:/bin", "GATEWAY": base},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert documented.returncode == 0 and json.loads(documented.stdout)["items"] == [], documented.stderr
         token = TOKENS["court-viewer"][0]
         code, status, _ = curl(base, pki, "/v1/inbox", None, "-H", f"Authorization: Bearer {token}")
         assert status == 200
@@ -341,3 +376,45 @@ def test_a_client_certificate_instead_of_a_token(net, tmp_path):
         assert {"court-cms-cert", "court-viewer"} <= {a.get("who") for a in audit}
     finally:
         gateway.stop()
+
+
+# --- "Kind": members of a choice that share a shape ----------------------------------------------------
+
+
+def test_kind_tells_a_rotating_freeze_from_a_freeze_and_the_openapi_document_says_so(net):
+    from openapi_spec_validator import validate
+
+    doc = notice(measures=3)
+    doc["Body"]["Measures"][1]["Kind"] = "BankRotatingFreeze"  # the same fields as a BankFreeze
+    doc["Body"]["Measures"][2]["Kind"] = "BankFreeze"
+    document_id = net.publish(doc)
+    page = wait_for(
+        lambda: net.bank.get("/v1/inbox").json()["items"],
+        lambda items: any(i["document_id"] == document_id for i in items),
+        "the notice at the bank",
+    )
+    item = next(i for i in page if i["document_id"] == document_id)
+    assert [i["kind"] for i in item["items"]] == ["BankFreeze", "BankRotatingFreeze", "BankFreeze"]
+    assert [m["Kind"] for m in item["document"]["Body"]["Measures"]] == ["BankFreeze", "BankRotatingFreeze", "BankFreeze"]
+    assert "<ld:BankRotatingFreeze MeasureId=\"M2\">" in net.bank.get(item["xml_url"]).body.decode()
+    # the JSON handed out is a valid submission as it is: what a court's system would store and resend
+    resent = copy.deepcopy(item["document"])
+    resent_id = str(uuid.uuid4())
+    resent["Id"], resent["Header"]["DocumentId"] = f"ld-{resent_id}", resent_id
+    resent["Header"]["IssuedAt"] = datetime.now(CHINA).isoformat(timespec="seconds")
+    assert net.publish(resent) == resent_id
+
+    wrong = notice()
+    wrong["Body"]["Measures"][0]["Kind"] = "BankFrozen"
+    refused = net.court.post_json("/v1/documents", wrong)
+    assert refused.status == 422 and refused.codes == ["GW_KIND_UNKNOWN"]
+    assert refused.json()["problems"][0]["path"] == "$.Body.Measures[0].Kind"
+
+    spec = net.court.get("/openapi.json").json()
+    validate(spec)
+    schemas = spec["components"]["schemas"]
+    assert schemas["BankRotatingFreeze"]["properties"]["Kind"]["const"] == "BankRotatingFreeze"
+    assert schemas["PropertyPreSeize"]["properties"]["Kind"]["const"] == "PropertyPreSeize"
+    measures = schemas["AssistanceNotice"]["properties"]["Measures"]["items"]
+    assert measures["discriminator"]["propertyName"] == "Kind"
+    assert measures["discriminator"]["mapping"]["BankRotatingFreeze"] == "#/components/schemas/BankRotatingFreeze"

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.documents.document import Document
 from broker.errors import LiandongError, problem
-from broker.gateway import routes
+from broker.gateway import kinds, routes
 from broker.gateway.apidocs import install_api_page
 from broker.gateway.routes.answers import ANSWER_MODELS
 from broker.gateway.problems import GatewayError, field_problems, response
@@ -134,6 +134,8 @@ def _install_openapi(app: FastAPI) -> None:
             )
             components.update(found.pop("$defs", {}))
             components[model.__name__] = found
+        # "Kind" tells apart the members of a choice that share a shape (BankRotatingFreeze, ...)
+        kinds.openapi(components, [Document, *ANSWER_MODELS])
         app.openapi_schema = schema
         return schema
 

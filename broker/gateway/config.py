@@ -1,5 +1,6 @@
 """The gateway's configuration file: a unit's configuration (like a court's or an adapter's)
-plus the HTTP side (address, body limit, audit log, API tokens)."""
+plus the HTTP side (address, body limit, audit log, API tokens, TLS and client certificates) and
+the deadline policy behind the state ``overdue``."""
 
 from __future__ import annotations
 

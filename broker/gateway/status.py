@@ -12,6 +12,7 @@ from pydantic_core import to_jsonable_python
 
 from broker.documents import codec
 from broker.documents.xmlmodel import NS
+from broker.gateway import kinds
 from broker.gateway.inbox import InboxReader
 from broker.gateway.problems import GatewayError
 from broker.parsing.hardened import parse
@@ -31,9 +32,12 @@ HUB_ANSWERS = ("ServiceReceipt", "RejectionNotice")
 
 
 def document_json(root: etree._Element) -> Any:
-    """The document as JSON (the Document model's aliases); an attachment's bytes in base64
+    """The document as JSON (the Document model's aliases, ``Kind`` on every member of a choice:
+    :mod:`broker.gateway.kinds`); an attachment's bytes in base64
     (pydantic's JSON mode would write them as UTF-8 text, which a PDF is not)."""
-    python = codec.from_element(root).model_dump(mode="python", by_alias=True, exclude_none=True)
+    document = codec.from_element(root)
+    python = document.model_dump(mode="python", by_alias=True, exclude_none=True)
+    python["Body"] = kinds.annotate(document.body, python["Body"])  # "Kind" on each choice's member
     return to_jsonable_python(python, bytes_mode="base64")
 
 

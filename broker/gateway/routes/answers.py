@@ -15,7 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from broker.documents.bodies import ExecutionReceipt, ExtensionNotice, LeadReport, ReviewSuggestion
 from broker.gateway import answer as answers
-from broker.gateway import submit
+from broker.gateway import kinds, submit
 from broker.gateway.auth import Answerer, Runtime
 from broker.gateway.body import read_body
 from broker.gateway.problems import GatewayError, field_problems
@@ -37,7 +37,7 @@ def _endpoint(model: type[answers.Answer]) -> Callable[..., Awaitable[JSONRespon
         if submit.media_type(request.headers.get("content-type")) != "json":
             raise GatewayError.of("GW_MEDIA_TYPE", content_type=request.headers.get("content-type", ""))
         raw = await read_body(request, rt.config.http.max_body_bytes)
-        body = _parse(adapter, raw)
+        body = _parse(model, adapter, raw)
         done = await run_in_threadpool(answers.answer, rt, document_id, body)
         if done.new:
             rt.metrics.answered.inc()
@@ -55,13 +55,16 @@ def _endpoint(model: type[answers.Answer]) -> Callable[..., Awaitable[JSONRespon
     return post_answer
 
 
-def _parse(adapter: TypeAdapter[answers.Answer], raw: bytes) -> answers.Answer:
+def _parse(model: type[answers.Answer], adapter: TypeAdapter[answers.Answer], raw: bytes) -> answers.Answer:
     try:
         data = json.loads(raw)
     except (ValueError, RecursionError) as exc:
         raise GatewayError.of(
             "GW_JSON_MALFORMED", detail=str(exc) if isinstance(exc, ValueError) else "too deep"
         ) from None
+    problems = kinds.resolve(data, model, ()) if isinstance(data, dict) else []
+    if problems:
+        raise GatewayError(problems)
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:
