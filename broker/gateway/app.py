@@ -55,6 +55,8 @@ def create_app(rt: GatewayRuntime, routers: Iterable[APIRouter] = ()) -> FastAPI
         mounted = routes.resolve(name)
         if isinstance(getattr(mounted, "state", None), State):
             mounted.state.runtime = rt  # broker.gateway.auth reads it from the app it runs in
+        if isinstance(mounted, FastAPI):
+            _install_errors(mounted)  # a refused token there is a 401 with the house body too
         app.mount(prefix, mounted)
     return app
 

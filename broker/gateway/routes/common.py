@@ -1,9 +1,10 @@
-"""What several routers share: the documented error answers and the 202 body."""
+"""What several routers share: the documented error answers, paging, and the 202 body."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
 from broker.gateway import status
@@ -22,6 +23,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     )
 }
 """The error answers every ``/v1`` route may give, for the OpenAPI document."""
+
+Cursor = Annotated[int, Query(ge=0, description="next_cursor of the previous page; 0 from the start")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+"""A page of a list read with a cursor (the inbox, the events)."""
 
 
 def accepted(id_field: str, document_id: str, new: bool, *, location: bool = False) -> JSONResponse:

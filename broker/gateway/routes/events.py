@@ -9,18 +9,13 @@ from fastapi.responses import StreamingResponse
 
 from broker.gateway import events
 from broker.gateway.auth import Reader, Runtime
-from broker.gateway.routes.common import ERRORS
+from broker.gateway.routes.common import ERRORS, Cursor, Limit
 
 router = APIRouter(prefix="/v1/events", tags=["courts", "units"], responses=ERRORS)
 
 
 @router.get("")
-def get_events(
-    rt: Runtime,
-    caller: Reader,
-    cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page; 0 from the start")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+def get_events(rt: Runtime, caller: Reader, cursor: Cursor = 0, limit: Limit = 100) -> dict[str, Any]:
     """What arrived after ``cursor``, oldest first: documents served, rejected, answered
     (courts), documents received (units). ``id`` is stable: use it to drop duplicates."""
     return events.events_page(rt.inbox, cursor, limit)
