@@ -394,6 +394,7 @@ def test_kind_tells_a_rotating_freeze_from_a_freeze_and_the_openapi_document_say
         "the notice at the bank",
     )
     item = next(i for i in page if i["document_id"] == document_id)
+    assert set(item["answer_urls"]) == {"result", "extension", "review", "lead"}  # an assistance notice
     assert [i["kind"] for i in item["items"]] == ["BankFreeze", "BankRotatingFreeze", "BankFreeze"]
     assert [m["Kind"] for m in item["document"]["Body"]["Measures"]] == ["BankFreeze", "BankRotatingFreeze", "BankFreeze"]
     assert "<ld:BankRotatingFreeze MeasureId=\"M2\">" in net.bank.get(item["xml_url"]).body.decode()

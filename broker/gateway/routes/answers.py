@@ -71,9 +71,8 @@ def _parse(model: type[answers.Answer], adapter: TypeAdapter[answers.Answer], ra
         raise GatewayError(field_problems(exc.errors(include_input=False))) from None
 
 
-for _path, _model, _summary, _doc in (
+for _model, _summary, _doc in (
     (
-        "result",
         ExecutionReceipt,
         "Answer with the result (协助执行结果回执)",
         "Each measure, query or release: executed, a limit freeze with the requested and frozen "
@@ -82,27 +81,25 @@ for _path, _model, _summary, _doc in (
         "same answer again returns the same receipt, another one is 409.",
     ),
     (
-        "extension",
         ExtensionNotice,
         "Ask for more time (延期说明)",
         "The unit cannot finish in time: the reason, the proposed deadline and the items concerned "
         "(002 四.7, 四.13, 四.14, 四.17). Once per document, like a result.",
     ),
     (
-        "review",
         ReviewSuggestion,
         "Object (审查建议)",
         "A review suggestion never stops the measure: MeasureCarriedOut must be true (001 art. 20). "
         "Once per document, like a result.",
     ),
     (
-        "lead",
         LeadReport,
         "Report a person or vehicle found (线索通报)",
         "Within 24 hours of the sighting (002 四.7(2)), in answer to the assistance notice. Once "
         "per document, like a result.",
     ),
 ):
+    _path = answers.PATHS[_model.xml_tag]
     router.add_api_route(
         f"/{{document_id}}/{_path}",
         _endpoint(_model),
