@@ -47,15 +47,19 @@ ANSWERS_TO: dict[str, frozenset[str]] = {
 }
 """What each kind of answer may answer."""
 
-PATHS = {"ExecutionReceipt": "result", "ExtensionNotice": "extension", "ReviewSuggestion": "review", "LeadReport": "lead"}
+PATHS = {
+    "ExecutionReceipt": "result",
+    "ExtensionNotice": "extension",
+    "ReviewSuggestion": "review",
+    "LeadReport": "lead",
+}
 """Each kind's endpoint under ``/v1/inbox/{document_id}/`` (:mod:`broker.gateway.routes.answers`)."""
 
 
 def answer_urls(document_id: str, doc_type: str) -> dict[str, str]:
     """Where a document of ``doc_type`` in the inbox can be answered, by endpoint name."""
-    return {
-        path: f"/v1/inbox/{document_id}/{path}" for kind, path in PATHS.items() if doc_type in ANSWERS_TO[kind]
-    }
+    allowed = [path for kind, path in PATHS.items() if doc_type in ANSWERS_TO[kind]]
+    return {path: f"/v1/inbox/{document_id}/{path}" for path in allowed}
 
 
 ANSWERABLE = ANSWERS_TO["ExecutionReceipt"]

@@ -107,7 +107,9 @@ class HttpSide(Section):
     tokens: list[ApiToken] = Field(
         default_factory=list, description="at least one token, or a client certificate under tls.clients"
     )
-    tls: TlsSide | None = Field(None, description="HTTPS, and client certificates (off when absent: plain HTTP)")
+    tls: TlsSide | None = Field(
+        None, description="HTTPS, and client certificates (off when absent: plain HTTP)"
+    )
     webhook: WebhookSide | None = Field(None, description="push events to this receiver (off when absent)")
     seal_expiry_warning_days: float = Field(
         30.0, ge=0, description="/readyz says not ready (GW_SEAL_EXPIRING) when the seal expires within this many days"
@@ -131,8 +133,12 @@ class HttpSide(Section):
 class DeadlineSide(Section):
     """``deadlines:`` in the gateway's file; every field may be left out."""
 
-    policy: Path | None = Field(None, description="the deadline policy (default: the shipped config/deadlines.yaml)")
-    holidays: Path | None = Field(None, description="the holiday overrides (default: the shipped config/holidays.yaml)")
+    policy: Path | None = Field(
+        None, description="the deadline policy (default: the shipped config/deadlines.yaml)"
+    )
+    holidays: Path | None = Field(
+        None, description="the holiday overrides (default: the shipped config/holidays.yaml)"
+    )
     clock_start: AwareDatetime | None = Field(
         None, description="the time the gateway starts at (demos and tests only; default: real time)"
     )

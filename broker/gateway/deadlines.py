@@ -29,14 +29,18 @@ class DeadlineView:
 
     def __init__(self, side: DeadlineSide, registry: Registry):
         self.policy = DeadlinePolicy.from_file(side.policy) if side.policy else DeadlinePolicy.default()
-        self.calendar = WorkingCalendar.from_file(side.holidays) if side.holidays else WorkingCalendar.default()
+        self.calendar = (
+            WorkingCalendar.from_file(side.holidays) if side.holidays else WorkingCalendar.default()
+        )
         self.clock = SupervisionClock(start=side.clock_start)
         self.registry = registry
 
     def now(self) -> datetime:
         return self.clock.now()
 
-    def due(self, doc_type: str, root: etree._Element, recipient: str, served_at: datetime) -> Deadline | None:
+    def due(
+        self, doc_type: str, root: etree._Element, recipient: str, served_at: datetime
+    ) -> Deadline | None:
         """The deadline of a document served at ``served_at`` on ``recipient``; ``None`` when no
         rule applies (most documents other than notices) or the calendar does not reach it."""
         kind = self.registry.kind_of(recipient)
@@ -46,6 +50,8 @@ class DeadlineView:
         stated_text = _DEADLINE(root)
         stated = datetime.fromisoformat(stated_text) if stated_text else None
         try:
-            return self.policy.due(doc_type, items, kind.value, served_at, stated, self.calendar, urgent=urgent)
+            return self.policy.due(
+                doc_type, items, kind.value, served_at, stated, self.calendar, urgent=urgent
+            )
         except LiandongError:  # DEADLINE_NO_RULE, CAL_YEAR_UNKNOWN: nothing to be overdue against
             return None

@@ -134,7 +134,8 @@ def openapi(components: dict[str, dict[str, Any]], roots: list[type[XmlModel]]) 
                 prop = schema.get("properties", {}).get(f.xml_name)
                 if prop is not None:
                     holder = prop.get("items", prop) if f.is_list else prop
-                    holder = next((a for a in holder.get("anyOf", []) if "anyOf" in a or "oneOf" in a), holder)
+                    nested = [a for a in holder.get("anyOf", []) if "anyOf" in a or "oneOf" in a]
+                    holder = nested[0] if nested else holder  # an optional choice: anyOf[choice, null]
                     if "anyOf" in holder or "oneOf" in holder:
                         holder["discriminator"] = {
                             "propertyName": KIND,

@@ -80,7 +80,8 @@ class GatewayState:
                 ).fetchone()
             else:
                 row = self._db.execute(
-                    "SELECT digest, reply_id, raw FROM replies WHERE document_id=? AND kind=?", (document_id, kind)
+                    "SELECT digest, reply_id, raw FROM replies WHERE document_id=? AND kind=?",
+                    (document_id, kind),
                 ).fetchone()
         return Given(row[0], row[1], bytes(row[2])) if row else None
 

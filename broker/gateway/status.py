@@ -115,7 +115,9 @@ def _results(root: etree._Element) -> list[dict[str, Any]]:
     return found
 
 
-def document_status(store: UnitStore, document_id: str, deadlines: DeadlineView | None = None) -> dict[str, Any]:
+def document_status(
+    store: UnitStore, document_id: str, deadlines: DeadlineView | None = None
+) -> dict[str, Any]:
     """The state of a document this unit sent (published, served, answered, overdue, released,
     rejected) or received (received, answered, overdue, released); ``GW_NOT_FOUND`` for any
     other id (another unit's document). With ``deadlines``, ``deadline`` says when it falls due."""
@@ -163,7 +165,9 @@ def document_status(store: UnitStore, document_id: str, deadlines: DeadlineView 
                 ],
             }
         else:
-            status["answers"].append(_answer_of(entry.document_id, entry.doc_type, entry.sender, entry.received_at, root))
+            status["answers"].append(
+                _answer_of(entry.document_id, entry.doc_type, entry.sender, entry.received_at, root)
+            )
     root = parse(sent.raw)
     status["releases"] = released_by(root, (parse(s.raw) for s in _served_releases(store)))
     status["deadline"] = None
@@ -173,13 +177,14 @@ def document_status(store: UnitStore, document_id: str, deadlines: DeadlineView 
     if status["rejection"]:
         status["state"] = "rejected"
     else:
-        status["state"] = _state(
-            status["answers"], status["deadline"], _all_released(root, status["releases"]), bool(status["service"])
-        )
+        released = _all_released(root, status["releases"])
+        status["state"] = _state(status["answers"], status["deadline"], released, bool(status["service"]))
     return status
 
 
-def _state(answers: list[dict[str, Any]], deadline: dict[str, Any] | None, released: bool, served: bool) -> str:
+def _state(
+    answers: list[dict[str, Any]], deadline: dict[str, Any] | None, released: bool, served: bool
+) -> str:
     """released > answered with a result > overdue > answered otherwise > served > published."""
     if released:
         return "released"
@@ -193,7 +198,11 @@ def _state(answers: list[dict[str, Any]], deadline: dict[str, Any] | None, relea
 
 
 def _deadline(
-    deadlines: DeadlineView, doc_type: str, root: etree._Element, served_at: datetime, answers: list[dict[str, Any]]
+    deadlines: DeadlineView,
+    doc_type: str,
+    root: etree._Element,
+    served_at: datetime,
+    answers: list[dict[str, Any]],
 ) -> dict[str, Any] | None:
     """When the document falls due (moved by an extension notice that gives a reason and a new
     deadline, 002 四.7), and whether that passed with no result."""
@@ -277,7 +286,9 @@ def _all_released(notice: etree._Element, releases: list[dict[str, str]]) -> boo
     return bool(measures) and measures <= {r["measure"] for r in releases}
 
 
-def case_documents(store: UnitStore, case_number: str, deadlines: DeadlineView | None = None) -> list[dict[str, Any]]:
+def case_documents(
+    store: UnitStore, case_number: str, deadlines: DeadlineView | None = None
+) -> list[dict[str, Any]]:
     """Every document of the case this unit sent or received, with its state."""
     ids = [s.document_id for s in store.sent() if _CASE(parse(s.raw)) == case_number]
     ids += [

@@ -29,7 +29,9 @@ def uvicorn_options(tls: TlsSide | None) -> dict[str, Any]:
         return {}
     options: dict[str, Any] = {"ssl_certfile": str(tls.cert), "ssl_keyfile": str(tls.key)}
     if tls.client_ca is not None:
-        options.update(ssl_ca_certs=str(tls.client_ca), ssl_cert_reqs=ssl.CERT_OPTIONAL, http=ClientCertProtocol)
+        options.update(
+            ssl_ca_certs=str(tls.client_ca), ssl_cert_reqs=ssl.CERT_OPTIONAL, http=ClientCertProtocol
+        )
     return options
 
 

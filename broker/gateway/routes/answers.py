@@ -26,7 +26,12 @@ log = logging.getLogger("liandong.gateway")
 
 router = APIRouter(prefix="/v1/inbox", tags=["units"], responses=ERRORS)
 
-ANSWER_MODELS: tuple[type[answers.Answer], ...] = (ExecutionReceipt, ExtensionNotice, ReviewSuggestion, LeadReport)
+ANSWER_MODELS: tuple[type[answers.Answer], ...] = (
+    ExecutionReceipt,
+    ExtensionNotice,
+    ReviewSuggestion,
+    LeadReport,
+)
 """Their JSON schemas are components of the OpenAPI document (:mod:`broker.gateway.app`)."""
 
 
@@ -111,7 +116,9 @@ for _model, _summary, _doc in (
         openapi_extra={
             "requestBody": {
                 "required": True,
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{_model.__name__}"}}},
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{_model.__name__}"}}
+                },
             }
         },
     )

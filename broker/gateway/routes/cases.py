@@ -16,4 +16,5 @@ router = APIRouter(prefix="/v1/cases", tags=["courts", "units"], responses=ERROR
 @router.get("/{case_number}")
 def get_case(case_number: str, rt: Runtime, caller: Reader) -> dict[str, Any]:
     """Every document of a case this unit sent or received, with its state."""
-    return {"case_number": case_number, "documents": status.case_documents(rt.store, case_number, rt.deadlines)}
+    documents = status.case_documents(rt.store, case_number, rt.deadlines)
+    return {"case_number": case_number, "documents": documents}
