@@ -180,7 +180,8 @@ class GatewayProcess:
     def client(self, token_name: str | None) -> Http:
         return Http(self.base, TOKENS[token_name][0] if token_name else None)
 
-    def start(self) -> GatewayProcess:
+    def start(self, probe=None) -> GatewayProcess:
+        """Start, and wait until ``probe()`` (default: ``/healthz`` over plain HTTP) is true."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "broker.cli.main", "gateway", "run", "--config", str(self.config)],
@@ -194,7 +195,7 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gateway exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
             try:
-                return anonymous.get("/healthz").status == 200
+                return probe() if probe is not None else anonymous.get("/healthz").status == 200
             except OSError:
                 return False
 
