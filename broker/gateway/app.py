@@ -82,6 +82,8 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     _install_audit(app)
     _install_openapi(app)
     install_api_page(app)
+    from broker.gateway.rendering import router as rendering  # the 文书 (issue 13); imports require from here
+    app.include_router(rendering)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:
