@@ -7,6 +7,7 @@ rendered by :func:`generic` from the model's fields, so every type in the catalo
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 from broker.documents.bodies import AssistanceNotice, ExecutionReceipt, QueryNotice, ReleaseNotice
@@ -36,8 +37,11 @@ def _is_model_list(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(x, XmlModel) and phrase(x) is None for x in v)
 
 
-def fill(entry: Entry, model: XmlModel, skip: frozenset[str] = _TITLE_FIELDS) -> Entry:
-    """Add ``model``'s fields to ``entry``: rows for values, child items for lists of records."""
+def fill(
+    entry: Entry, model: XmlModel, skip: frozenset[str] = _TITLE_FIELDS, label: Callable[[str], str] = labels.field
+) -> Entry:
+    """Add ``model``'s fields to ``entry``: rows for values, child items for lists of records;
+    ``label`` names a field."""
     for name in type(model).model_fields:
         v = getattr(model, name)
         if name in skip or not _present(v):
@@ -47,7 +51,7 @@ def fill(entry: Entry, model: XmlModel, skip: frozenset[str] = _TITLE_FIELDS) ->
                 tag = getattr(type(child), "xml_tag", "") or labels.field(name)
                 entry.children.append(fill(Entry(f"{labels.field(name)} {i}：{labels.item(tag)}"), child))
         else:
-            entry.rows.append(Row(labels.field(name), format_value(v)))
+            entry.rows.append(Row(label(name), format_value(v)))
     return entry
 
 
@@ -74,7 +78,8 @@ def _assistance(doc: Document, addressee: str) -> list[Section]:
     basis = f"根据本院{format_value(body.ruling)}，" if body.ruling else ""
     intro = Section(paragraphs=[f"{addressee}：", f"{basis}请你单位协助执行下列事项："])
     items = [
-        fill(Entry(f"{numbered(n)}{labels.item(m.xml_tag)}{_item_id(m)}"), m) for n, m in enumerate(body.measures, 1)
+        fill(Entry(f"{numbered(n)}{labels.item(m.xml_tag)}{_item_id(m)}"), m, label=partial(labels.measure_field, m.xml_tag))
+        for n, m in enumerate(body.measures, 1)
     ]
     return [intro, Section(entries=items), *_remark(body.remark)]
 

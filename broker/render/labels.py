@@ -435,6 +435,25 @@ FIELDS: Mapping[str, str] = MappingProxyType(
 )
 
 
+_MEASURE_WORDS: tuple[tuple[str, Mapping[str, str]], ...] = (
+    # what the amount and the period of a measure are, in the words of its form (003 bank rules
+    # 10, 13: 冻结金额、冻结期限、扣划金额; 001 arts. 11–12: 查封期限; 003 SPC–MPS 三(一): 边控期限)
+    ("Freeze", {"amount": "冻结金额", "period": "冻结期限"}),
+    ("Deduct", {"amount": "扣划金额"}),
+    ("Extract", {"amount": "提取金额"}),
+    ("Seize", {"period": "查封期限"}),
+    ("ExitRestriction", {"period": "限制出境期限"}),
+)
+
+
+def measure_field(tag: str, name: str) -> str:
+    """The label of a measure's field: the amount of a freeze is 冻结金额, of a deduction 扣划金额, …"""
+    for part, words in _MEASURE_WORDS:
+        if part in tag and name in words:
+            return words[name]
+    return field(name)
+
+
 def title(document_type: str) -> str:
     """The 文书's title; an unknown type is shown by its XML name."""
     return TITLES.get(document_type, document_type)

@@ -6,6 +6,8 @@ here: the 文书 is rendered, with its seal block saying so and why.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from lxml import etree
 
 from broker.documents import codec
@@ -79,4 +81,9 @@ _ISSUED_AT = etree.XPath("string(/*/*[local-name()='Header']/*[local-name()='Iss
 
 
 def _issued_at_words(root: etree._Element) -> str:
-    return str(_ISSUED_AT(root)).strip()
+    """The signing time the document claims (its IssuedAt), in words when it is a time."""
+    text = str(_ISSUED_AT(root)).strip()
+    try:
+        return moment(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        return text
