@@ -19,10 +19,11 @@ from typer.testing import CliRunner
 from broker.cli.main import app
 from broker.documents.document import DocumentType
 from broker.documents.xmlmodel import XmlModel
-from broker.errors import LiandongError
+from broker.errors import CATALOGUE, LiandongError
 from broker.render import Seal, render, render_html, render_pdf
 from broker.render import body as render_body
 from broker.render.labels import TITLES
+from tests import hostile
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNED = sorted((ROOT / "examples" / "signed").glob("*.xml"))
@@ -141,6 +142,22 @@ def test_input_that_is_no_document_is_a_coded_error(raw: bytes, code: str):
     with pytest.raises(LiandongError) as caught:
         render_html(raw)
     assert code in caught.value.codes
+
+
+@pytest.mark.parametrize("hostile", hostile.CLASSES, ids=str)
+def test_hostile_documents_render_with_their_code_or_fail_with_it_never_otherwise(hostile: hostile.Hostile, seal: Seal):
+    """The checker's hostile inputs (issue 11): each is rendered (with a seal that does not verify
+    and its code, when the seal is what is hostile) or refused with a code, never another exception."""
+    raw = hostile.build()
+    try:
+        r = render(raw, trust=seal)
+    except LiandongError as exc:
+        assert exc.codes and all(c in CATALOGUE for c in exc.codes)
+    else:
+        html = render_html(raw, trust=seal)
+        if r.seal.status != "verified":  # else the code is a business rule's, which rendering does not check
+            assert r.seal.status == "failed" and hostile.code in [p.code for p in r.seal.problems]
+            assert "seal does not verify" in html
 
 
 def test_html_escapes_document_text(seal: Seal):

@@ -20,9 +20,7 @@ from broker.cli.document_files import display_name, read_document
 from broker.cli.output import fail, out
 from broker.errors import LiandongError, Problem, problem
 from broker.registry import Registry
-from broker.render import render
-from broker.render.html import page
-from broker.render.pdf import print_html
+from broker.render import html_of, html_to_pdf, render
 from broker.signing.verifier import DocumentVerifier
 
 
@@ -59,8 +57,8 @@ def _render_one(
         return None, file.problems, ()
     try:
         rendering = render(file.raw, trust=verifier, registry=registry)
-        html = page(rendering)
-        data = print_html(html) if fmt is Format.PDF else html.encode("utf-8")
+        html = html_of(rendering)
+        data = html_to_pdf(html) if fmt is Format.PDF else html.encode("utf-8")
     except LiandongError as exc:
         return None, exc.problems, ()
     try:

@@ -59,19 +59,23 @@ def check(
 def _claimed(status: str, root: etree._Element, issued_at: str, problems: tuple) -> SealView:
     """What the signature's first certificate says, unverified; nothing when it cannot be read."""
     cert = _first_certificate(root)
+    bare = SealView(status=status, problems=problems, signed_at=issued_at, claimed=True)  # type: ignore[arg-type]
     if cert is None:
-        return SealView(status=status, problems=problems, signed_at=issued_at, claimed=True)  # type: ignore[arg-type]
-    return SealView(
-        status=status,  # type: ignore[arg-type]
-        problems=problems,
-        unit_code=unit_code_of(cert),
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        serial=format(cert.serial_number, "x"),
-        fingerprint=fingerprint(cert),
-        signed_at=issued_at,
-        claimed=True,
-    )
+        return bare
+    try:
+        return SealView(
+            status=status,  # type: ignore[arg-type]
+            problems=problems,
+            unit_code=unit_code_of(cert),
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            serial=format(cert.serial_number, "x"),
+            fingerprint=fingerprint(cert),
+            signed_at=issued_at,
+            claimed=True,
+        )
+    except ValueError:  # cryptography parses names lazily: a malformed one fails here (CERT_NAME_MALFORMED)
+        return bare
 
 
 def _first_certificate(root: etree._Element) -> x509.Certificate | None:
