@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from collections.abc import Callable
 from pathlib import Path
 from time import process_time
-from typing import Any, Callable
+from typing import Any
 
 from bench.common import machine_info, write_result
 from broker.checking import DocumentChecker

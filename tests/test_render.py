@@ -13,14 +13,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from typer.testing import CliRunner
 
 from broker.cli.main import app
 from broker.documents.document import DocumentType
 from broker.documents.xmlmodel import XmlModel
 from broker.errors import CATALOGUE, LiandongError
-from broker.render import Seal, render, render_html, render_pdf
+from broker.render import Seal, render, render_html
 from broker.render import body as render_body
 from broker.render.labels import TITLES
 from tests import hostile

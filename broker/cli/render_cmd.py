@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -71,10 +71,10 @@ def _render_one(
 def render_files(
     files: Annotated[list[str], typer.Argument(help="document files")],
     fmt: Annotated[Format, typer.Option("--format", help="html or pdf")] = Format.HTML,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="directory for the files (default: the current one)")] = None,
-    trust: Annotated[Optional[list[Path]], typer.Option(help="trust anchor certificates (PEM), repeatable: check the seals")] = None,
-    crl: Annotated[Optional[list[Path]], typer.Option(help="certificate revocation lists (PEM), repeatable")] = None,
-    registry: Annotated[Optional[Path], typer.Option("--registry", help="member registry: units' names and pinned seals")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="directory for the files (default: the current one)")] = None,
+    trust: Annotated[list[Path] | None, typer.Option(help="trust anchor certificates (PEM), repeatable: check the seals")] = None,
+    crl: Annotated[list[Path] | None, typer.Option(help="certificate revocation lists (PEM), repeatable")] = None,
+    registry: Annotated[Path | None, typer.Option("--registry", help="member registry: units' names and pinned seals")] = None,
 ) -> None:
     """Render documents as readable 文书 (HTML or PDF): title, numbers, body in words, officers, seal.
 

@@ -24,7 +24,8 @@ Modules, one concern each: :mod:`~broker.render.labels` (the words), :mod:`~brok
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from broker.errors import LiandongError
 from broker.registry import Registry

@@ -7,8 +7,9 @@ rendered by :func:`generic` from the model's fields, so every type in the catalo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from broker.documents.bodies import AssistanceNotice, ExecutionReceipt, QueryNotice, ReleaseNotice
 from broker.documents.document import Document

@@ -7,9 +7,9 @@ document type added later is readable before anyone writes its words.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import Enum
 from types import MappingProxyType
-from typing import Mapping
 
 from pydantic.alias_generators import to_pascal
 

@@ -14,11 +14,11 @@ import binascii
 from cryptography import x509
 from lxml import etree
 
+from broker.render.values import moment
+from broker.render.view import SealView
 from broker.signing.keys import fingerprint, unit_code_of
 from broker.signing.profile import NSMAP
 from broker.signing.verifier import DocumentVerifier, VerifiedDocument
-from broker.render.values import moment
-from broker.render.view import SealView
 
 _DS = "{" + NSMAP["ds"] + "}"
 _SIGNATURES = etree.XPath("//ds:Signature", namespaces=NSMAP)
