@@ -106,6 +106,12 @@ def test_a_notice_reads_as_the_paper_form(seal: Seal):
         assert words in html, words
 
 
+def test_units_and_types_in_a_body_are_named(seal: Seal):
+    html = render_html((ROOT / "examples" / "signed" / "ServiceReceipt.xml").read_bytes(), trust=seal)
+    assert "<th>送达文书种类</th><td>协助执行通知书</td>" in html
+    assert "<th>受送达单位</th><td>中国工商银行股份有限公司云浮分行（91445300MA5100003A）</td>" in html
+
+
 def test_without_a_registry_the_addressee_is_its_code():
     r = render(NOTICE.read_bytes())
     assert r.addressee == "91445300MA5100003A"

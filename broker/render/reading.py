@@ -7,6 +7,7 @@ here: the 文书 is rendered, with its seal block saying so and why.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from lxml import etree
 
@@ -69,7 +70,7 @@ def read(
         sender=h.sender,
         addressee=addressee,
         header=header,
-        sections=body.sections(document, addressee),
+        sections=body.sections(document, addressee, partial(_with_code, registry=registry)),
         officers=[Row(o.name, format_value(o)) for o in h.officers],
         seal=seal_view,
         issuer_name=unit_name(h.sender, registry),
