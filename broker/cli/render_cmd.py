@@ -78,8 +78,9 @@ def render_files(
 ) -> None:
     """Render documents as readable 文书 (HTML or PDF): title, numbers, body in words, officers, seal.
 
-    With --trust each seal is verified and its verdict printed on the 文书; without, it is shown as not
-    checked. Exit 0 when every file was rendered (a seal that does not verify is said on the 文书)."""
+    With --trust each seal is verified and its verdict printed on the 文书; without, it says "not checked".
+
+    Exit 0 when every file was rendered (a seal that does not verify is said on the 文书)."""
     if crl and not trust:
         fail(typer.BadParameter("--crl needs --trust"))
     try:
