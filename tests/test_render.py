@@ -22,6 +22,7 @@ from broker.errors import CATALOGUE, LiandongError
 from broker.render import Seal, render, render_html
 from broker.render import body as render_body
 from broker.render.labels import TITLES
+from broker.signing import DocumentSigner
 from tests import hostile
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -127,6 +128,15 @@ def test_a_tampered_document_renders_with_seal_does_not_verify_and_its_code(seal
     assert "SIG_TAMPERED" in html and "SIG_TAMPERED" in [p.code for p in r.seal.problems]
     # who it claims to be sealed by is still shown, marked as not verified
     assert "未经验证" in html and r.seal.serial and r.seal.serial in html
+
+
+def test_a_receipt_sealed_with_a_revoked_certificate_says_so_with_the_crl(seal: Seal):
+    bank = CERTS / "units" / "91445300MA5100003A"
+    revoked = DocumentSigner.from_files(bank / "sign-revoked.key", bank / "sign-revoked.pem", bank / "chain.pem")
+    raw = revoked.sign((ROOT / "examples" / "unsigned" / "ExecutionReceipt.xml").read_bytes())
+    r = render(raw, trust=seal)
+    assert r.seal.status == "failed" and "CERT_REVOKED" in [p.code for p in r.seal.problems]
+    assert "CERT_REVOKED" in render_html(raw, trust=seal)
 
 
 def test_a_body_without_specific_wording_is_rendered_from_its_model():
