@@ -22,6 +22,7 @@ ROUTERS: list[str] = [
     "broker.gateway.routes.inbox:router",
     "broker.gateway.routes.answers:router",
     "broker.gateway.routes.events:router",
+    "broker.gateway.rendering:router",  # the 文书 as HTML and PDF (broker/render)
 ]
 """Included in this order (the first route that matches a request answers it)."""
 
