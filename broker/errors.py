@@ -109,6 +109,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("RULE_QUERY_UNIT_KIND", "{query} 查询不能送达 {unit_kind} 类单位", "a {query} query cannot go to a unit of kind {unit_kind}"),
     ErrorSpec("RULE_DIRECTION", "{doc_type} 不能由 {sender_kind} 发往 {recipient_kind}", "{doc_type} cannot go from {sender_kind} to {recipient_kind}"),
     ErrorSpec("RULE_STATUS_QUERY_ONLY", "法院以外的单位只能向信用信息共享平台查询失信状态", "units other than courts may only ask the credit platform whether a subject is listed", "003 失信规定 第八条"),
+    ErrorSpec("RULE_NOT_SUPERIOR_COURT", "{doc_type} 必须发往受托法院 {court} 的上级法院 {expected}", "{doc_type} must go to {expected}, the superior court of the entrusted court {court}", "003 事项委托 第十三条"),
     ErrorSpec("RULE_UNKNOWN_UNIT", "单位 {unit} 不是联动网络成员", "unit {unit} is not a member of the network"),
     ErrorSpec("RULE_LISTING_MINOR", "被执行人在决定日为未成年人，不得纳入失信被执行人名单（{path}）", "the debtor is a minor on the decision date and may not be listed as dishonest ({path})", "003 失信规定 第四条"),
     ErrorSpec("RULE_LISTING_PERIOD", "失信名单期限为二年，延长须为一至三年并说明理由：{detail}", "a dishonest listing lasts two years; an extension must be one to three years with a reason: {detail}", "003 失信规定 第二条"),

@@ -176,6 +176,11 @@ DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
         "JudicialSuggestion": Direction(_COURT, NON_COURT_MEMBERS),  # 001 arts. 19, 24
         "ItemEntrustment": Direction(_COURT, _COURT),  # 003 事项委托
         "EntrustmentFeedback": Direction(_COURT, _COURT),
+        # 003 事项委托 art. 13: rating to the entrusted court, complaint and explanation to its
+        # superior court (RULE_NOT_SUPERIOR_COURT)
+        "EntrustmentRating": Direction(_COURT, _COURT),
+        "EntrustmentComplaint": Direction(_COURT, _COURT),
+        "ComplaintExplanation": Direction(_COURT, _COURT),
         # Receipts go back to whoever asked: courts, or a unit that checked the dishonest list; the
         # hub routes every answer to the sender of the document it answers (ROUTE_REPLY_*).
         "ExecutionReceipt": Direction(EXECUTING_KINDS, _COURT | (NON_COURT_MEMBERS - _HUB_OR_OFFICE)),
@@ -196,7 +201,15 @@ DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
 )
 
 REPLY_TYPES: frozenset[str] = frozenset(
-    {"ExecutionReceipt", "ExtensionNotice", "ReviewSuggestion", "MeasureStatusNotice", "EntrustmentFeedback", "ServiceReceipt"}
+    {
+        "ExecutionReceipt",
+        "ExtensionNotice",
+        "ReviewSuggestion",
+        "MeasureStatusNotice",
+        "EntrustmentFeedback",
+        "EntrustmentRating",  # in reply to the feedback: back to the entrusted court
+        "ServiceReceipt",
+    }
 )
 """Types that answer an earlier document and must name it in ``Header/InReplyTo``."""
 
@@ -214,6 +227,9 @@ CASE_TYPES: frozenset[str] = frozenset(
         "ConsumptionRestrictionOrder",
         "ItemEntrustment",
         "EntrustmentFeedback",
+        "EntrustmentRating",
+        "EntrustmentComplaint",
+        "ComplaintExplanation",
         "ExecutionReceipt",
         "ExtensionNotice",
         "ReviewSuggestion",
