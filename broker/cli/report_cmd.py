@@ -142,9 +142,11 @@ def report(
         err.print("[red]no ledger[/red]: give --url (or LIANDONG_LEDGER_URL) or --config")
         raise typer.Exit(2)
     names: dict[str, str] = {}
+    members = None
     if registry_path is not None:
         try:
-            names = {u.code: u.name for u in load_registry(registry_path).units}
+            members = load_registry(registry_path)
+            names = {u.code: u.name for u in members.units}
         except LiandongError as exc:
             fail(exc)
 
@@ -156,7 +158,7 @@ def report(
     ledger = _open(ledger_url, ledger_schema)
     try:
         result = report_from_ledger(
-            ledger, since=start, until=end, as_of=reference, calendar=calendar, names=names
+            ledger, since=start, until=end, as_of=reference, calendar=calendar, names=names, registry=members
         )
     except SQLAlchemyError as exc:
         _cannot_read(exc)
