@@ -144,6 +144,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("ROUTE_TYPE_NOT_ACCEPTED", "接收方 {recipient} 不接收 {doc_type} 类文书", "the recipient {recipient} does not accept {doc_type}"),
     ErrorSpec("ROUTE_REPLY_UNKNOWN", "所答复的文书 {document_id} 未送达过该单位", "the answered document {document_id} was never delivered to this unit"),
     ErrorSpec("ROUTE_REPLY_WRONG_RECIPIENT", "答复必须发往原文书的发送方 {expected}", "an answer must go to the sender of the original document, {expected}"),
+    ErrorSpec("ROUTE_RATING_NOT_COMPLETED", "只能评价已办结的事项委托：评价须答复受托法院的办结反馈并指明该事项委托（所答复的文书 {document_id}）", "only a completed entrustment may be rated: a rating answers the entrusted court's completing feedback and names that entrustment (answered document {document_id})", "003 事项委托 第十三条"),
     ErrorSpec("ROUTE_NOT_RECIPIENT", "文书的接收方为 {recipient}，不是收到该文书的单位 {unit}：不予处理", "the document is addressed to {recipient}, not to {unit}, which received it: not acted on"),
     ErrorSpec("DOC_ID_REUSED", "文书编号 {document_id} 已用于另一份文书，请使用新的编号", "document id {document_id} was already used for another document; use a new id"),
     ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),

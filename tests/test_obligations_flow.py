@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -96,6 +96,10 @@ def test_a_rating_and_a_complaint_travel_court_to_court_and_to_the_superior_cour
         feedback = fresh("EntrustmentFeedback", in_reply_to=entrustment_id)
         assert yunfu.publish(feedback, timeout=WAIT).accepted
 
+        # only a completed entrustment is rated: the rating must name the one the feedback completed
+        stray = _body(fresh("EntrustmentRating", in_reply_to=feedback.header.document_id), entrustment=uuid4())
+        refused = gongan.publish(stray, timeout=WAIT)
+        assert not refused.accepted and [code for code, *_ in refused.errors] == ["ROUTE_RATING_NOT_COMPLETED"]
         # the rating goes back to the entrusted court, in reply to its feedback
         rating = _body(fresh("EntrustmentRating", in_reply_to=feedback.header.document_id), entrustment=entrustment_id)
         assert gongan.publish(rating, timeout=WAIT).accepted
