@@ -152,6 +152,8 @@ def test_a_punishing_unit_without_its_quarterly_report_is_reminded_escalated_and
         hub.clock.set(at(2026, 4, 16, 9))
         hub.supervisor.scan()
         hub.supervisor.scan()  # once per unit and quarter
+        with hub.ledger.transaction() as tx:  # every deadline passed: the quarter is settled
+            assert tx.get_state("punishment.settled:2026Q1") is not None
         about = str(regarding(BANK, Quarter(2026, 1)))
         bank.recorder.wait_for(lambda r: r.of_type("Reminder"), WAIT, "the bank's reminder")
         reminder = bank.recorder.of_type("Reminder")[0].document().body

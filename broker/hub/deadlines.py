@@ -91,6 +91,7 @@ COMPLETED = "case.completed:"
 OUTSTANDING = "outstanding:"
 PUNISHMENT_SINCE = "punishment.watch_since"
 PUNISHMENT = "punishment.overdue:"
+PUNISHMENT_DONE = "punishment.settled:"
 
 RELEASABLE_MEASURES: frozenset[str] = frozenset().union(*RELEASABLE.values())
 """Measures that stay in place until released (freezes, seizures, bans, searches, records).
@@ -903,6 +904,9 @@ class DeadlineSupervisor(Supervisor):
         office = self.hub.registry.office
         jobs: list[Job] = []
         for quarter in pr.quarters_between(since, now):
+            done = f"{PUNISHMENT_DONE}{quarter.label}"
+            if tx.get_state(done) is not None:
+                continue  # every unit's deadline had passed and was dealt with: never read again
             late = pr.missing(units, pr.reported_units(self.hub.ledger.engine, quarter), quarter, self.policy, self._fallback, now)
             for entry in late:
                 if not tx.add_state(f"{PUNISHMENT}{entry.unit}:{quarter.label}", "reminded", now):
@@ -926,6 +930,10 @@ class DeadlineSupervisor(Supervisor):
                 jobs.append(self._issue(tx, reminder, entry.unit))
                 jobs.append(self._issue(tx, escalation, office))
                 event(log, "punishment_report.overdue", unit=entry.unit, quarter=quarter.label)
+            # A quarter whose deadlines have all passed is settled: later scans skip its reports
+            # (a unit enrolled after that owes the office, not a reminder, for it).
+            if all(pr.due_at(self.policy, self._fallback, quarter, u.kind.value) <= now for u in units):
+                tx.add_state(done, "settled", now)
         return 0, jobs
 
     def _non_delivery(self, tx: LedgerTx, now: datetime) -> tuple[int, list[Job]]:
