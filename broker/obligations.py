@@ -81,6 +81,8 @@ H, A, C, BR, REG = Carrier.HUB, Carrier.ADAPTER, Carrier.COURT, Carrier.BROKER, 
 T_SUP = "tests/test_supervision.py::"
 T_HUB = "tests/test_hub.py::"
 
+# Not reformatted: one obligation per entry reads as a table.
+# fmt: off
 BEHAVIOUR: tuple[Obligation, ...] = (
     # --- What problem this is / actors ------------------------------------------------------------
     _b("What problem this is", "Each member unit receives only its own documents", "003 SPC–MPS 五(二); DOMAIN.md",
@@ -229,6 +231,7 @@ BEHAVIOUR: tuple[Obligation, ...] = (
     _not("Supervision and statistics", "Staff who misuse the dishonest list are held responsible", "003 失信规定 第十三条",
          "left to people: discipline of court staff; the ledger keeps the evidence of who sent what"),
 )
+# fmt: on
 
 
 DOMAIN_SECTIONS: tuple[str, ...] = (
@@ -256,7 +259,10 @@ NOT_CARRIED_REASONS = ("out of scope for software", "left to people", "a legal e
 
 # --- rows read from the declarations --------------------------------------------------------------
 
-_COMPLEX = re.compile(r'<xs:complexType name="(\w+)Type">\s*<xs:annotation>\s*<xs:documentation>(.*?)</xs:documentation>', re.S)
+_COMPLEX = re.compile(
+    r'<xs:complexType name="(\w+)Type">\s*<xs:annotation>\s*<xs:documentation>(.*?)</xs:documentation>',
+    re.DOTALL,
+)
 _ELEMENT = re.compile(r'<xs:element name="(\w+)" type="ld:(\w+)Type"')
 
 
@@ -324,7 +330,9 @@ def rule_rows() -> list[Obligation]:
 
     rows = []
     for r in RULES:
-        source = r.source or "; ".join(dict.fromkeys(CATALOGUE[c].source for c in r.codes if CATALOGUE[c].source))
+        source = r.source or "; ".join(
+            dict.fromkeys(CATALOGUE[c].source for c in r.codes if CATALOGUE[c].source)
+        )
         summary = " ".join((r.description or "").split()).split(". ")[0].rstrip(".")
         rows.append(
             Obligation(
@@ -345,7 +353,9 @@ def deadline_rows() -> list[Obligation]:
 
     rows = []
     for line in DeadlinePolicy.default().rules:
-        key = "/".join(p for p in (line.doc_type, line.item, line.unit_kind.value if line.unit_kind else None) if p)
+        key = "/".join(
+            p for p in (line.doc_type, line.item, line.unit_kind.value if line.unit_kind else None) if p
+        )
         rows.append(
             Obligation(
                 "Deadlines",

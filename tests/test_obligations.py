@@ -6,7 +6,7 @@ scripts/gen_docs.py writes now is checked by tests/test_docs_generated.py."""
 from __future__ import annotations
 
 import ast
-from functools import lru_cache
+from functools import cache
 
 import pytest
 
@@ -18,7 +18,7 @@ from tests.helpers import ROOT
 ROWS = obligations.all_rows()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _functions(path: str) -> frozenset[str]:
     tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
     return frozenset(n.name for n in tree.body if isinstance(n, ast.FunctionDef))

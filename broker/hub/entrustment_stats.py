@@ -61,7 +61,12 @@ class CourtEntrustments:
 
 
 def build(
-    docs: Iterable[EntrustmentDoc], *, since: datetime, until: datetime, as_of: datetime, names: Mapping[str, str] | None = None
+    docs: Iterable[EntrustmentDoc],
+    *,
+    since: datetime,
+    until: datetime,
+    as_of: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> list[CourtEntrustments]:
     """Per entrusted court, by code, for documents received in ``[since, until)`` by ``as_of``."""
     names = names or {}
@@ -84,12 +89,16 @@ def build(
     return [courts[code] for code in sorted(courts)]
 
 
-def load(engine: "Engine", until: datetime) -> list[EntrustmentDoc]:
+def load(engine: Engine, until: datetime) -> list[EntrustmentDoc]:
     """The ratings, complaints and explanations the hub accepted before ``until``."""
     with engine.connect() as conn:
         rows = conn.execute(
             select(
-                documents.c.document_id, documents.c.doc_type, documents.c.recipient, documents.c.received_at, documents.c.raw
+                documents.c.document_id,
+                documents.c.doc_type,
+                documents.c.recipient,
+                documents.c.received_at,
+                documents.c.raw,
             ).where(documents.c.doc_type.in_(TYPES), documents.c.received_at < until)
         ).all()
     out = []

@@ -47,7 +47,7 @@ class Quarter:
     quarter: int
 
     @classmethod
-    def of(cls, day: date) -> "Quarter":
+    def of(cls, day: date) -> Quarter:
         return cls(day.year, (day.month - 1) // 3 + 1)
 
     @property
@@ -60,7 +60,7 @@ class Quarter:
         year, month = (self.year + 1, 1) if self.quarter == 4 else (self.year, 3 * self.quarter + 1)
         return datetime.combine(date(year, month, 1), time(0), CHINA_TZ)
 
-    def previous(self) -> "Quarter":
+    def previous(self) -> Quarter:
         return Quarter(self.year - 1, 4) if self.quarter == 1 else Quarter(self.year, self.quarter - 1)
 
 
@@ -75,7 +75,7 @@ class MissingReport:
     due_at: datetime
 
 
-def punishing_units(registry: "Registry") -> list["UnitEntry"]:
+def punishing_units(registry: Registry) -> list[UnitEntry]:
     """The units that owe a quarterly report (see the module docstring)."""
     return [u for u in registry.units if u.kind in PUNISHING_KINDS and "DishonestListing" in u.accepted]
 
@@ -104,7 +104,7 @@ def regarding(unit: str, quarter: Quarter) -> UUID:
     return uuid5(NAMESPACE_URL, f"urn:liandong:punishment-report:{unit}:{quarter.label}")
 
 
-def reported_units(engine: "Engine", quarter: Quarter) -> set[str]:
+def reported_units(engine: Engine, quarter: Quarter) -> set[str]:
     """Units whose ``PunishmentReport`` for ``quarter`` the hub accepted (read from the ledger)."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -124,7 +124,7 @@ def reported_units(engine: "Engine", quarter: Quarter) -> set[str]:
 
 
 def missing(
-    units: Iterable["UnitEntry"],
+    units: Iterable[UnitEntry],
     reported: set[str],
     quarter: Quarter,
     policy: DeadlinePolicy,
@@ -141,8 +141,8 @@ def missing(
 
 
 def missing_reports(
-    engine: "Engine",
-    registry: "Registry",
+    engine: Engine,
+    registry: Registry,
     *,
     since: datetime,
     until: datetime,
