@@ -16,7 +16,9 @@ from pathlib import Path
 from uuid import UUID, uuid4
 
 import pytest
+from typer.testing import CliRunner
 
+from broker.cli.main import app
 from broker.court import CourtClient
 from broker.deadlines.calendar import CHINA_TZ, WorkingCalendar
 from broker.hub.deadlines import DeadlineSupervisor, SupervisionClock
@@ -172,6 +174,14 @@ def test_a_punishing_unit_without_its_quarterly_report_is_reminded_escalated_and
         text = text_report(listed)
         assert "units that have not sent a quarterly punishment report" in text and "2026Q1" in text
         assert 'id="punishment-reports"' in to_html(listed, None)
+        # the office's own command shows the same list
+        out = CliRunner().invoke(app, [
+            "report", "--url", hub.config.ledger.url, "--registry", str(EXAMPLE_REGISTRY),
+            "--since", "2026-04-01", "--until", "2026-07-01", "--as-of", "2026-04-16T09:00+08:00",
+        ])  # fmt: skip
+        assert out.exit_code == 0, out.output
+        listing = out.output.split("units that have not sent a quarterly punishment report")[1]
+        assert BANK in listing and REGISTRY_CENTRE in listing and MARKET not in listing
     finally:
         for client in (bank, market, office):
             client.stop()

@@ -84,6 +84,7 @@ from broker.hub.ledger.schema import deadlines
 from broker.hub.report_labels import NOT_SUPERVISED_KINDS
 
 if TYPE_CHECKING:
+    from broker.deadlines.policy import DeadlinePolicy
     from broker.hub.ledger import Ledger
     from broker.registry import Registry
 
@@ -382,9 +383,11 @@ def report_from_ledger(
     calendar: WorkingCalendar,
     names: Mapping[str, str] | None = None,
     registry: Registry | None = None,
+    policy: DeadlinePolicy | None = None,
 ) -> Report:
     """:func:`load_rows` then :func:`build_report`; with the member ``registry``, also the
-    entrustments' ratings and complaints and the punishing units' missing quarterly reports."""
+    entrustments' ratings and complaints and the punishing units' missing quarterly reports
+    (their deadlines by ``policy``, the shipped one by default)."""
     from broker.hub import entrustment_stats, punishment_reports
 
     rows = load_rows(ledger, since, until)
@@ -393,6 +396,6 @@ def report_from_ledger(
     report.entrustments = entrustment_stats.build(docs, since=since, until=until, as_of=as_of, names=names)
     if registry is not None:
         report.punishment_missing = punishment_reports.missing_reports(
-            ledger.engine, registry, since=since, until=until, as_of=as_of, calendar=calendar
+            ledger.engine, registry, since=since, until=until, as_of=as_of, calendar=calendar, policy=policy
         )
     return report
