@@ -87,6 +87,9 @@ log = logging.getLogger("liandong.hub.supervision")
 _LD = "{" + NS + "}"
 _RULE_MAX = 255  # deadlines.rule is String(255)
 PROVISIONAL = "provisional:"
+PUNISHMENT_SINCE = "punishment.watch_since"
+PUNISHMENT = "punishment.overdue:"
+PUNISHMENT_DONE = "punishment.settled:"
 
 
 _TYPE_ZH = {
@@ -520,6 +523,7 @@ class DeadlineSupervisor(LivenessWatch, CaseCompletion, Supervisor):
                 ("non_delivery", lambda: self._batches(self._non_delivery, now, counts)),
                 ("outages", lambda: self._outages(now, counts)),
                 ("completions", lambda: self._completions(counts)),
+                ("punishment_reports", lambda: self._batches(self._punishment_reports, now, counts)),
             ]
             for name, step in steps:
                 try:
@@ -599,6 +603,52 @@ class DeadlineSupervisor(LivenessWatch, CaseCompletion, Supervisor):
                     self._issue(tx, body, recipient, regarding=row.document_id, case_number=row.case_number)
                 )
         return len(rows), jobs
+
+    def _punishment_reports(self, tx: LedgerTx, now: datetime) -> tuple[int, list[Job]]:
+        """惩戒执行情况反馈 (003 联合惩戒备忘录 二): a punishing unit whose quarter's deadline passed
+        without its report gets a reminder, and the office an escalation, once per quarter
+        (claimed in ``supervision_state``, so once across restarts and hubs). Only quarters that
+        end after supervision first ran are watched: a new network owes nothing for its past."""
+        from broker.hub import punishment_reports as pr
+
+        tx.add_state(PUNISHMENT_SINCE, "watching", now)
+        since_entry = tx.get_state(PUNISHMENT_SINCE)
+        since = since_entry.at if since_entry is not None and since_entry.at is not None else now
+        units = pr.punishing_units(self.hub.registry)
+        office = self.hub.registry.office
+        jobs: list[Job] = []
+        for quarter in pr.quarters_between(since, now):
+            done = f"{PUNISHMENT_DONE}{quarter.label}"
+            if tx.get_state(done) is not None:
+                continue  # every unit's deadline had passed and was dealt with: never read again
+            late = pr.missing(units, pr.reported_units(self.hub.ledger.engine, quarter), quarter, self.policy, self._fallback, now)
+            for entry in late:
+                if not tx.add_state(f"{PUNISHMENT}{entry.unit}:{quarter.label}", "reminded", now):
+                    continue
+                about = pr.regarding(entry.unit, quarter)
+                due = entry.due_at.astimezone(CHINA_TZ)
+                label = f"{quarter.year}年第{quarter.quarter}季度"
+                reminder = bodies.Reminder(
+                    regarding=about,
+                    unit=entry.unit,
+                    due_at=due,
+                    message=f"{label}惩戒执行情况反馈的期限已于 {display(due)} 届满，请尽快报送（联合惩戒备忘录 二）。",
+                )
+                escalation = bodies.Escalation(
+                    regarding=about,
+                    unit=entry.unit,
+                    due_at=due,
+                    overdue_since=due,
+                    message=f"{self._name(entry.unit)}未按期报送{label}惩戒执行情况反馈，期限 {display(due)} 已届满，请予督办。",
+                )
+                jobs.append(self._issue(tx, reminder, entry.unit))
+                jobs.append(self._issue(tx, escalation, office))
+                event(log, "punishment_report.overdue", unit=entry.unit, quarter=quarter.label)
+            # A quarter whose deadlines have all passed is settled: later scans skip its reports
+            # (a unit enrolled after that owes the office, not a reminder, for it).
+            if all(pr.due_at(self.policy, self._fallback, quarter, u.kind.value) <= now for u in units):
+                tx.add_state(done, "settled", now)
+        return 0, jobs
 
     def _non_delivery(self, tx: LedgerTx, now: datetime) -> tuple[int, list[Job]]:
         hours = self.settings.non_delivery_after_hours
