@@ -29,6 +29,9 @@ TITLES: Mapping[str, str] = MappingProxyType(
         "JudicialSuggestion": "司法建议书",  # 001 arts. 19, 24
         "ItemEntrustment": "事项委托函",  # 003 事项委托 art. 2
         "EntrustmentFeedback": "委托事项办理反馈函",  # 003 事项委托 art. 11
+        "EntrustmentRating": "委托事项评价",  # 003 事项委托 art. 13
+        "EntrustmentComplaint": "委托事项投诉书",  # 003 事项委托 art. 13
+        "ComplaintExplanation": "投诉情况说明",  # 003 事项委托 art. 13
         "ExecutionReceipt": "协助执行结果回执",  # 003 bank rules 8, 15, 17
         "ExtensionNotice": "延期办理说明",  # 002 四.7, 四.13
         "ReviewSuggestion": "审查建议书",  # 001 art. 20
@@ -225,6 +228,13 @@ VALUES: Mapping[str, str] = MappingProxyType(
 FIELDS: Mapping[str, str] = MappingProxyType(
     {
         "subject": "被执行人",
+        "entrustment": "委托事项",  # 003 事项委托 art. 13: rating, complaint
+        "score": "评分（1–5）",
+        "comment": "评价意见",
+        "entrusted_court": "受托法院",
+        "reasons": "投诉理由",
+        "complaint": "所涉投诉",
+        "explanation": "情况说明",
         "account": "账户",
         "amount": "金额",
         "period": "期限",
