@@ -211,3 +211,31 @@ def test_certificates_issued_by_openssl_validate_in_liandong(work):
     raw = signer.sign(unsigned)
     result = DocumentChecker(trust).check(raw)
     assert result.ok, result.codes
+
+
+def test_the_cli_makes_an_sm2_seal_and_signs_and_verifies_with_it(tmp_path):
+    """``liandong pki key --suite sm2``, ``pki issue`` from the SM2 CA, ``sign`` and ``verify``:
+    the same commands as for P-256, the suite chosen by the key (TLS stays P-256)."""
+    from typer.testing import CliRunner
+
+    from broker.cli.main import app
+
+    cli = CliRunner()
+    unit = tmp_path / "court"
+    made = cli.invoke(app, ["pki", "key", "--code", COURT, "--name", "广东省云浮市中级人民法院", "--out", str(unit), "--suite", "sm2"])
+    assert made.exit_code == 0, made.output
+    assert sm2.load_private_key(unit / "sign.key") is not None and sm2.load_private_key(unit / "tls.key") is None
+    issued = cli.invoke(app, ["pki", "issue", str(unit / "sign.csr"), "--ca", str(SM2_CERTS), "-o", str(unit / "sign.pem"), "--code", COURT])
+    assert issued.exit_code == 0, issued.output
+    refused = cli.invoke(app, ["pki", "issue", str(unit / "tls.csr"), "--ca", str(SM2_CERTS), "-o", str(unit / "tls.pem"), "--usage", "tls"])
+    assert refused.exit_code != 0 and "PKI_CSR_KEY" in refused.output
+    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    unsigned = tmp_path / "notice.xml"
+    unsigned.write_bytes(re.sub(rb"<ld:IssuedAt>[^<]*<", f"<ld:IssuedAt>{now}<".encode(), (UNSIGNED / "AssistanceNotice.xml").read_bytes()))
+    signed = tmp_path / "signed.xml"
+    sealed = cli.invoke(app, ["sign", str(unsigned), "--key", str(unit / "sign.key"), "--cert", str(unit / "sign.pem"),
+                              "--chain", str(SM2_CERTS / "issuing-ca.pem"), "-o", str(signed)])  # fmt: skip
+    assert sealed.exit_code == 0, sealed.output
+    assert SM2_SM3.encode() in signed.read_bytes()
+    checked = cli.invoke(app, ["verify", str(signed), "--trust", str(SM2_CERTS / "root-ca.pem"), "--crl", str(SM2_CERTS / "crl.pem")])
+    assert checked.exit_code == 0, checked.output

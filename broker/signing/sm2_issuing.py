@@ -110,10 +110,11 @@ def seal_certificate(
     *,
     validity: tuple[datetime, datetime] | None = None,
     days: int = DEFAULT_VALIDITY_DAYS,
+    now: datetime | None = None,
 ) -> x509.Certificate:
     """A unit's SM2 seal certificate (电子印章), the profile of ``issuing.issue(..., "seal")``."""
     if validity is None:
-        now = datetime.now(UTC)
+        now = now or datetime.now(UTC)
         validity = (now - timedelta(minutes=5), min(now + timedelta(days=days), issuer[0].not_valid_after_utc))
     builder = _base(unit_subject(code, name, "seal"), public_key, issuer[0], validity)
     builder = (
@@ -163,3 +164,38 @@ def _base(
         ski = issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
         builder = builder.add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
     return builder
+
+
+def make_request(key: sm2.Sm2PrivateKey, code: str, name: str) -> x509.CertificateSigningRequest:
+    """A seal certificate request for an SM2 key (``issuing.make_request``'s subject), signed by
+    the key with SM2-with-SM3. Only seals are SM2: the MQTT link stays TLS with P-256 or RSA."""
+    placeholder = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(unit_subject(code, name, "seal"))
+        .sign(_PLACEHOLDER, hashes.SHA256())
+    )
+    fields = _elements(placeholder.tbs_certrequest_bytes)
+    fields[2] = sm2.public_key_der(key.public_key())  # version, subject, subjectPKInfo, attributes
+    return x509.load_der_x509_csr(_signed(fields, key))
+
+
+def is_sm2_request(csr: x509.CertificateSigningRequest) -> bool:
+    return csr.signature_algorithm_oid == sm2.SM2_WITH_SM3_OID
+
+
+def request_public_key(csr: x509.CertificateSigningRequest) -> sm2.Sm2PublicKey:
+    """The SM2 key of a request (ValueError when it is not one)."""
+    try:
+        spki = _elements(csr.tbs_certrequest_bytes)[2]
+        return sm2._public_key_of_spki(spki)
+    except Exception:
+        raise ValueError("the request's key is not a valid SM2 public key") from None
+
+
+def request_signature_valid(csr: x509.CertificateSigningRequest) -> bool:
+    """The request's SM2-with-SM3 self-signature holds."""
+    try:
+        sm2.verify_der(request_public_key(csr), csr.signature, csr.tbs_certrequest_bytes)
+    except (sm2.InvalidSm2Signature, ValueError):
+        return False
+    return True
