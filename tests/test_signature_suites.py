@@ -162,3 +162,23 @@ def test_the_registry_file_names_its_suites(tmp_path):
     with pytest.raises(Exception) as info:
         load_registry(tmp_path / "bad.yaml")
     assert "signature_suites" in str(info.value)
+
+
+def test_the_hubs_checker_on_an_sm2_only_network(tmp_path):
+    """The hub's intake (what its workers run) with an SM2 seal of its own and an SM2-only
+    registry: an SM2 notice passes, the court's RSA seal is refused with SIG_SUITE_NOT_ALLOWED."""
+    from datetime import datetime
+
+    from broker.hub.intake import IntakeChecker, Payload
+    from broker.sandbox import EXAMPLE_SM2_CERTS, hub_config, registry_with_suites
+
+    config = hub_config(
+        REGISTRY.hub.code, port=1, var=tmp_path, registry=registry_with_suites(tmp_path, ["sm2"]), seals=EXAMPLE_SM2_CERTS
+    )
+    intake = IntakeChecker(config)
+    assert intake.registry.signature_suites == ["sm2"]
+    received = datetime.fromisoformat(tree(Suite("rsa").signer(COURT).sign(unsigned_root())).findtext(f"{LD}Header/{LD}IssuedAt"))
+    for name, expected in (("sm2", []), ("rsa", ["SIG_SUITE_NOT_ALLOWED"])):
+        raw = Suite(name).signer(COURT).sign(unsigned_root())
+        checked = intake.check(Payload(seq=1, client_unit=COURT, raw=raw, received_at=received))
+        assert [p.code for p in checked.problems] == expected, name
