@@ -239,3 +239,25 @@ def test_the_cli_makes_an_sm2_seal_and_signs_and_verifies_with_it(tmp_path):
     assert SM2_SM3.encode() in signed.read_bytes()
     checked = cli.invoke(app, ["verify", str(signed), "--trust", str(SM2_CERTS / "root-ca.pem"), "--crl", str(SM2_CERTS / "crl.pem")])
     assert checked.exit_code == 0, checked.output
+
+
+JAVAC, JAVA = shutil.which("javac"), shutil.which("java")
+BCPROV = Path("/usr/share/java/bcprov.jar")  # Debian's libbcprov-java (./run installs it where a JDK is)
+_EXPORTS = [
+    f"--add-exports=java.xml.crypto/com.sun.org.apache.xml.internal.security{p}=ALL-UNNAMED" for p in ("", ".c14n")
+]
+
+
+@pytest.mark.skipif(not (JAVAC and JAVA and BCPROV.exists()), reason="needs a JDK and Bouncy Castle (libbcprov-java)")
+def test_a_java_verifier_with_bouncy_castle_accepts_our_sm2_document(sealed, work):
+    """tests/java/VerifySm2.java: the JDK's exclusive C14N and Bouncy Castle's SM3withSM2 (whose
+    default signer ID is GM/T 0009's) verify a document liandong sealed, and refuse it tampered."""
+    classes = work / "java"
+    run(JAVAC, *_EXPORTS, "-cp", BCPROV, "-d", classes, ROOT / "tests" / "java" / "VerifySm2.java")
+    (work / "java-ok.xml").write_bytes(sealed)
+    (work / "java-bad.xml").write_bytes(sealed.replace(b'<ld:Amount Currency="CNY">', b'<ld:Amount Currency="CNY">1', 1))
+    java = [JAVA, *_EXPORTS, "-cp", f"{classes}:{BCPROV}", "VerifySm2"]
+    ok = run(*java, work / "java-ok.xml", check=False)
+    assert ok.returncode == 0 and ok.stdout.startswith(b"OK "), ok.stdout + ok.stderr
+    bad = run(*java, work / "java-bad.xml", check=False)
+    assert bad.returncode == 1 and b"digest" in bad.stdout
