@@ -1,6 +1,6 @@
 // A verifier for liandong's SM2/SM3 seals written without liandong (issue 15): Java's own DOM
 // parser and exclusive C14N (the JDK's Apache Santuario), Bouncy Castle for SM3 and SM2.
-// Usage: java VerifySm2 DOCUMENT.xml  -> prints "OK" (exit 0) or why not (exit 1).
+// Usage: java VerifySm2.java DOCUMENT.xml... -> one line per document: "OK <signer>" or why not.
 // The profile: docs/signature-profile.md 4.7 (r||s values, signer ID 1234567812345678, which is
 // Bouncy Castle's default for SM3withSM2).
 import java.io.ByteArrayInputStream;
@@ -45,17 +45,22 @@ public class VerifySm2 {
     public static void main(String[] args) throws Exception {
         Security.addProvider(new BouncyCastleProvider());
         Init.init();
+        for (String path : args) {
+            System.out.println(path + ": " + verify(path));
+        }
+    }
+
+    static String verify(String path) throws Exception {
         DocumentBuilderFactory f = DocumentBuilderFactory.newInstance();
         f.setNamespaceAware(true);
         f.setFeature("http://apache.org/xml/features/disallow-doctype-decl", true);
-        Document doc = f.newDocumentBuilder().parse(new File(args[0]));
+        Document doc = f.newDocumentBuilder().parse(new File(path));
         Element root = doc.getDocumentElement();
         Element sig = child(root, "Signature");
         Element info = child(sig, "SignedInfo");
         if (!"http://www.w3.org/2000/09/xmldsig#sm2-sm3".equals(child(info, "SignatureMethod").getAttribute("Algorithm"))
                 || !"http://www.w3.org/2000/09/xmldsig#sm3".equals(child(info, "DigestMethod").getAttribute("Algorithm"))) {
-            System.out.println("not the SM2/SM3 suite");
-            System.exit(1);
+            return "not the SM2/SM3 suite";
         }
         byte[] signedInfo = excC14n(info);
         byte[] rs = b64(child(sig, "SignatureValue"));
@@ -68,16 +73,14 @@ public class VerifySm2 {
         sm2.initVerify(cert.getPublicKey());
         sm2.update(signedInfo);
         if (!sm2.verify(der)) {
-            System.out.println("the SM2 signature over SignedInfo does not verify");
-            System.exit(1);
+            return "the SM2 signature over SignedInfo does not verify";
         }
         byte[] claimed = b64(child(info, "DigestValue"));
         root.removeChild(sig);  // the enveloped-signature transform
         byte[] digest = MessageDigest.getInstance("SM3", "BC").digest(excC14n(root));
         if (!MessageDigest.isEqual(digest, claimed)) {
-            System.out.println("the SM3 digest of the document does not match");
-            System.exit(1);
+            return "the SM3 digest of the document does not match";
         }
-        System.out.println("OK " + cert.getSubjectX500Principal().getName());
+        return "OK " + cert.getSubjectX500Principal().getName();
     }
 }
