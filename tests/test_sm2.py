@@ -10,7 +10,7 @@ import base64
 import re
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -86,7 +86,7 @@ def test_the_signature_value_is_r_and_s_of_32_bytes_each(sealed):
 
 def _signed_info(raw: bytes) -> bytes:
     """SignedInfo cut out of the document by text, with the ds namespace it inherits declared."""
-    text = re.search(rb"<ds:SignedInfo>.*?</ds:SignedInfo>", raw, re.S).group(0)
+    text = re.search(rb"<ds:SignedInfo>.*?</ds:SignedInfo>", raw, re.DOTALL).group(0)
     return text.replace(b"<ds:SignedInfo>", b'<ds:SignedInfo xmlns:ds="http://www.w3.org/2000/09/xmldsig#">', 1)
 
 
@@ -107,7 +107,7 @@ def _public_key(cert_pem: bytes, work: Path, name: str) -> Path:
 @needs_cli
 def test_openssl_verifies_a_document_liandong_sealed(sealed, work):
     # the digest: the document without its signature, canonicalised by xmllint, SM3 by openssl
-    unsigned = re.sub(rb"<ds:Signature .*</ds:Signature>", b"", sealed, flags=re.S)
+    unsigned = re.sub(rb"<ds:Signature .*</ds:Signature>", b"", sealed, flags=re.DOTALL)
     content = _exc_c14n(unsigned, work, "content")
     digest = run(OPENSSL, "dgst", "-sm3", "-binary", content).stdout
     assert base64.b64encode(digest).decode() == _text(sealed, "DigestValue")
@@ -206,7 +206,7 @@ def test_certificates_issued_by_openssl_validate_in_liandong(work):
     assert len(chain.chain) == 2
     signer = DocumentSigner.from_files(seal_key, work / "ossl-seal.pem")
     # OpenSSL 3.0 cannot back-date a certificate: the document is issued now, inside its validity
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
     unsigned = re.sub(rb"<ld:IssuedAt>[^<]*<", f"<ld:IssuedAt>{now}<".encode(), (UNSIGNED / "AssistanceNotice.xml").read_bytes())
     raw = signer.sign(unsigned)
     result = DocumentChecker(trust).check(raw)
@@ -229,7 +229,7 @@ def test_the_cli_makes_an_sm2_seal_and_signs_and_verifies_with_it(tmp_path):
     assert issued.exit_code == 0, issued.output
     refused = cli.invoke(app, ["pki", "issue", str(unit / "tls.csr"), "--ca", str(SM2_CERTS), "-o", str(unit / "tls.pem"), "--usage", "tls"])
     assert refused.exit_code != 0 and "PKI_CSR_KEY" in refused.output
-    now = datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0).isoformat()
     unsigned = tmp_path / "notice.xml"
     unsigned.write_bytes(re.sub(rb"<ld:IssuedAt>[^<]*<", f"<ld:IssuedAt>{now}<".encode(), (UNSIGNED / "AssistanceNotice.xml").read_bytes()))
     signed = tmp_path / "signed.xml"

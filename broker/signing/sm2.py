@@ -65,7 +65,7 @@ def load_private_key_pem(data: bytes) -> Sm2PrivateKey | None:
     """The SM2 key of a PEM file, or None when it holds another kind of key (or none)."""
     try:
         key = ts_serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError, Exception):  # tongsuopy raises its own UnsupportedAlgorithm too
+    except Exception:  # noqa: BLE001 - tongsuopy raises ValueError, TypeError and its own UnsupportedAlgorithm
         return None
     return key if is_sm2_private_key(key) else None
 
@@ -113,7 +113,7 @@ def certificate_public_key(cert: x509.Certificate) -> Sm2PublicKey:
         raise ValueError("the public key cannot be read")
     try:
         return _public_key_of_spki(spki)
-    except Exception:  # Tongsuo's errors (ValueError and its own) quote OpenSSL's error queue
+    except Exception:  # noqa: BLE001 - Tongsuo's errors (ValueError and its own) quote OpenSSL's error queue
         raise ValueError("not a valid SM2 public key (no point on the SM2 curve)") from None
 
 
@@ -127,7 +127,7 @@ def verify_der(key: Sm2PublicKey, signature: bytes, data: bytes) -> None:
         key.verify(signature, data, _ALGORITHM)
     except _TsInvalidSignature:
         raise InvalidSm2Signature("the SM2 signature does not verify") from None
-    except Exception as exc:  # malformed DER surfaces as Tongsuo's internal error
+    except Exception as exc:  # noqa: BLE001 - malformed DER surfaces as Tongsuo's internal error
         raise InvalidSm2Signature(f"the SM2 signature cannot be read ({type(exc).__name__})") from None
 
 

@@ -4,11 +4,13 @@ In order:
 
 1. profile checks on the parsed input: exactly one ``ds:Signature``, a child of the root, with
    exactly one reference whose URI is empty or the root's ``Id``; no duplicate ``Id`` values;
-   exclusive C14N, SHA-256, RSA-SHA256 or ECDSA-SHA256; transforms enveloped-signature then
-   exc-c14n; KeyInfo holding only the X.509 chain (signer first);
+   exclusive C14N, RSA-SHA256 or ECDSA-SHA256 with SHA-256 or SM2-SM3 with SM3, a suite the
+   network accepts (:mod:`broker.signing.suites`); transforms enveloped-signature then exc-c14n;
+   KeyInfo holding only the X.509 chain (signer first);
 2. the chain: built to the trust anchors, valid at the signing time (the document's
    ``IssuedAt``), key usage for signing, not revoked (:mod:`broker.signing.trust`);
-3. the signature itself by signxml (pinned ``location="./"``, one reference, our algorithms);
+3. the signature itself by signxml (pinned ``location="./"``, one reference, our algorithms), or
+   for SM2 by :mod:`broker.signing.sm2_xmldsig` (signxml knows no SM2);
 4. identity: the certificate's unit code is the ``Header/Sender`` of the *verified* tree, and is
    one of the unit's registered certificates when the registry pins them.
 
