@@ -182,3 +182,20 @@ def test_the_hubs_checker_on_an_sm2_only_network(tmp_path):
         raw = Suite(name).signer(COURT).sign(unsigned_root())
         checked = intake.check(Payload(seq=1, client_unit=COURT, raw=raw, received_at=received))
         assert [p.code for p in checked.problems] == expected, name
+
+
+@pytest.mark.parametrize(
+    ("signed_with", "method", "digest"),
+    [
+        ("sm2", "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "http://www.w3.org/2001/04/xmlenc#sha256"),
+        ("rsa", "http://www.w3.org/2000/09/xmldsig#sm2-sm3", "http://www.w3.org/2000/09/xmldsig#sm3"),
+    ],
+)
+def test_a_key_under_another_suites_method_is_refused_with_a_code(both_roots, signed_with, method, digest):
+    """An SM2 certificate under RSA-SHA256 (which signxml would hand to cryptography, which cannot
+    load the key) and an RSA one under SM2-SM3: SIG_INVALID, never a traceback."""
+    root = tree(Suite(signed_with).signer(COURT).sign(unsigned_root()))
+    info = root.find(f"{DS}Signature/{DS}SignedInfo")
+    info.find(f"{DS}SignatureMethod").set("Algorithm", method)
+    info.find(f"{DS}Reference/{DS}DigestMethod").set("Algorithm", digest)
+    assert DocumentChecker(both_roots, REGISTRY).check(serialize(root)).codes == ["SIG_INVALID"]
