@@ -26,9 +26,12 @@ fixed security settings, as signxml's ``SignatureConfiguration`` does for its ve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
 from signxml.algorithms import DigestAlgorithm, SignatureMethod
+
+from broker.signing.profile import ALLOWED_CURVES, EXC_C14N, MIN_RSA_BITS, REQUIRED_TRANSFORMS
+from broker.signing.sm2 import SIGNER_ID
 
 SuiteName = Literal["rsa", "ecdsa-p256", "sm2"]
 
@@ -64,8 +67,12 @@ class SignatureSettings:
     signer ID). Only ``suites`` is a network's to choose; the rest is the profile."""
 
     suites: frozenset[str] = field(default_factory=lambda: frozenset(ALL_SUITES))
-    min_rsa_bits: int = 2048
-    sm2_signer_id: bytes = b"1234567812345678"
+    # The fixed part, read from where the code that applies it keeps it (not settable here):
+    c14n: ClassVar[str] = EXC_C14N.value
+    transforms: ClassVar[tuple[str, ...]] = REQUIRED_TRANSFORMS
+    min_rsa_bits: ClassVar[int] = MIN_RSA_BITS
+    curves: ClassVar[frozenset[str]] = ALLOWED_CURVES | {"SM2"}
+    sm2_signer_id: ClassVar[bytes] = SIGNER_ID
 
     def allows(self, suite: Suite) -> bool:
         return suite.name in self.suites
