@@ -14,8 +14,8 @@ Every failure is ``CERT_UNTRUSTED``, like the RSA path's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 from cryptography import x509
 from cryptography.x509.oid import ExtensionOID
