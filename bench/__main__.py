@@ -25,6 +25,7 @@ BENCHES: dict[str, str] = {
     "hub_metrics": "what the hub's /metrics adds to the pipeline per document vs one bare verify; a scrape's cost (issue 12)",
     "gateway": "documents/s and p50/p99 from POST to the service-receipt event through the gateway vs the Python CourtClient (issue 12)",
     "sm2": "SM2 vs ECDSA P-256 vs RSA-2048 signatures and documents per CPU second; the hub on an all-SM2 network vs the RSA network (issue 15)",
+    "render": "the 文书's HTML page and PDF per document vs checking it as liandong verify does (issue 13)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -134,6 +135,14 @@ def _headline_sm2(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_render(record: dict[str, Any]) -> str:
+    ms = record["cpu_ms_per_document"]
+    return (
+        f"CPU per document: verify {ms['verify']} ms, HTML {ms['html']} ms ({record['html_over_verify']}x),"
+        f" PDF {ms['pdf']} ms ({record['pdf_over_verify']}x)"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "verify_cli": _headline_verify_cli,
@@ -145,6 +154,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "hub_metrics": _headline_hub_metrics,
     "gateway": _headline_gateway,
     "sm2": _headline_sm2,
+    "render": _headline_render,
 }
 
 

@@ -1,5 +1,5 @@
 """A whole network on this machine: Mosquitto with the generated TLS configuration, the hub on
-SQLite, every reference adapter, two courts and the linkage office — for ``liandong demo``.
+SQLite, every reference adapter, three courts and the linkage office — for ``liandong demo``.
 
 Everything is started from the example PKI and registry (``certs-example/``,
 ``examples/network.yaml``) with its state in one working directory, and stopped again by
@@ -25,6 +25,7 @@ from broker.transport.unit import Received, UnitClient
 
 COURT_A = "11445300MB0000001W"  # 云浮市中级人民法院
 COURT_B = "11421022MB0000002J"  # 公安县人民法院
+COURT_C = "11440000MB0000010D"  # 广东省高级人民法院, COURT_A's superior court (003 事项委托 art. 13)
 BANK = "91445300MA5100003A"
 POLICE = "11445300MB00000046"
 REGISTRY = "12445300MB00000056"
@@ -139,7 +140,7 @@ class LocalNetwork:
         on_step(f"hub {self.registry.hub.code} with its ledger in {self.workdir / 'hub' / 'ledger.db'}")
         if self.seals != EXAMPLE_CERTS:
             on_step(f"every seal SM2/SM3 ({self.seals.name}/), the registry accepting only {', '.join(self.registry.signature_suites)}")
-        for code in (COURT_A, COURT_B):
+        for code in (COURT_A, COURT_B, COURT_C):
             recorder = Recorder()
             court = CourtClient(self._unit_config(code), handler=recorder)
             court.unit.start()
@@ -148,7 +149,7 @@ class LocalNetwork:
         office = self._unit_client(self.registry.office, office_recorder)
         office.start()
         self.parties[self.registry.office] = Party(self.registry.office, self._name(self.registry.office), office_recorder, unit=office)
-        on_step("two courts and the linkage office connected")
+        on_step("three courts and the linkage office connected")
         for name in ("bank", "realestate", "police", "market", "credit"):
             self.start_adapter(name)
         on_step("adapters: bank, real-estate registry, public security, market regulation, credit platform")
