@@ -1,5 +1,9 @@
 """The algorithm suites of the signature profile, and the one object that holds its settings.
 
+Electronic documents carry the force of paper with their electronic seal (003 SPC–MPS 四(三));
+in Chinese courts and government that seal is SM2 with SM3 (GB/T 32918, GB/T 32905, GB/T
+38540-2020), hence the third suite (issue 15, docs/signature-profile.md 4.7).
+
 A suite is a signature method with the digest that goes with it (docs/signature-profile.md, 4.2):
 
 ========== ============================================================ ============================
