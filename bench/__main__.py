@@ -24,6 +24,7 @@ BENCHES: dict[str, str] = {
     "backlog": "a bank offline while a court publishes N notices, then back: drain rate vs flat out, deliveries per notice, resends (issue 11)",
     "hub_metrics": "what the hub's /metrics adds to the pipeline per document vs one bare verify; a scrape's cost (issue 12)",
     "gateway": "documents/s and p50/p99 from POST to the service-receipt event through the gateway vs the Python CourtClient (issue 12)",
+    "sm2": "SM2 vs ECDSA P-256 vs RSA-2048 signatures and documents per CPU second; the hub on an all-SM2 network vs the RSA network (issue 15)",
     "render": "the 文书's HTML page and PDF per document vs checking it as liandong verify does (issue 13)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
@@ -123,6 +124,17 @@ def _headline_gateway(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_sm2(record: dict[str, Any]) -> str:
+    sig, hub = record["signatures_per_s"], record["hub"]
+    verdict = "meets" if hub["meets_target"] else "BELOW"
+    return (
+        f"sign/verify per CPU s: SM2 {sig['sm2_sign']:,}/{sig['sm2_verify']:,}, P-256 {sig['ecdsa_p256_sign']:,}/"
+        f"{sig['ecdsa_p256_verify']:,}, RSA-2048 {sig['rsa2048_sign']:,}/{sig['rsa2048_verify']:,}; hub SM2 network"
+        f" {hub['sm2_network_documents_per_s']}/s vs RSA {hub['rsa_network_documents_per_s']}/s = {hub['sm2_vs_rsa']:.2f}"
+        f" ({verdict} the {hub['target']} target), {hub['sm2_vs_rsa_per_cpu_second']:.2f} per hub CPU second"
+    )
+
+
 def _headline_render(record: dict[str, Any]) -> str:
     ms = record["cpu_ms_per_document"]
     return (
@@ -141,6 +153,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "backlog": _headline_backlog,
     "hub_metrics": _headline_hub_metrics,
     "gateway": _headline_gateway,
+    "sm2": _headline_sm2,
     "render": _headline_render,
 }
 

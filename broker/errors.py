@@ -54,6 +54,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("SIG_REFERENCE_URI", "签名引用必须指向整个根元素（URI 为空或为根元素 Id）", "the signature reference must cover the whole root (empty URI or the root's Id)"),
     ErrorSpec("SIG_DUPLICATE_ID", "文书中 Id 属性值重复：{value}", "duplicate Id attribute value in the document: {value}"),
     ErrorSpec("SIG_ALGORITHM", "不允许的签名算法：{algorithm}", "signature algorithm not allowed: {algorithm}"),
+    ErrorSpec("SIG_SUITE_NOT_ALLOWED", "本网络不接受 {suite} 算法套件的电子印章（接受：{allowed}）", "this network does not accept seals of the {suite} algorithm suite (accepted: {allowed})", "docs/signature-profile.md 4.5"),
     ErrorSpec("SIG_DIGEST_ALGORITHM", "不允许的摘要算法：{algorithm}", "digest algorithm not allowed: {algorithm}"),
     ErrorSpec("SIG_C14N", "必须使用排他规范化（exc-c14n），实际为 {algorithm}", "exclusive canonicalization (exc-c14n) is required, found {algorithm}"),
     ErrorSpec("SIG_TRANSFORMS", "引用的变换必须是 enveloped-signature 加 exc-c14n：{detail}", "reference transforms must be enveloped-signature then exc-c14n: {detail}"),
@@ -64,7 +65,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     # --- certificates -------------------------------------------------------------------------
     ErrorSpec("CERT_MISSING", "签名未携带签名证书", "the signature carries no signing certificate"),
     ErrorSpec("CERT_MALFORMED", "证书无法解析", "a certificate cannot be parsed"),
-    ErrorSpec("CERT_CURVE_UNSUPPORTED", "签名证书的椭圆曲线 {curve} 不受支持（只允许 P-256）", "the signing certificate's elliptic curve {curve} is not supported (only P-256 is allowed)", "docs/signature-profile.md"),
+    ErrorSpec("CERT_CURVE_UNSUPPORTED", "签名证书的椭圆曲线 {curve} 不受支持（只允许 P-256 和 SM2）", "the signing certificate's elliptic curve {curve} is not supported (only P-256 and SM2 are allowed)", "docs/signature-profile.md"),
     ErrorSpec("CERT_KEY_INVALID", "签名证书的公钥无效：{detail}", "the signing certificate's public key is invalid: {detail}", "SEC 1 3.2.2"),
     ErrorSpec("CERT_EXTENSION_MALFORMED", "签名证书的 {extension} 扩展格式错误", "the signing certificate's {extension} extension is malformed", "RFC 5280 4.2"),
     ErrorSpec("CERT_NAME_MALFORMED", "签名证书链中某证书的 {name} 名称无法解析", "the {name} name of a certificate of the signing chain cannot be read", "RFC 5280 4.1.2.4"),

@@ -285,7 +285,8 @@ CLASSES: tuple[Hostile, ...] = (
     Hostile("curve P-384", _sealed_by(lambda: _curve_seal(ec.SECP384R1())), "CERT_CURVE_UNSUPPORTED"),
     Hostile("curve secp256k1", _sealed_by(lambda: _curve_seal(ec.SECP256K1())), "CERT_CURVE_UNSUPPORTED"),
     Hostile("curve brainpoolP256r1", _sealed_by(lambda: _curve_seal(ec.BrainpoolP256R1())), "CERT_CURVE_UNSUPPORTED"),
-    Hostile("curve SM2 (unknown to cryptography)", _sealed_by(_sm2_seal), "CERT_CURVE_UNSUPPORTED"),
+    # SM2 is a suite of the profile now (tongsuopy loads it): a P-256 point is not on its curve
+    Hostile("curve SM2 (unknown to cryptography)", _sealed_by(_sm2_seal), "CERT_KEY_INVALID"),
     Hostile("EC point off the curve", _sealed_by(_off_curve_seal), "CERT_KEY_INVALID"),
     Hostile("malformed KeyUsage", _sealed_by(lambda: _malformed_extension(ExtensionOID.KEY_USAGE)), "CERT_EXTENSION_MALFORMED"),
     Hostile(

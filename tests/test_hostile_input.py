@@ -81,7 +81,7 @@ def test_the_messages_name_what_is_wrong(checker: DocumentChecker, built: dict[s
         return found[0].message_en + " / " + found[0].message_zh
 
     assert "P-384" in message("curve P-384", "CERT_CURVE_UNSUPPORTED")
-    assert "SM2" in message("curve SM2 (unknown to cryptography)", "CERT_CURVE_UNSUPPORTED")
+    assert "SM2" in message("curve SM2 (unknown to cryptography)", "CERT_KEY_INVALID")
     for extension in ("KeyUsage", "BasicConstraints", "ExtendedKeyUsage"):
         assert f" {extension} extension" in message(f"malformed {extension}", "CERT_EXTENSION_MALFORMED")
     text = message("IssuedAt in year 9999", "DOC_TIME_OUT_OF_RANGE")

@@ -25,7 +25,7 @@ from broker.documents.identifiers import make_uscc, uscc_check_char, uscc_is_val
 from broker.errors import LiandongError
 from broker.registry import load_registry
 from broker.registry.edit import add_unit, check_new_unit
-from broker.signing import issuing
+from broker.signing import issuing, sm2, sm2_issuing
 
 pki_app = typer.Typer(
     no_args_is_help=True, help="Enrol a member unit: keys, certificate requests, certificates, registry."
@@ -90,14 +90,20 @@ def _write(path: Path, data: bytes, force: bool, private: bool = False) -> None:
     out.print(f"wrote {path}")
 
 
-def make_keys(code: str, name: str, folder: Path, force: bool) -> None:
-    """``sign.key``/``sign.csr`` (the seal) and ``tls.key``/``tls.csr`` (the broker login)."""
+def make_keys(code: str, name: str, folder: Path, force: bool, suite: str = "ecdsa-p256") -> None:
+    """``sign.key``/``sign.csr`` (the seal) and ``tls.key``/``tls.csr`` (the broker login).
+    ``suite`` ``sm2``: the seal's key is SM2 (docs/signature-profile.md 4.7); TLS stays P-256."""
     for usage, stem in (("seal", "sign"), ("tls", "tls")):
         if not force:
             for ext in (".key", ".csr"):
                 if (folder / f"{stem}{ext}").exists():
                     raise LiandongError.of("PKI_FILE_EXISTS", path=str(folder / f"{stem}{ext}"))
     for usage, stem in (("seal", "sign"), ("tls", "tls")):
+        if usage == "seal" and suite == "sm2":
+            sm2_key = sm2.generate_key()
+            _write(folder / f"{stem}.key", sm2.private_key_pem(sm2_key), force, private=True)
+            _write(folder / f"{stem}.csr", issuing.pem(sm2_issuing.make_request(sm2_key, code, name)), force)
+            continue
         key = issuing.new_key()
         csr = issuing.make_request(key, code, name, usage)  # type: ignore[arg-type]
         _write(folder / f"{stem}.key", issuing.pem_key(key), force, private=True)
@@ -110,11 +116,16 @@ def key(
     name: NameOpt,
     out_dir: Annotated[Path, typer.Option("--out", help="folder for the keys and requests")],
     force: ForceOpt = False,
+    suite: Annotated[
+        str, typer.Option("--suite", help="the seal's algorithm: ecdsa-p256 or sm2 (SM2/SM3; TLS stays P-256)")
+    ] = "ecdsa-p256",
 ) -> None:
-    """Make the unit's P-256 keys and certificate requests (seal and TLS); keys stay with the unit."""
+    """Make the unit's keys and certificate requests (seal and TLS); keys stay with the unit."""
+    if suite not in ("ecdsa-p256", "sm2"):
+        raise typer.BadParameter("ecdsa-p256 or sm2", param_hint="--suite")
     try:
         issuing.make_request(issuing.new_key(), code, name, "seal")  # refuses a bad code before any file
-        make_keys(code, name, out_dir, force)
+        make_keys(code, name, out_dir, force, suite)
     except LiandongError as exc:
         fail(exc)
 

@@ -18,8 +18,9 @@ from broker.documents.document import CHINA_TZ
 CLOCK_START = datetime(2026, 11, 24, 9, 30, tzinfo=CHINA_TZ)
 
 
-def run(workdir: Path | None = None, *, keep: bool = False, console: Console | None = None) -> int:
-    """Run the demo; 0 when every step and every check passed."""
+def run(workdir: Path | None = None, *, keep: bool = False, console: Console | None = None, suite: str = "rsa") -> int:
+    """Run the demo; 0 when every step and every check passed. ``suite`` ``sm2``: an all-SM2
+    network (every seal SM2/SM3 from certs-example/sm2, the registry accepting only SM2)."""
     from broker.demo.network import LocalNetwork
     from broker.demo.scenario import Scenario
     from broker.demo.summary import print_stories, print_story_of, print_summary, verify_everything
@@ -38,7 +39,7 @@ def run(workdir: Path | None = None, *, keep: bool = False, console: Console | N
         for p in exc.problems:
             console.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}", soft_wrap=True)  # one line, for grep
         return 2
-    net = LocalNetwork(base, CLOCK_START)
+    net = LocalNetwork.for_suite(base, CLOCK_START, suite)
     console.rule("[bold]liandong 联动 — demo[/bold]")
     failed: str | None = None
     try:

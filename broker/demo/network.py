@@ -20,7 +20,7 @@ from broker.court import CourtClient
 from broker.hub.service import Hub
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
 from broker.registry import Registry, load_registry
-from broker.sandbox import EXAMPLE_CERTS, EXAMPLE_REGISTRY, hub_config, unit_config
+from broker.sandbox import EXAMPLE_CERTS, EXAMPLE_REGISTRY, EXAMPLE_SM2_CERTS, hub_config, registry_with_suites, unit_config
 from broker.transport.unit import Received, UnitClient
 
 COURT_A = "11445300MB0000001W"  # 云浮市中级人民法院
@@ -101,6 +101,18 @@ class LocalNetwork:
     hub: Hub | None = None
     parties: dict[str, Party] = field(default_factory=dict)
     adapters: dict[str, Any] = field(default_factory=dict)
+    registry_file: Path = EXAMPLE_REGISTRY
+    seals: Path = EXAMPLE_CERTS
+    """The PKI every seal and trust anchor comes from (TLS always uses EXAMPLE_CERTS)."""
+
+    @classmethod
+    def for_suite(cls, workdir: Path, clock_start: datetime, suite: str = "rsa") -> "LocalNetwork":
+        """The example network; ``sm2``: every seal SM2 (certs-example/sm2) and the registry
+        accepting only SM2 (docs/signature-profile.md 4.7)."""
+        if suite == "rsa":
+            return cls(workdir, clock_start)
+        registry_file = registry_with_suites(workdir / "registry", ["sm2"])
+        return cls(workdir, clock_start, load_registry(registry_file), registry_file=registry_file, seals=EXAMPLE_SM2_CERTS)
 
     @property
     def office(self) -> Party:
@@ -118,12 +130,16 @@ class LocalNetwork:
                 port=port,
                 var=self.workdir / "hub",
                 workers=0,
+                registry=self.registry_file,
+                seals=self.seals,
                 delivery={"ack_timeout_seconds": 5},
                 supervision={"scan_interval_seconds": 0.5, "clock_start": self.clock_start.isoformat()},
             )
         )
         self.hub.start()
         on_step(f"hub {self.registry.hub.code} with its ledger in {self.workdir / 'hub' / 'ledger.db'}")
+        if self.seals != EXAMPLE_CERTS:
+            on_step(f"every seal SM2/SM3 ({self.seals.name}/), the registry accepting only {', '.join(self.registry.signature_suites)}")
         for code in (COURT_A, COURT_B, COURT_C):
             recorder = Recorder()
             court = CourtClient(self._unit_config(code), handler=recorder)
@@ -181,7 +197,10 @@ class LocalNetwork:
 
     def _unit_config(self, code: str):  # type: ignore[no-untyped-def]
         assert self.broker is not None
-        return unit_config(code, port=self.broker.port, var=self.workdir / "units", resend_after_seconds=5)
+        return unit_config(
+            code, port=self.broker.port, var=self.workdir / "units", resend_after_seconds=5,
+            registry=self.registry_file, seals=self.seals,
+        )  # fmt: skip
 
     def _unit_client(self, code: str, handler: Recorder) -> UnitClient:
         config = self._unit_config(code)

@@ -16,7 +16,6 @@ from broker.demo.scenario import CASE_A, CASE_B
 from broker.documents.catalogue import DIRECTIONS
 from broker.documents.document import CHINA_TZ
 from broker.hub.ledger.schema import deadlines, documents, rejections
-from broker.sandbox import EXAMPLE_CERTS
 
 
 def verify_everything(net: LocalNetwork) -> tuple[int, int, collections.Counter[str]]:
@@ -24,7 +23,7 @@ def verify_everything(net: LocalNetwork) -> tuple[int, int, collections.Counter[
     adapters), as a security reviewer would: returns (verified, total, types seen)."""
     from broker.signing import TrustStore
 
-    trust = TrustStore.from_files([EXAMPLE_CERTS / "root-ca.pem"], [EXAMPLE_CERTS / "crl.pem"])
+    trust = TrustStore.from_files([net.seals / "root-ca.pem"], [net.seals / "crl.pem"])
     checker = DocumentChecker(trust, net.registry)
     stores = [p.client.store for p in net.parties.values()]
     stores += [service.unit.store for service in net.adapters.values()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -156,6 +157,12 @@ class Registry(BaseModel):
     hub: HubEntry
     office: str = Field(description="unit code of the linkage office")
     units: list[UnitEntry]
+    signature_suites: list[Literal["rsa", "ecdsa-p256", "sm2"]] = Field(
+        default_factory=lambda: ["rsa", "ecdsa-p256", "sm2"],
+        min_length=1,
+        description="the seal algorithm suites the network accepts (docs/signature-profile.md 4.5); "
+        "an SM2-only network lists [sm2]. The hub and every verifier refuse the others (SIG_SUITE_NOT_ALLOWED)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> "Registry":

@@ -168,3 +168,20 @@ def public_key_curve(cert: x509.Certificate) -> str | None:
         return CURVE_NAMES.get(oid, oid)
     except (_Malformed, IndexError, ValueError, StopIteration):
         return None
+
+
+def subject_public_key_info(cert: x509.Certificate) -> bytes | None:
+    """The DER of the certificate's SubjectPublicKeyInfo, for a library other than
+    ``cryptography`` to load (an SM2 key, which ``cryptography`` refuses); None when unreadable."""
+    try:
+        tbs = cert.tbs_certificate_bytes
+        fields = _tbs_fields(cert)
+        _, start, end = fields[6] if fields[0][0] == 0xA0 else fields[5]
+        # back from the content to the element's own tag: re-read the header just before it
+        header = 2 if end - start < 0x80 else 2 + (end - start).bit_length() // 8 + (1 if (end - start).bit_length() % 8 else 0)
+        spki = tbs[start - header : end]
+        if _tlv(spki, 0) != (_SEQUENCE, header, len(spki)):
+            return None
+        return spki
+    except (_Malformed, IndexError, ValueError):
+        return None

@@ -23,12 +23,14 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from broker.documents.identifiers import uscc_is_valid
 from broker.errors import LiandongError
+from broker.signing import sm2
 
 Usage = Literal["seal", "tls"]
 CaKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -73,7 +75,13 @@ class CertificateAuthority:
         if missing:
             raise LiandongError.of("PKI_CA_MISSING", files=", ".join(missing))
         cert = x509.load_pem_x509_certificate(pem.read_bytes())
-        key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        try:
+            key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+        except UnsupportedAlgorithm:  # an SM2 CA (certs-example/sm2): tongsuopy loads its key
+            key = sm2.load_private_key(key_path)
+            if key is not None:
+                return cls(cert, key)  # type: ignore[arg-type]
+            raise LiandongError.of("PKI_CA_MISSING", files=f"{key_path} (not an RSA, EC or SM2 key)") from None
         if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
             raise LiandongError.of("PKI_CA_MISSING", files=f"{key_path} (not an RSA or EC key)")
         return cls(cert, key)
@@ -114,10 +122,12 @@ def make_request(
 
 def load_request(data: bytes, source: str = "CSR") -> x509.CertificateSigningRequest:
     """A PEM CSR whose self-signature holds; else ``PKI_CSR_INVALID``."""
+    from broker.signing import sm2_issuing  # (it builds on this module)
+
     try:
         csr = x509.load_pem_x509_csr(data)
-        valid = csr.is_signature_valid
-    except ValueError as exc:
+        valid = sm2_issuing.request_signature_valid(csr) if sm2_issuing.is_sm2_request(csr) else csr.is_signature_valid
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise LiandongError.of(
             "PKI_CSR_INVALID", source=source, detail=str(exc) or type(exc).__name__
         ) from None
@@ -151,6 +161,17 @@ def issue(
     _check_code(code)
     if expect_code is not None and code != expect_code:
         raise LiandongError.of("PKI_CSR_CODE_MISMATCH", unit_code=code, expected=expect_code)
+    from broker.signing import sm2_issuing  # (it builds on this module)
+
+    if sm2_issuing.is_sm2_request(csr) or sm2.is_sm2_private_key(ca.key):
+        # the SM2 suite: an SM2 CA issues SM2 seals; the MQTT link stays TLS with P-256 or RSA
+        if not (sm2_issuing.is_sm2_request(csr) and sm2.is_sm2_private_key(ca.key) and usage == "seal"):
+            raise LiandongError.of("PKI_CSR_KEY", detail="an SM2 CA issues seal certificates for SM2 requests only")
+        try:
+            public_sm2 = sm2_issuing.request_public_key(csr)
+        except ValueError as exc:
+            raise LiandongError.of("PKI_CSR_KEY", detail=str(exc)) from None
+        return sm2_issuing.seal_certificate(code, _org(csr), public_sm2, (ca.cert, ca.key), days=days, now=now)  # type: ignore[arg-type]
     public = csr.public_key()
     if not (
         isinstance(public, rsa.RSAPublicKey)

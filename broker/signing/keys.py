@@ -11,17 +11,27 @@ from pathlib import Path
 from typing import Union
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from broker.errors import LiandongError
+from broker.signing import sm2
 from broker.signing.profile import ORGANIZATION_IDENTIFIER
 
-PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey]
+PrivateKey = Union[rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, sm2.Sm2PrivateKey]
 
 
 def load_private_key(path: str | Path) -> PrivateKey:
-    key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+    """An RSA or P-256 key (cryptography) or an SM2 key (tongsuopy, which cryptography refuses)."""
+    data = Path(path).read_bytes()
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except UnsupportedAlgorithm:
+        sm2_key = sm2.load_private_key_pem(data)
+        if sm2_key is None:
+            raise LiandongError.of("SIG_KEY_UNSUPPORTED", detail=f"an unsupported key in {path}") from None
+        return sm2_key
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise LiandongError.of("SIG_KEY_UNSUPPORTED", detail=f"{type(key).__name__} in {path}")
     return key

@@ -23,6 +23,7 @@ from broker.documents.document import Document
 from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError
 from broker.parsing.hardened import parse
+from broker.signing import sm2, sm2_xmldsig
 from broker.signing.keys import PrivateKey, load_certificates, load_private_key, unit_code_of
 from broker.signing.profile import EXC_C14N, NSMAP
 
@@ -57,6 +58,7 @@ class DocumentSigner:
             raise LiandongError.of("CERT_NO_UNIT")
         self.unit_code: str = unit
         self._key_info = _key_info([cert, *self.chain])
+        self._sm2 = sm2.is_sm2_private_key(key)  # the SM2/SM3 suite: signxml cannot sign it
         self._algorithm = (
             SignatureMethod.RSA_SHA256 if isinstance(key, rsa.RSAPrivateKey) else SignatureMethod.ECDSA_SHA256
         )
@@ -88,6 +90,8 @@ class DocumentSigner:
         sender = _SENDER(root)
         if sender != self.unit_code:
             raise LiandongError.of("CERT_UNIT_MISMATCH", cert_unit=self.unit_code, sender=sender or "?")
+        if self._sm2:
+            return sm2_xmldsig.sign(root, self.key, copy.deepcopy(self._key_info))  # type: ignore[arg-type]
         # XMLSigner keeps per-call state, so a fresh one per signature keeps this thread-safe.
         signer = XMLSigner(
             method=methods.enveloped,

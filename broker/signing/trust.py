@@ -34,6 +34,7 @@ from cryptography.x509 import verification as xv
 
 from broker.errors import LiandongError, problem
 from broker.logs import event
+from broker.signing import sm2, sm2_chain
 from broker.signing.certificate_der import malformed_extension, public_key_curve
 from broker.signing.keys import load_certificates
 from broker.signing.profile import ALLOWED_CURVES, DOCUMENT_SIGNING_EKU, MIN_RSA_BITS
@@ -89,6 +90,13 @@ def check_signing_key(cert: x509.Certificate) -> None:
         key = cert.public_key()
     except UnsupportedAlgorithm:
         curve = public_key_curve(cert)
+        if curve is not None and curve.startswith("SM2"):
+            # the SM2/SM3 suite: cryptography cannot load the key, tongsuopy checks the point
+            try:
+                sm2.certificate_public_key(cert)
+            except ValueError as exc:
+                raise _fail("CERT_KEY_INVALID", detail=str(exc)[:200]) from None
+            return
         if curve is not None:
             raise _fail("CERT_CURVE_UNSUPPORTED", curve=curve) from None
         raise _fail("SIG_KEY_UNSUPPORTED", detail=f"algorithm {cert.public_key_algorithm_oid.dotted_string}") from None
@@ -257,6 +265,15 @@ class TrustStore:
             raise _fail("CERT_UNTRUSTED", detail="self-signed, not issued by the network's CA: copying a unit's name in the subject proves nothing")
 
     def _build(self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], at: datetime) -> ValidatedChain:
+        if any(c.signature_algorithm_oid == sm2.SM2_WITH_SM3_OID for c in (leaf, *intermediates)):
+            # cryptography's path validator knows no SM2: the same rules, checked by sm2_chain
+            chain = sm2_chain.build(leaf, intermediates, self._anchors, at)
+            return ValidatedChain(
+                chain=chain,
+                not_before=max(c.not_valid_before_utc for c in chain),
+                not_after=min(c.not_valid_after_utc for c in chain),
+                issuer_names=_issuer_names(chain),
+            )
         # Key usage and EKU are checked above with their own codes; the path validator is asked
         # only for the path (names, signatures, CA constraints, validity at ``at``).
         verifier = (
@@ -307,7 +324,14 @@ class TrustStore:
         # The CRL is found by its issuer's name; its signature is checked against the issuer of a
         # validated chain once, then trusted.
         if not crl.verified:
-            if not crl.crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
+            if crl.crl.signature_algorithm_oid == sm2.SM2_WITH_SM3_OID:
+                valid = sm2.verify_crl_signature(crl.crl, issuer)
+            else:
+                try:
+                    valid = crl.crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]
+                except (UnsupportedAlgorithm, TypeError):  # an SM2 issuer and a CRL signed otherwise
+                    valid = False
+            if not valid:
                 raise _fail("CRL_INVALID", detail="signature does not match the issuing CA")
             crl.verified = True
         next_update = crl.crl.next_update_utc

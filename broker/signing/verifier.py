@@ -4,11 +4,13 @@ In order:
 
 1. profile checks on the parsed input: exactly one ``ds:Signature``, a child of the root, with
    exactly one reference whose URI is empty or the root's ``Id``; no duplicate ``Id`` values;
-   exclusive C14N, SHA-256, RSA-SHA256 or ECDSA-SHA256; transforms enveloped-signature then
-   exc-c14n; KeyInfo holding only the X.509 chain (signer first);
+   exclusive C14N, RSA-SHA256 or ECDSA-SHA256 with SHA-256 or SM2-SM3 with SM3, a suite the
+   network accepts (:mod:`broker.signing.suites`); transforms enveloped-signature then exc-c14n;
+   KeyInfo holding only the X.509 chain (signer first);
 2. the chain: built to the trust anchors, valid at the signing time (the document's
    ``IssuedAt``), key usage for signing, not revoked (:mod:`broker.signing.trust`);
-3. the signature itself by signxml (pinned ``location="./"``, one reference, our algorithms);
+3. the signature itself by signxml (pinned ``location="./"``, one reference, our algorithms), or
+   for SM2 by :mod:`broker.signing.sm2_xmldsig` (signxml knows no SM2);
 4. identity: the certificate's unit code is the ``Header/Sender`` of the *verified* tree, and is
    one of the unit's registered certificates when the registry pins them.
 
@@ -34,6 +36,7 @@ from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError, Problem, problem
 from broker.parsing.times import out_of_range, year_in_range
 from broker.registry import Registry
+from broker.signing import sm2, sm2_xmldsig
 from broker.signing.keys import fingerprint, unit_code_of
 from broker.signing.profile import (
     ALLOWED_DIGESTS,
@@ -42,6 +45,7 @@ from broker.signing.profile import (
     NSMAP,
     REQUIRED_TRANSFORMS,
 )
+from broker.signing.suites import BY_SIGNATURE_METHOD, DEFAULT_SETTINGS, SignatureSettings
 from broker.signing.trust import TrustStore, ValidatedChain
 
 _NS = {"ld": NS, **NSMAP}
@@ -246,7 +250,8 @@ def check_profile(root: etree._Element, *, schema_valid: bool = False) -> Signat
     if c14n != EXC_C14N.value:
         raise _fail("SIG_C14N", algorithm=c14n)
     method = _single(signed_info, "SignatureMethod", "SignedInfo").get("Algorithm")
-    if method not in _SIGNATURE_METHODS:
+    suite = BY_SIGNATURE_METHOD.get(method or "")
+    if suite is None:
         raise _fail("SIG_ALGORITHM", algorithm=method)
     references = signed_info.findall(_DS + "Reference")
     if len(references) != 1:
@@ -256,7 +261,7 @@ def check_profile(root: etree._Element, *, schema_valid: bool = False) -> Signat
     if uri not in ("", "#" + (root.get("Id") or "\0")):
         raise _fail("SIG_REFERENCE_URI")
     digest = _single(reference, "DigestMethod", "Reference").get("Algorithm")
-    if digest not in _DIGESTS:
+    if digest != suite.digest_method:  # each suite's own digest: no SHA-256 with SM2, no SM3 with RSA
         raise _fail("SIG_DIGEST_ALGORITHM", algorithm=digest)
     transforms = tuple(t.get("Algorithm") for t in reference.iterfind(_TRANSFORMS))
     if transforms != REQUIRED_TRANSFORMS:
@@ -283,8 +288,6 @@ def check_profile(root: etree._Element, *, schema_valid: bool = False) -> Signat
     return SignatureParts(blobs, method, digest_value.strip())
 
 
-_SIGNATURE_METHODS = frozenset(m.value for m in ALLOWED_SIGNATURE_METHODS)
-_DIGESTS = frozenset(d.value for d in ALLOWED_DIGESTS)
 _TRANSFORMS = f"{_DS}Transforms/{_DS}Transform"
 
 
@@ -324,9 +327,16 @@ class DocumentVerifier:
 
     _MAX_CACHED = 10_000
 
-    def __init__(self, trust: TrustStore, registry: Registry | None = None):
+    def __init__(
+        self, trust: TrustStore, registry: Registry | None = None, settings: SignatureSettings | None = None
+    ):
+        """``settings``: the accepted suites; by default the registry's ``signature_suites``
+        (every suite without a registry)."""
         self.trust = trust
         self.registry = registry
+        self.settings = settings or (
+            SignatureSettings(suites=frozenset(registry.signature_suites)) if registry is not None else DEFAULT_SETTINGS
+        )
         # KeyInfo blobs and signature method -> the validated chain and what is derived from it.
         # The same few certificates seal documents all day; only validity and revocation depend
         # on the signing time and are checked again for every document.
@@ -342,6 +352,9 @@ class DocumentVerifier:
         except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (fuzzing found it)
             raise _fail("CERT_MALFORMED") from None
         chain = self.trust.validate(certs[0], certs[1:], at)
+        if (BY_SIGNATURE_METHOD[algorithm].name == "sm2") != sm2.is_sm2_certificate_key(chain.leaf):
+            # an SM2 key under an RSA/ECDSA method or the reverse: no signature can match
+            raise _fail("SIG_INVALID", detail=f"the signing certificate's key does not fit {algorithm}")
         entry = (chain, _signer_info(chain, algorithm))
         if len(self._signers) >= self._MAX_CACHED:
             self._signers.clear()
@@ -376,13 +389,25 @@ class DocumentVerifier:
     def _prepare(self, root: etree._Element, schema_valid: bool) -> "_Signing":
         """Stage 1: the profile, the signing time, the trusted chain."""
         parts = check_profile(root, schema_valid=schema_valid)
+        suite = BY_SIGNATURE_METHOD[parts.algorithm]
+        if not self.settings.allows(suite):
+            raise _fail("SIG_SUITE_NOT_ALLOWED", suite=suite.name, allowed=", ".join(sorted(self.settings.suites)))
         claimed = _ISSUED_AT(root)
         at = _parse_time(claimed)
         chain, info = self._signer(parts.certificates, parts.algorithm, at)
         return _Signing(parts, claimed, at, chain, info)
 
     def _signxml(self, root: etree._Element, signing: "_Signing") -> etree._Element:
-        """Stage 2: the signature itself; returns the tree signxml verified."""
+        """Stage 2: the signature itself; returns the tree signxml (or, for SM2, sm2_xmldsig) verified."""
+        if not BY_SIGNATURE_METHOD[signing.parts.algorithm].native:
+            try:
+                key = sm2.certificate_public_key(signing.chain.leaf)
+            except ValueError as exc:
+                raise _fail("CERT_KEY_INVALID", detail=str(exc)[:200]) from None
+            verified = sm2_xmldsig.verify(root, key)
+            if verified.tag != root.tag or _ISSUED_AT(verified) != signing.claimed:
+                raise _fail("SIG_INVALID", detail="the signed content is not the document")
+            return verified
         try:
             result = _ParsedVerifier().verify(
                 root,
