@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.documents.bodies import ExecutionReceipt
 from broker.documents.document import Document
+from broker.console import console_for
 from broker.errors import LiandongError, problem
 from broker.gateway import answer as answers
 from broker.gateway import events, status, submit
@@ -82,6 +83,7 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     _install_audit(app)
     _install_openapi(app)
     install_api_page(app)
+    app.mount("/console", console_for(rt))  # the people's pages (broker/console, docs/console.md)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, Any]:

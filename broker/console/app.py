@@ -1,0 +1,543 @@
+"""The console's pages (FastAPI, server-rendered Jinja2 templates, plain HTML forms).
+
+Every page works through the gateway parts a unit already has — :mod:`broker.gateway.submit`
+to check, seal and publish, :mod:`broker.gateway.answer` to answer exactly once,
+:mod:`broker.gateway.status` to follow a document — so a document made in the console is
+checked, sealed and recorded exactly as one posted to the gateway's API.
+
+Access (issue 13; 003 SPC–MPS 五(二)): every page under ``/u/{unit}/`` belongs to one unit and
+opens only for a person of that unit with a role the page allows, otherwise 403
+``CONSOLE_FORBIDDEN``; every login and every action is written to the operator audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from uuid import uuid4
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from broker.console.accounts import ROLE_NAMES, Account, AccountStore, Role, Session
+from broker.console.forms import FormField, field_errors, fields_of, nested
+from broker.console import documents as docs
+from broker.documents import codec
+from broker.documents.bodies import AssistanceNotice, ExecutionReceipt
+from broker.documents.common import NaturalPerson, Officer, RulingRef
+from broker.documents.document import CHINA_TZ, Document
+from broker.documents.measures import BankFreeze
+from broker.documents.results import MeasureResult, ResultStatus
+from broker.errors import LiandongError, Problem, problem
+from broker.gateway import answer as answers
+from broker.gateway import status, submit
+from broker.gateway.problems import GatewayError
+from broker.gateway.runtime import GatewayRuntime
+from broker.logs import event
+from broker.parsing.hardened import parse
+from broker.documents.catalogue import UnitKind
+
+log = logging.getLogger("liandong.console")
+HERE = Path(__file__).parent
+SESSION_COOKIE = "ld_session"
+LOGIN_CSRF_COOKIE = "ld_login_csrf"
+
+READERS = (Role.OFFICER, Role.CLERK, Role.REVIEWER)
+"""Who may read a document of their own unit."""
+
+FREEZE_FIELDS = fields_of(BankFreeze, skip=frozenset({"MeasureId"}), choose={"Subject": NaturalPerson})
+"""The inputs of one freeze measure, generated from the model (:mod:`broker.console.forms`)."""
+OFFICER_FIELDS = fields_of(Officer)
+
+RESULT_NAMES = {
+    ResultStatus.EXECUTED: "已执行",
+    ResultStatus.PARTIALLY_EXECUTED: "部分执行（限额冻结）",
+    ResultStatus.ROTATING: "轮候",
+    ResultStatus.NOT_EXECUTED: "未执行",
+}
+STATE_NAMES = {"published": "已发布", "served": "已送达", "answered": "已回执", "rejected": "被拒收", "received": "已收到"}
+
+
+class ConsoleError(Exception):
+    """A page's error: shown as a page with the code and both messages, with ``status``."""
+
+    def __init__(self, problems: list[Problem], status: int):
+        self.problems, self.status = problems, status
+
+    @classmethod
+    def of(cls, code: str, status: int, **params: Any) -> ConsoleError:
+        return cls([problem(code, **params)], status)
+
+
+class _LoginNeeded(Exception):
+    def __init__(self, expired: bool):
+        self.expired = expired
+
+
+@dataclass
+class Console:
+    """What every page works with."""
+
+    desks: Mapping[str, GatewayRuntime]
+    accounts: AccountStore
+    templates: Jinja2Templates
+
+    def unit_name(self, code: str) -> str:
+        for rt in self.desks.values():
+            entry = rt.checker.registry.unit(code) if rt.checker.registry else None
+            if entry is not None:
+                return entry.name
+        return code
+
+
+def create_console(desks: Mapping[str, GatewayRuntime], accounts: AccountStore) -> FastAPI:
+    """The console for the units in ``desks`` (one gateway's unit, or several units a linkage
+    office runs desks for), its people in ``accounts``. Mount it (``/console``)."""
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.globals.update(role_names=ROLE_NAMES, state_names=STATE_NAMES, result_names=RESULT_NAMES)
+    console = Console(desks, accounts, templates)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.console = console
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    _install_errors(app, console)
+    _routes(app, console)
+    return app
+
+
+def console_for(rt: GatewayRuntime) -> FastAPI:
+    """The console of one gateway: its unit's desk, the accounts beside the gateway's state."""
+    return create_console({rt.unit: rt}, AccountStore(rt.config.http.state.with_name("console.db")))
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _base(request: Request) -> str:
+    return request.scope.get("root_path", "").rstrip("/")
+
+
+def _client(request: Request) -> str | None:
+    return f"{request.client.host}:{request.client.port}" if request.client else None
+
+
+def page(console: Console, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    session: Session | None = getattr(request.state, "session", None)
+    return console.templates.TemplateResponse(
+        request,
+        name,
+        {
+            "base": _base(request),
+            "me": session.account if session else None,
+            "csrf": session.csrf if session else "",
+            "unit_name": console.unit_name,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def _session(console: Console, request: Request) -> Session:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    found = console.accounts.session(cookie)
+    if found is None:
+        raise _LoginNeeded(expired=bool(cookie))
+    request.state.session = found
+    return found
+
+
+def _allow(console: Console, request: Request, unit: str, *roles: Role) -> tuple[Session, GatewayRuntime]:
+    """The session of a person of ``unit`` with one of ``roles``; 403 and an audit line otherwise."""
+    me = _session(console, request)
+    if me.account.unit != unit or me.account.role not in roles:
+        console.accounts.record(
+            "forbidden", "CONSOLE_FORBIDDEN", who=me.account.username, unit=me.account.unit,
+            client=_client(request), target=request.url.path,
+        )
+        event(log, "console.forbidden", logging.WARNING, account=me.account.id, unit=me.account.unit, path=request.url.path)
+        raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
+    rt = console.desks.get(unit)
+    if rt is None:
+        raise ConsoleError.of("CONSOLE_UNIT_UNKNOWN", 404, unit=unit)
+    return me, rt
+
+
+async def _form(request: Request, me: Session) -> dict[str, str]:
+    """The posted form, after its CSRF token is checked against the session's."""
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    if not secrets.compare_digest(form.get("csrf_token", ""), me.csrf):
+        raise ConsoleError.of("CONSOLE_CSRF", 403)
+    return form
+
+
+def _audit(console: Console, request: Request, me: Session, action: str, target: str | None, outcome: str = "ok") -> None:
+    console.accounts.record(
+        action, outcome, who=me.account.username, unit=me.account.unit, client=_client(request), target=target
+    )
+    # the log names the account by its number: user names can be people's names
+    event(log, "console.action", account=me.account.id, unit=me.account.unit, action=action, outcome=outcome)
+
+
+def _problems(exc: Exception) -> list[Problem]:
+    return list(getattr(exc, "problems", []))
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+def _install_errors(app: FastAPI, console: Console) -> None:
+    @app.exception_handler(_LoginNeeded)
+    async def login_needed(request: Request, exc: _LoginNeeded) -> Response:
+        target = f"{_base(request)}/login" + ("?expired=1" if exc.expired else "")
+        response = RedirectResponse(target, status_code=303)
+        if exc.expired:
+            response.delete_cookie(SESSION_COOKIE, path=_base(request) or "/")
+        return response
+
+    @app.exception_handler(ConsoleError)
+    async def console_error(request: Request, exc: ConsoleError) -> Response:
+        return page(console, request, "error.html", exc.status, problems=exc.problems)
+
+    @app.exception_handler(GatewayError)
+    async def gateway_error(request: Request, exc: GatewayError) -> Response:
+        return page(console, request, "error.html", exc.status, problems=exc.problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        found = problem("GW_ROUTE_NOT_FOUND", method=request.method, path=request.url.path)
+        return page(console, request, "error.html", exc.status_code, problems=[found])
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place lists every page
+    accounts = console.accounts
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request, expired: int = 0) -> Response:
+        token = secrets.token_urlsafe(32)
+        problems = [problem("CONSOLE_SESSION_EXPIRED")] if expired else []
+        response = page(console, request, "login.html", login_csrf=token, problems=problems)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=_base(request) or "/")
+        return response
+
+    @app.post("/login")
+    async def login(request: Request) -> Response:
+        form = {k: str(v) for k, v in (await request.form()).items()}
+        # before a session exists the token is a double-submit cookie (the form's copy must match)
+        cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not cookie or not secrets.compare_digest(form.get("csrf_token", ""), cookie):
+            raise ConsoleError.of("CONSOLE_CSRF", 403)
+        username = form.get("username", "").strip()
+        try:
+            me = await run_in_threadpool(accounts.login, username, form.get("password", ""), form.get("code"))
+        except LiandongError as exc:
+            accounts.record("login_failed", exc.codes[0], who=username or None, client=_client(request))
+            event(log, "console.login_failed", logging.WARNING, code=exc.codes[0])
+            token = secrets.token_urlsafe(32)
+            response = page(console, request, "login.html", 401, login_csrf=token, problems=exc.problems, username=username)
+            response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=_base(request) or "/")
+            return response
+        accounts.record("login", who=me.account.username, unit=me.account.unit, client=_client(request))
+        event(log, "console.login", account=me.account.id, unit=me.account.unit, role=me.account.role.value)
+        response = RedirectResponse(f"{_base(request)}/", status_code=303)
+        response.set_cookie(SESSION_COOKIE, me.id, httponly=True, samesite="strict", path=_base(request) or "/")
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path=_base(request) or "/")
+        return response
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        me = _session(console, request)
+        await _form(request, me)
+        accounts.logout(me.id)
+        _audit(console, request, me, "logout", None)
+        response = RedirectResponse(f"{_base(request)}/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path=_base(request) or "/")
+        return response
+
+    @app.get("/")
+    def home(request: Request) -> Response:
+        me = _session(console, request).account
+        where = {
+            Role.OFFICER: f"/u/{me.unit}/sent",
+            Role.CLERK: f"/u/{me.unit}/inbox",
+            Role.REVIEWER: f"/u/{me.unit}/documents",
+            Role.SUPERVISOR: f"/u/{me.unit}/overdue",
+            Role.ADMIN: "/admin/accounts",
+        }[me.role]
+        return RedirectResponse(_base(request) + where, status_code=303)
+
+    # --- court officer ------------------------------------------------------------------------
+
+    @app.get("/u/{unit}/compose", response_class=HTMLResponse)
+    def compose_page(request: Request, unit: str, measures: int = 1) -> Response:
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        return _compose(console, request, rt, {}, max(1, min(measures, 20)), {}, [])
+
+    @app.post("/u/{unit}/compose", response_class=HTMLResponse)
+    async def compose(request: Request, unit: str) -> Response:
+        """Build the notice from the form, check it as the hub will, and show it for sealing."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        count = max(1, min(int(form.get("measures", "1") or 1), 20))
+        if form.get("add"):
+            return _compose(console, request, rt, form, count + 1, {}, [])
+        try:
+            draft = _freeze_notice(rt, form, count)
+        except _FormInvalid as exc:
+            return _compose(console, request, rt, form, count, exc.errors, [], 422)
+        checked = await run_in_threadpool(rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ))
+        if not checked.ok:
+            return _compose(console, request, rt, form, count, {}, checked.problems, 422)
+        document = codec.from_element(parse(draft))
+        return page(
+            console, request, "preview.html", unit=unit, draft=draft.decode("utf-8"),
+            view=docs.view(document), xml=draft.decode("utf-8"),
+        )
+
+    @app.post("/u/{unit}/publish")
+    async def publish(request: Request, unit: str) -> Response:
+        """Seal and publish through the gateway's submit path; the document id is the
+        idempotency key, so a second click publishes nothing twice."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        raw = form.get("draft", "").encode("utf-8")
+        try:
+            document_id = str(codec.from_element(parse(raw)).header.document_id)
+            done = await run_in_threadpool(submit.submit, rt, raw, "xml", f"console:{document_id}")
+        except (GatewayError, LiandongError) as exc:
+            _audit(console, request, me, "publish", None, _problems(exc)[0].code if _problems(exc) else "error")
+            raise ConsoleError(_problems(exc), 422) from None
+        _audit(console, request, me, "publish", done.document_id)
+        if done.new:
+            rt.metrics.published.inc()
+        return RedirectResponse(f"{_base(request)}/u/{unit}/documents/{done.document_id}", status_code=303)
+
+    @app.get("/u/{unit}/sent", response_class=HTMLResponse)
+    def sent(request: Request, unit: str) -> Response:
+        me, rt = _allow(console, request, unit, Role.OFFICER, Role.REVIEWER)
+        rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
+        rows = [r for r in rows if r["type"] not in ("ExecutionReceipt",)]
+        return page(console, request, "sent.html", unit=unit, rows=rows)
+
+    @app.get("/u/{unit}/cases/{case:path}", response_class=HTMLResponse)
+    def case(request: Request, unit: str, case: str) -> Response:
+        me, rt = _allow(console, request, unit, *READERS)
+        _audit(console, request, me, "view_case", case)
+        found = status.case_documents(rt.store, case)  # GW_NOT_FOUND: not a case of this unit
+        return page(console, request, "case.html", unit=unit, case=case, rows=found)
+
+    @app.get("/u/{unit}/documents", response_class=HTMLResponse)
+    def documents(request: Request, unit: str) -> Response:
+        me, rt = _allow(console, request, unit, *READERS)
+        rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
+        rows += [docs.row(rt.store, e.document_id) for e in reversed(rt.store.inbox()) if e.state != "invalid" and e.doc_type not in status.HUB_ANSWERS]
+        return page(console, request, "sent.html", unit=unit, rows=rows)
+
+    @app.get("/u/{unit}/documents/{document_id}", response_class=HTMLResponse)
+    def document(request: Request, unit: str, document_id: str) -> Response:
+        me, rt = _allow(console, request, unit, *READERS)
+        _audit(console, request, me, "view", document_id)
+        state = status.document_status(rt.store, document_id)
+        raw = status.sealed_xml(rt.store, document_id)
+        receipts = [docs.receipt(rt.store, a["document_id"]) for a in state.get("answers", []) if a["type"] == "ExecutionReceipt"]
+        return page(
+            console, request, "document.html", unit=unit, state=state,
+            view=docs.view(codec.from_element(parse(raw))), seal=docs.seal(raw), receipts=receipts,
+        )
+
+    @app.get("/u/{unit}/documents/{document_id}/xml")
+    def document_xml(request: Request, unit: str, document_id: str) -> Response:
+        me, rt = _allow(console, request, unit, *READERS)
+        _audit(console, request, me, "download_xml", document_id)
+        return Response(
+            status.sealed_xml(rt.store, document_id), media_type="application/xml",
+            headers={"Content-Disposition": f'attachment; filename="{document_id}.xml"'},
+        )
+
+    # --- unit clerk (the manual desk) --------------------------------------------------------------
+
+    @app.get("/u/{unit}/inbox", response_class=HTMLResponse)
+    def inbox(request: Request, unit: str) -> Response:
+        me, rt = _allow(console, request, unit, Role.CLERK, Role.REVIEWER)
+        entries, _ = rt.inbox.page(0, 1000)
+        rows = [docs.inbox_row(rt, e) for e in reversed(entries)]
+        return page(console, request, "inbox.html", unit=unit, rows=rows)
+
+    @app.get("/u/{unit}/inbox/{document_id}", response_class=HTMLResponse)
+    def inbox_item(request: Request, unit: str, document_id: str) -> Response:
+        me, rt = _allow(console, request, unit, Role.CLERK, Role.REVIEWER)
+        _audit(console, request, me, "view", document_id)
+        return _answer_page(console, request, rt, document_id, {}, [])
+
+    @app.post("/u/{unit}/inbox/{document_id}/answer", response_class=HTMLResponse)
+    async def answer(request: Request, unit: str, document_id: str) -> Response:
+        """The clerk's outcome as a receipt of result, through the gateway's answer path: built,
+        checked, sealed and sent exactly once (003 bank rules 8, 15, 17)."""
+        me, rt = _allow(console, request, unit, Role.CLERK)
+        form = await _form(request, me)
+        try:
+            receipt = _receipt(rt, document_id, form)
+            done = await run_in_threadpool(answers.answer, rt, document_id, receipt)
+        except _FormInvalid as exc:
+            return _answer_page(console, request, rt, document_id, form, [], exc.errors, 422)
+        except GatewayError as exc:
+            _audit(console, request, me, "answer", document_id, exc.problems[0].code)
+            return _answer_page(console, request, rt, document_id, form, exc.problems, status_code=exc.status)
+        _audit(console, request, me, "answer", document_id)
+        if done.new:
+            rt.metrics.answered.inc()
+        return RedirectResponse(f"{_base(request)}/u/{unit}/inbox/{document_id}", status_code=303)
+
+    # --- the administrator ------------------------------------------------------------------------
+
+    @app.get("/admin/accounts", response_class=HTMLResponse)
+    def admin_accounts(request: Request) -> Response:
+        me = _admin(console, request)
+        return page(console, request, "accounts.html", accounts=accounts.accounts(), units=list(console.desks), roles=list(Role))
+
+    @app.post("/admin/accounts", response_class=HTMLResponse)
+    async def admin_add(request: Request) -> Response:
+        me = _admin(console, request)
+        form = await _form(request, me)
+        try:
+            secret = await run_in_threadpool(
+                accounts.add, form.get("username", ""), form.get("unit", ""), form.get("role", ""),
+                form.get("password", ""), totp=bool(form.get("totp")),
+            )
+        except LiandongError as exc:
+            _audit(console, request, me, "account_add", form.get("username"), exc.codes[0])
+            return page(console, request, "accounts.html", 422, accounts=accounts.accounts(), units=list(console.desks), roles=list(Role), problems=exc.problems)
+        _audit(console, request, me, "account_add", form.get("username"))
+        return page(console, request, "accounts.html", accounts=accounts.accounts(), units=list(console.desks), roles=list(Role), secret=secret)
+
+    @app.post("/admin/accounts/{username}/unlock")
+    async def admin_unlock(request: Request, username: str) -> Response:
+        me = _admin(console, request)
+        await _form(request, me)
+        accounts.unlock(username)
+        _audit(console, request, me, "account_unlock", username)
+        return RedirectResponse(f"{_base(request)}/admin/accounts", status_code=303)
+
+    @app.get("/admin/audit", response_class=HTMLResponse)
+    def admin_audit(request: Request) -> Response:
+        _admin(console, request)
+        return page(console, request, "audit.html", entries=accounts.audit())
+
+
+def _admin(console: Console, request: Request) -> Session:
+    me = _session(console, request)
+    if me.account.role is not Role.ADMIN:
+        console.accounts.record("forbidden", "CONSOLE_FORBIDDEN", who=me.account.username, unit=me.account.unit, client=_client(request), target=request.url.path)
+        raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
+    return me
+
+
+# --- the freeze notice and the receipt from their forms -----------------------------------------------
+
+
+class _FormInvalid(Exception):
+    def __init__(self, errors: dict[str, str]):
+        self.errors = errors
+
+
+def _freeze_notice(rt: GatewayRuntime, form: dict[str, str], count: int) -> bytes:
+    """The unsigned 协助执行通知书 of the form: ``count`` freeze measures (M1, M2, ...), each
+    validated by the BankFreeze model (003 bank rules 9–10)."""
+    errors: dict[str, str] = {}
+    measures = []
+    for i in range(1, count + 1):
+        try:
+            measures.append(BankFreeze.model_validate({"MeasureId": f"M{i}", **nested(form, f"M{i}")}))
+        except ValidationError as exc:
+            errors.update(field_errors(exc, f"M{i}"))
+    officers = []
+    for i in (1, 2):
+        data = nested(form, f"Officer{i}")
+        if not data:
+            continue
+        try:
+            officers.append(Officer.model_validate(data))
+        except ValidationError as exc:
+            errors.update(field_errors(exc, f"Officer{i}"))
+    for name in ("Recipient", "CaseNumber"):
+        if not form.get(name, "").strip():
+            errors[name] = "必填 / required"
+    if errors:
+        raise _FormInvalid(errors)
+    ruling = form.get("RulingNumber", "").strip()
+    notice = AssistanceNotice(
+        ruling=RulingRef(ruling_number=ruling) if ruling else None,
+        measures=measures,
+        remark=form.get("Remark", "").strip() or None,
+    )
+    document = Document.create(
+        notice,
+        sender=rt.unit,
+        recipient=form["Recipient"].strip(),
+        case_number=form["CaseNumber"].strip(),
+        officers=officers,
+    )
+    return codec.to_bytes(document)
+
+
+def _compose(
+    console: Console, request: Request, rt: GatewayRuntime, form: dict[str, str], count: int,
+    errors: dict[str, str], problems: list[Problem], status_code: int = 200,
+) -> Response:
+    registry = rt.checker.registry
+    banks = [u for u in (registry.units if registry else []) if u.kind is UnitKind.BANK]
+    return page(
+        console, request, "compose.html", status_code, unit=rt.unit, form=form, count=count,
+        measure_fields=FREEZE_FIELDS, officer_fields=OFFICER_FIELDS, errors=errors, problems=problems, banks=banks,
+    )
+
+
+def _receipt(rt: GatewayRuntime, document_id: str, form: dict[str, str]) -> ExecutionReceipt:
+    """The receipt of result of the clerk's form: one result per measure of the notice."""
+    notice = docs.received(rt, document_id)
+    results, errors = [], {}
+    for measure in getattr(notice.body, "measures", []):
+        mid = measure.measure_id
+        data: dict[str, Any] = {"MeasureId": mid, "Status": form.get(f"{mid}.Status", "")}
+        for name in ("RequestedAmount", "ActualAmount"):
+            if form.get(f"{mid}.{name}", "").strip():
+                data[name] = {"Value": form[f"{mid}.{name}"].strip(), "Currency": "CNY"}
+        if getattr(measure, "period", None) is not None and data["Status"] != ResultStatus.NOT_EXECUTED:
+            data["Period"] = measure.period.model_dump(by_alias=True)
+        if form.get(f"{mid}.Reason", "").strip():
+            data["Reason"] = form[f"{mid}.Reason"].strip()
+        try:
+            results.append(MeasureResult.model_validate(data))
+        except ValidationError as exc:
+            errors.update(field_errors(exc, mid))
+    if errors:
+        raise _FormInvalid(errors)
+    if not results:
+        raise GatewayError.of("GW_NOT_ANSWERABLE", doc_type=notice.header.document_type.value)
+    return ExecutionReceipt(results=results, remark=form.get("Remark", "").strip() or None)
+
+
+def _answer_page(
+    console: Console, request: Request, rt: GatewayRuntime, document_id: str, form: dict[str, str],
+    problems: list[Problem], errors: dict[str, str] | None = None, status_code: int = 200,
+) -> Response:
+    notice = docs.received(rt, document_id)
+    given = rt.state.answer(document_id)
+    return page(
+        console, request, "answer.html", status_code, unit=rt.unit, document_id=document_id,
+        view=docs.view(notice), seal=docs.seal(status.sealed_xml(rt.store, document_id)),
+        due=docs.due(rt, rt.store.get_received(document_id)), answered=docs.receipt(rt.store, given.document_id, sent=True) if given else None,
+        form=form, errors=errors or {}, problems=problems, statuses=list(ResultStatus),
+    )

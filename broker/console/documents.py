@@ -1,0 +1,156 @@
+"""What the console's pages show of a document: its 文书 view (title, numbers, parties,
+measures and results in words), its seal, its due date, and a row for a list.
+
+When :mod:`broker.render` (documents as 文书 HTML/PDF, issue 13 "Rendering") is present its
+HTML is used for the preview; this module keeps what the pages need without it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cryptography import x509
+from lxml import etree
+
+from broker.deadlines.policy import DeadlinePolicy
+from broker.documents import codec
+from broker.documents.document import CHINA_TZ, Document
+from broker.documents.xmlmodel import DS_NS
+from broker.errors import LiandongError
+from broker.gateway import status
+from broker.gateway.problems import GatewayError
+from broker.gateway.runtime import GatewayRuntime
+from broker.parsing.hardened import parse
+from broker.transport.store import InboxEntry, UnitStore
+import base64
+
+TITLES = {
+    "AssistanceNotice": "协助执行通知书",
+    "QueryNotice": "协助查询通知书",
+    "ReleaseNotice": "解除协助执行通知书",
+    "ExecutionReceipt": "协助执行结果回执",
+    "ServiceReceipt": "送达回证",
+    "RejectionNotice": "拒收通知",
+    "ExtensionNotice": "延期说明",
+}
+"""Titles of the 文书 (003 bank rules 8, 9, 17); other types show their model's name."""
+
+MEASURE_NAMES = {
+    "BankFreeze": "冻结",
+    "BankRotatingFreeze": "轮候冻结",
+    "BankContinuedFreeze": "续行冻结",
+    "BankDeduct": "扣划",
+}
+
+_POLICY: DeadlinePolicy | None = None
+
+
+def title(doc_type: str) -> str:
+    return TITLES.get(doc_type, doc_type)
+
+
+def view(document: Document) -> dict[str, Any]:
+    """The document in words, for the templates."""
+    header, body = document.header, document.body
+    measures = []
+    for m in getattr(body, "measures", []) or []:
+        measures.append(
+            {
+                "id": m.measure_id,
+                "kind": MEASURE_NAMES.get(m.xml_tag, m.xml_tag),
+                "subject": getattr(m.subject, "name", ""),
+                "id_number": getattr(m.subject, "id_number", None) or getattr(m.subject, "unit_code", ""),
+                "account": getattr(m, "account", None),
+                "amount": getattr(m, "amount", None),
+                "period": getattr(m, "period", None),
+            }
+        )
+    return {
+        "title": title(header.document_type.value),
+        "type": header.document_type.value,
+        "document_id": str(header.document_id),
+        "case_number": header.case_number,
+        "sender": header.sender,
+        "recipient": header.recipient,
+        "issued_at": header.issued_at,
+        "officers": header.officers,
+        "ruling": getattr(getattr(body, "ruling", None), "ruling_number", None),
+        "measures": measures,
+        "results": list(getattr(body, "results", []) or []),
+        "remark": getattr(body, "remark", None),
+    }
+
+
+def seal(raw: bytes) -> dict[str, Any] | None:
+    """Who sealed the document: the signing certificate's subject, serial, issuer and validity.
+    The store keeps only documents whose seal verified on arrival (or that this unit sealed)."""
+    root = parse(raw)
+    cert = root.find(f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
+    if cert is None or not (cert.text or "").strip():
+        return None
+    found = x509.load_der_x509_certificate(base64.b64decode("".join(cert.text.split())))
+    return {
+        "subject": found.subject.rfc4514_string(),
+        "issuer": found.issuer.rfc4514_string(),
+        "serial": format(found.serial_number, "x"),
+        "not_after": found.not_valid_after_utc.date().isoformat(),
+    }
+
+
+def row(store: UnitStore, document_id: str) -> dict[str, Any]:
+    """One line of a list: id, type, case, state."""
+    found = status.document_status(store, document_id)
+    raw = status.sealed_xml(store, document_id)
+    found["case_number"] = status._CASE(parse(raw)) or None
+    found["title"] = title(found["type"])
+    return found
+
+
+def received(rt: GatewayRuntime, document_id: str) -> Document:
+    """A document in this unit's inbox (``GW_NOT_FOUND`` for any other)."""
+    entry = rt.store.get_received(document_id)
+    if entry is None or entry.state == "invalid" or entry.doc_type in status.HUB_ANSWERS:
+        raise GatewayError.of("GW_NOT_FOUND", what=document_id)
+    return codec.from_element(parse(entry.raw))
+
+
+def receipt(store: UnitStore, receipt_id: str, *, sent: bool = False) -> dict[str, Any]:
+    """A receipt of result (received by the court, or sent by this unit) with its seal."""
+    raw = status.sealed_xml(store, receipt_id)
+    return {"document_id": receipt_id, "view": view(codec.from_element(parse(raw))), "seal": seal(raw)}
+
+
+def due(rt: GatewayRuntime, entry: InboxEntry | None) -> dict[str, Any] | None:
+    """When the unit must answer, in working days (config/deadlines.yaml; 002 四.7, 四.13)."""
+    global _POLICY
+    if entry is None:
+        return None
+    _POLICY = _POLICY or DeadlinePolicy.default()
+    registry = rt.checker.registry
+    kinds = [i["kind"] for i in status.items_of(parse(entry.raw))]
+    try:
+        found = _POLICY.due(
+            entry.doc_type,
+            kinds,
+            registry.kind_of(rt.unit) if registry else None,
+            datetime.fromisoformat(entry.received_at).astimezone(CHINA_TZ),
+        )
+    except (LiandongError, ValueError):
+        return None  # no rule for this type: nothing is due
+    now = datetime.now(CHINA_TZ)
+    return {"at": found.due_at, "last_day": found.last_day, "overdue": found.is_overdue(now), "source": found.source}
+
+
+def inbox_row(rt: GatewayRuntime, entry: InboxEntry) -> dict[str, Any]:
+    root = parse(entry.raw)
+    return {
+        "document_id": entry.document_id,
+        "title": title(entry.doc_type),
+        "sender": entry.sender,
+        "case_number": status._CASE(root) or None,
+        "received_at": entry.received_at,
+        "due": due(rt, entry),
+        "answered": rt.state.answer(entry.document_id) is not None,
+        "items": status.items_of(root),
+    }

@@ -1,0 +1,388 @@
+"""The console (issue 13) in a real browser: Debian's chromium driven by Selenium, against a
+real Mosquitto, the hub, and the gateway runtimes of two courts, a bank and the police, whose
+desks one console serves (each page belongs to one unit).
+
+One network and one browser for the whole module; each test logs in as the person it needs.
+Screenshots go to docs/console/ (docs/console.md shows them).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from broker.console import AccountStore, create_console
+from broker.gateway.app import create_app
+from broker.gateway.config import GatewayConfig
+from broker.gateway.runtime import GatewayRuntime
+from broker.hub.service import Hub
+from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
+from broker.registry import load_registry
+from tests.network import BANK, COURT, COURT2, HUB, POLICE, hub_config, unit_config
+from tests.test_gateway import verify
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "docs" / "console"
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+WAIT = 60.0
+PASSWORD = "correct horse 联动"
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None, reason="chromium and chromium-driver are not installed (./run installs them)"
+)
+
+PEOPLE = {  # user name -> (unit, role)
+    "officer": (COURT, "officer"),
+    "officer2": (COURT2, "officer"),
+    "clerk": (BANK, "clerk"),
+    "police-clerk": (POLICE, "clerk"),
+    "admin": (COURT, "admin"),
+    "unlucky": (BANK, "clerk"),
+    "sleepy": (BANK, "reviewer"),
+}
+
+
+@dataclass
+class Console:
+    base: str
+    accounts: AccountStore
+    desks: dict[str, GatewayRuntime]
+    tmp: Path
+
+
+def _gateway_config(unit: str, port: int, var: Path) -> GatewayConfig:
+    data = unit_config(unit, port=port, var=var).model_dump(mode="json")
+    data["http"] = {
+        "state": str(var / f"{unit}-gateway.db"),
+        "audit_log": str(var / f"{unit}-audit.jsonl"),
+        "tokens": [{"name": "unused", "sha256": "0" * 64, "scopes": ["read"]}],
+    }
+    return GatewayConfig.model_validate(data)
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("console")
+    registry = load_registry(ROOT / "examples" / "network.yaml")
+    broker = MosquittoProcess(
+        registry, BrokerSettings.from_certs(ROOT / "certs-example", port=free_port(), data_dir=tmp / "broker")
+    )
+    broker.start()
+    hub = Hub(hub_config(HUB, port=broker.port, var=tmp / "hub"))
+    desks = {u: GatewayRuntime.build(_gateway_config(u, broker.port, tmp)) for u in (COURT, COURT2, BANK, POLICE)}
+    accounts = AccountStore(tmp / "desks.db")  # console.db is the police gateway's own
+    for name, (unit, role) in PEOPLE.items():
+        accounts.add(name, unit, role, PASSWORD)
+    app = FastAPI()
+    app.mount("/console", create_console(desks, accounts))
+    app.mount("/police-gateway", create_app(desks[POLICE]))  # a gateway with its own console
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    try:
+        hub.start()
+        for rt in desks.values():
+            rt.start()
+        thread.start()
+        deadline = time.monotonic() + WAIT
+        while not server.started:
+            assert time.monotonic() < deadline, "the console did not start"
+            time.sleep(0.05)
+        yield Console(f"http://127.0.0.1:{port}/console", accounts, desks, tmp)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        for rt in desks.values():
+            rt.stop()
+        hub.stop()
+        accounts.close()
+        broker.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    # without these chromium waits on connections a closed machine never answers
+    for flag in (
+        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=zh-CN",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(WAIT)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+# --- what a person does -------------------------------------------------------------------------
+
+
+def login(browser, console: Console, user: str, password: str = PASSWORD) -> None:
+    browser.delete_all_cookies()
+    browser.get(console.base + "/login")
+    browser.find_element("id", "username").send_keys(user)
+    browser.find_element("id", "password").send_keys(password)
+    click(browser, "login")
+
+
+def fill(browser, values: dict[str, str]) -> None:
+    for name, value in values.items():
+        element = browser.find_element("id", name)
+        if element.tag_name == "select":
+            from selenium.webdriver.support.ui import Select
+
+            Select(element).select_by_value(value)
+        elif element.get_attribute("type") == "date":
+            # a date input takes what the locale types; set its value as the form posts it
+            browser.execute_script("arguments[0].value = arguments[1]", element, value)
+        else:
+            element.clear()
+            element.send_keys(value)
+
+
+def shot(browser, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def http_get(browser, url: str) -> tuple[int, bytes]:
+    """GET with the browser's session cookie (a browser does not show status codes)."""
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    request = urllib.request.Request(url, headers={"Cookie": cookie})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def click(browser, element_id: str, by: str = "id") -> None:
+    """Click what submits a form or follows a link, and wait for the next page: a click returns
+    before the page it opens has loaded."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    element = browser.find_element(by, element_id)
+    element.click()
+    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(element))
+    WebDriverWait(browser, WAIT).until(lambda b: b.execute_script("return document.readyState") == "complete")
+
+
+def wait_url(browser, part: str) -> None:
+    """Until the page the last click opened has loaded (a click returns before a POST's redirect)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, WAIT).until(lambda b: part in b.current_url and b.execute_script("return document.readyState") == "complete")
+
+
+def wait_text(browser, url: str, text: str, timeout: float = WAIT) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        browser.get(url)
+        if text in browser.page_source:
+            return
+        assert time.monotonic() < deadline, f"{text!r} never appeared on {url}"
+        time.sleep(0.2)
+
+
+# --- the story: a freeze composed, answered at the desk, the sealed receipt back --------------------
+
+
+CASE = "（2026）粤53执901号"
+
+
+@pytest.fixture(scope="module")
+def story(console, browser):
+    """The officer publishes a freeze; the clerk records a limit freeze; returns the ids."""
+    today = date.today()
+    login(browser, console, "officer")
+    browser.get(f"{console.base}/u/{COURT}/compose")
+    fill(
+        browser,
+        {
+            "Recipient": BANK,
+            "CaseNumber": CASE,
+            "RulingNumber": "（2026）粤53执901号之一",
+            "Officer1.Name": "李明",
+            "Officer1.Phone": "0766-8923101",
+            "Officer1.CredentialNumber": "粤53执证0012",
+            "M1.Subject.Name": "陈国强",
+            "M1.Subject.IdNumber": "445302198004121232",
+            "M1.Account.BankName": "中国工商银行云浮分行",
+            "M1.Account.AccountNumber": "6222022010001234567",
+            "M1.Account.AccountName": "陈国强",
+            "M1.Amount.Value": "500000.00",
+            "M1.Period.Start": today.isoformat(),
+            "M1.Period.End": (today + timedelta(days=364)).isoformat(),
+        },
+    )
+    shot(browser, "1-compose")
+    click(browser, "preview")
+    assert "预览" in browser.title or "协助执行通知书" in browser.page_source, browser.page_source[:3000]
+    assert browser.find_elements("id", "problems") == [], browser.find_element("id", "problems").text
+    shot(browser, "2-preview")
+    click(browser, "publish")
+    wait_url(browser, f"/u/{COURT}/documents/")
+    document_id = browser.current_url.rsplit("/", 1)[-1]
+    wait_text(browser, browser.current_url, "已送达")
+
+    login(browser, console, "clerk")
+    assert browser.current_url.endswith(f"/u/{BANK}/inbox")
+    wait_text(browser, browser.current_url, document_id)
+    shot(browser, "3-inbox")
+    click(browser, f'a.open[data-id="{document_id}"]', "css selector")
+    assert "办理期限" in browser.page_source
+    fill(browser, {"M1.Status": "PartiallyExecuted", "M1.ActualAmount": "186432.57", "M1.Reason": "账户可用余额不足，已按可用余额限额冻结。"})
+    shot(browser, "4-answer")
+    click(browser, "send-receipt")
+    receipt_id = browser.find_element("id", "receipt-id").text
+    shot(browser, "5-answered")
+    return document_id, receipt_id
+
+
+def test_officer_publishes_a_freeze_clerk_records_a_limit_freeze_officer_sees_the_sealed_receipt(
+    console, browser, story, tmp_path
+):
+    document_id, receipt_id = story
+    # the receipt went out exactly once: one answer recorded, one receipt in the bank's sent table
+    bank = console.desks[BANK]
+    assert [s.doc_type for s in bank.store.sent()] == ["ExecutionReceipt"]
+
+    login(browser, console, "officer")
+    page = f"{console.base}/u/{COURT}/documents/{document_id}"
+    wait_text(browser, page, "已回执")
+    receipt = browser.find_element("id", "receipt")
+    assert "186432.57" in receipt.text and "部分执行" in receipt.text and "500000.00" in receipt.text
+    assert "已验章" in browser.find_element("id", "seal-receipt").text
+    shot(browser, "6-receipt")
+    link = browser.find_element("id", "receipt-xml")
+    assert link.get_attribute("data-receipt") == receipt_id
+    code, raw = http_get(browser, link.get_attribute("href"))
+    assert code == 200 and b"ExecutionReceipt" in raw
+    code, notice = http_get(browser, f"{page}/xml")
+    assert code == 200
+    verify(tmp_path, {"receipt": raw, "notice": notice})
+
+    # the case view lists both
+    click(browser, "case-link")
+    rows = browser.find_element("id", "case-documents").text
+    assert document_id in rows and receipt_id in rows
+
+
+def test_answering_twice_sends_nothing_more(console, browser, story):
+    document_id, receipt_id = story
+    login(browser, console, "clerk")
+    browser.get(f"{console.base}/u/{BANK}/inbox/{document_id}")
+    assert browser.find_element("id", "receipt-id").text == receipt_id
+    assert browser.find_elements("id", "answer-form") == []  # nothing left to answer
+    assert len(console.desks[BANK].store.sent()) == 1
+
+
+def test_a_clerk_opens_no_other_units_inbox_and_no_court_page(console, browser, story):
+    document_id, _ = story
+    login(browser, console, "police-clerk")
+    for path in (
+        f"/u/{BANK}/inbox",
+        f"/u/{BANK}/inbox/{document_id}",
+        f"/u/{COURT}/sent",
+        f"/u/{COURT}/compose",
+        f"/u/{POLICE}/compose",  # their own unit, but not a clerk's page
+        f"/u/{COURT}/documents/{document_id}",
+        "/admin/accounts",
+    ):
+        code, body = http_get(browser, console.base + path)
+        assert code == 403 and b"CONSOLE_FORBIDDEN" in body, (path, code, body[:1500].decode(), browser.get_cookies())
+    browser.get(f"{console.base}/u/{BANK}/inbox")
+    assert "CONSOLE_FORBIDDEN" in browser.page_source
+    shot(browser, "7-forbidden")
+    assert http_get(browser, f"{console.base}/u/{POLICE}/inbox")[0] == 200
+
+
+def test_a_court_cannot_see_another_courts_cases(console, browser, story):
+    document_id, _ = story
+    login(browser, console, "officer2")
+    for path in (f"/u/{COURT}/cases/{quote(CASE)}", f"/u/{COURT}/documents/{document_id}", f"/u/{COURT}/sent"):
+        assert http_get(browser, console.base + path)[0] == 403, path
+    # through its own desk the other court's case and document do not exist
+    for path in (f"/u/{COURT2}/cases/{quote(CASE)}", f"/u/{COURT2}/documents/{document_id}"):
+        code, body = http_get(browser, console.base + path)
+        assert code == 404 and b"GW_NOT_FOUND" in body, path
+    browser.get(f"{console.base}/u/{COURT2}/sent")
+    assert document_id not in browser.page_source
+
+
+def test_a_form_posted_without_its_csrf_token_fails(console, browser):
+    login(browser, console, "officer")
+    browser.get(f"{console.base}/u/{COURT}/compose")
+    browser.execute_script("document.querySelector('#compose-form input[name=csrf_token]').remove()")
+    click(browser, "add-measure")
+    assert "CONSOLE_CSRF" in browser.page_source
+    # a forged token is no better
+    browser.get(f"{console.base}/u/{COURT}/compose")
+    browser.execute_script("document.querySelector('#compose-form input[name=csrf_token]').value = 'forged'")
+    click(browser, "add-measure")
+    assert "CONSOLE_CSRF" in browser.page_source
+    shot(browser, "8-csrf")
+    # with its token the same form works (adds a second measure)
+    browser.get(f"{console.base}/u/{COURT}/compose")
+    click(browser, "add-measure")
+    assert browser.find_elements("id", "M2.Subject.Name")
+
+
+def test_an_expired_session_goes_back_to_the_login_page(console, browser):
+    login(browser, console, "sleepy")
+    assert browser.current_url.endswith(f"/u/{BANK}/documents")
+    assert console.accounts.expire_sessions("sleepy") == 1
+    browser.get(f"{console.base}/u/{BANK}/documents")
+    assert "/console/login" in browser.current_url
+    assert "CONSOLE_SESSION_EXPIRED" in browser.page_source
+
+
+def test_five_wrong_passwords_lock_the_account(console, browser):
+    for attempt in range(1, 6):
+        login(browser, console, "unlucky", "wrong password")
+        expected = "CONSOLE_ACCOUNT_LOCKED" if attempt == 5 else "CONSOLE_LOGIN_FAILED"
+        assert expected in browser.page_source, attempt
+    login(browser, console, "unlucky")  # the right password opens nothing now
+    assert "CONSOLE_ACCOUNT_LOCKED" in browser.page_source and "/login" in browser.current_url
+    shot(browser, "9-locked")
+    assert console.accounts.account("unlucky").locked
+
+
+def test_the_administrator_reads_the_operator_audit_log(console, browser, story):
+    document_id, _ = story
+    login(browser, console, "admin")
+    click(browser, "nav-audit")
+    log = browser.find_element("id", "audit").text
+    for line in ("officer", "publish", "clerk", "answer", "login_failed", "CONSOLE_FORBIDDEN", document_id, "127.0.0.1"):
+        assert line in log, line
+    shot(browser, "10-audit")
+
+
+def test_a_gateway_serves_its_console(console, browser):
+    """The gateway mounts its own unit's console at /console (broker/gateway/app.py)."""
+    gateway = console.base.replace("/console", "/police-gateway")
+    browser.get(f"{gateway}/console/login")
+    assert browser.find_elements("id", "login-form")
+    code, css = http_get(browser, f"{gateway}/console/static/console.css")
+    assert code == 200 and b"font-family" in css
