@@ -386,3 +386,24 @@ def test_a_gateway_serves_its_console(console, browser):
     assert browser.find_elements("id", "login-form")
     code, css = http_get(browser, f"{gateway}/console/static/console.css")
     assert code == 200 and b"font-family" in css
+
+
+def test_an_account_made_on_the_command_line_with_a_second_factor(console, browser):
+    import subprocess
+    import sys
+
+    import pyotp
+
+    made = subprocess.run(
+        [sys.executable, "-m", "broker.cli.main", "console", "user", "add", "totp-officer", "--role", "officer",
+         "--unit", COURT2, "--db", str(console.tmp / "desks.db"), "--totp", "--password-stdin"],
+        input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT,
+    )
+    assert made.returncode == 0, made.stderr
+    secret = made.stdout.split("authenticator app): ")[1].split()[0]
+    login(browser, console, "totp-officer")  # the right password without the code opens nothing
+    assert "CONSOLE_TOTP_INVALID" in browser.page_source
+    browser.get(console.base + "/login")
+    fill(browser, {"username": "totp-officer", "password": PASSWORD, "code": pyotp.TOTP(secret).now()})
+    click(browser, "login")
+    assert browser.current_url.endswith(f"/u/{COURT2}/sent")
