@@ -83,6 +83,8 @@ def create_app(rt: GatewayRuntime) -> FastAPI:
     _install_audit(app)
     _install_openapi(app)
     install_api_page(app)
+    from broker.gateway.rendering import router as rendering  # the 文书 (issue 13); imports require from here
+    app.include_router(rendering)
     app.mount("/console", console_for(rt))  # the people's pages (broker/console, docs/console.md)
 
     @app.get("/healthz", tags=["operations"])
