@@ -212,6 +212,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("CONSOLE_ACCOUNT_INVALID", "账户信息无效：{detail}", "the account is not valid: {detail}"),
     ErrorSpec("CONSOLE_ACCOUNT_EXISTS", "用户名 {username} 已存在", "the user name {username} is taken"),
     ErrorSpec("CONSOLE_UNIT_UNKNOWN", "本控制台没有单位 {unit}", "this console serves no unit {unit}"),
+    ErrorSpec("CONSOLE_NO_LEDGER", "控制台未配置枢纽台账，无法显示督办统计", "the console has no hub ledger configured: no supervision figures"),
     ErrorSpec("CONSOLE_FIELD_INVALID", "{field} 填写有误：{detail}", "{field} is not valid: {detail}"),
 )
 

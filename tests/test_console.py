@@ -23,6 +23,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from broker.console import AccountStore, create_console
+from broker.console.oversight import LedgerView
 from broker.gateway.app import create_app
 from broker.gateway.config import GatewayConfig
 from broker.gateway.runtime import GatewayRuntime
@@ -33,6 +34,7 @@ from tests.network import BANK, COURT, COURT2, HUB, POLICE, hub_config, unit_con
 from tests.test_gateway import verify
 
 ROOT = Path(__file__).resolve().parents[1]
+OFFICE = load_registry(ROOT / "examples" / "network.yaml").office
 SHOTS = ROOT / "docs" / "console"
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -51,6 +53,8 @@ PEOPLE = {  # user name -> (unit, role)
     "admin": (COURT, "admin"),
     "unlucky": (BANK, "clerk"),
     "sleepy": (BANK, "reviewer"),
+    "reviewer": (COURT, "reviewer"),
+    "office": (OFFICE, "supervisor"),
 }
 
 
@@ -86,13 +90,14 @@ def console(tmp_path_factory):
     for name, (unit, role) in PEOPLE.items():
         accounts.add(name, unit, role, PASSWORD)
     app = FastAPI()
-    app.mount("/console", create_console(desks, accounts))
+    hub.start()
+    ledger = LedgerView(f"sqlite:///{tmp / 'hub' / 'ledger.db'}", registry=registry)
+    app.mount("/console", create_console(desks, accounts, ledger=ledger))
     app.mount("/police-gateway", create_app(desks[POLICE]))  # a gateway with its own console
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     try:
-        hub.start()
         for rt in desks.values():
             rt.start()
         thread.start()
@@ -107,6 +112,7 @@ def console(tmp_path_factory):
         for rt in desks.values():
             rt.stop()
         hub.stop()
+        ledger.close()
         accounts.close()
         broker.stop()
 
@@ -179,12 +185,20 @@ def http_get(browser, url: str) -> tuple[int, bytes]:
 def click(browser, element_id: str, by: str = "id") -> None:
     """Click what submits a form or follows a link, and wait for the next page: a click returns
     before the page it opens has loaded."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
     element = browser.find_element(by, element_id)
     element.click()
-    WebDriverWait(browser, WAIT).until(expected_conditions.staleness_of(element))
+
+    def gone(_) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # stale, or "does not belong to the document" mid-navigation
+            return True
+        return False
+
+    WebDriverWait(browser, WAIT).until(gone)
     WebDriverWait(browser, WAIT).until(lambda b: b.execute_script("return document.readyState") == "complete")
 
 
@@ -389,21 +403,50 @@ def test_a_gateway_serves_its_console(console, browser):
 
 
 def test_an_account_made_on_the_command_line_with_a_second_factor(console, browser):
-    import subprocess
-    import sys
-
     import pyotp
+    from typer.testing import CliRunner
 
-    made = subprocess.run(
-        [sys.executable, "-m", "broker.cli.main", "console", "user", "add", "totp-officer", "--role", "officer",
-         "--unit", COURT2, "--db", str(console.tmp / "desks.db"), "--totp", "--password-stdin"],
-        input=PASSWORD + "\n", capture_output=True, text=True, cwd=ROOT,
+    from broker.cli.main import app
+
+    made = CliRunner().invoke(
+        app,
+        ["console", "user", "add", "totp-officer", "--role", "officer", "--unit", COURT2,
+         "--db", str(console.tmp / "desks.db"), "--totp", "--password-stdin"],
+        input=PASSWORD + "\n",
     )
-    assert made.returncode == 0, made.stderr
-    secret = made.stdout.split("authenticator app): ")[1].split()[0]
+    assert made.exit_code == 0, made.output
+    secret = made.output.split("authenticator app): ")[1].split()[0]
     login(browser, console, "totp-officer")  # the right password without the code opens nothing
     assert "CONSOLE_TOTP_INVALID" in browser.page_source
     browser.get(console.base + "/login")
     fill(browser, {"username": "totp-officer", "password": PASSWORD, "code": pyotp.TOTP(secret).now()})
     click(browser, "login")
     assert browser.current_url.endswith(f"/u/{COURT2}/sent")
+
+
+def test_the_reviewer_reads_seal_chain_ledger_story_and_downloads(console, browser, story):
+    document_id, receipt_id = story
+    login(browser, console, "reviewer")
+    assert browser.current_url.endswith(f"/u/{COURT}/documents")
+    browser.get(f"{console.base}/u/{COURT}/documents/{document_id}")
+    chain = browser.find_element("id", "chain").text
+    assert "11445300MB0000001W" in chain  # the court's seal certificate, then its issuing CA
+    assert len(browser.find_elements("css selector", "#chain tr")) >= 3
+    story_rows = browser.find_element("id", "story").text
+    assert document_id in story_rows and receipt_id in story_rows
+    frame = browser.find_element("id", "wenshu-frame").get_attribute("srcdoc")
+    assert "协助执行通知书" in frame and CASE in frame
+    shot(browser, "11-reviewer")
+    code, pdf = http_get(browser, f"{console.base}/u/{COURT}/documents/{document_id}/pdf")
+    assert code == 200 and pdf.startswith(b"%PDF")
+    # read-only: the reviewer composes nothing
+    assert http_get(browser, f"{console.base}/u/{COURT}/compose")[0] == 403
+
+
+def test_the_office_sees_cooperation_per_unit(console, browser, story):
+    login(browser, console, "office")
+    assert browser.current_url.endswith("/office/report")
+    report = browser.find_element("id", "report-frame").get_attribute("srcdoc")
+    assert "配合度" in report and "中国工商银行股份有限公司云浮分行" in report
+    shot(browser, "12-office")
+    assert http_get(browser, f"{console.base}/u/{BANK}/inbox")[0] == 403

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from broker.console.accounts import ROLE_NAMES, Account, AccountStore, Role, Session
 from broker.console.forms import FormField, field_errors, fields_of, nested
 from broker.console import documents as docs
+from broker.console.oversight import LedgerView
 from broker.documents import codec
 from broker.documents.bodies import AssistanceNotice, ExecutionReceipt
 from broker.documents.common import NaturalPerson, Officer, RulingRef
@@ -92,6 +93,7 @@ class Console:
     desks: Mapping[str, GatewayRuntime]
     accounts: AccountStore
     templates: Jinja2Templates
+    ledger: LedgerView | None = None
 
     def unit_name(self, code: str) -> str:
         for rt in self.desks.values():
@@ -101,12 +103,16 @@ class Console:
         return code
 
 
-def create_console(desks: Mapping[str, GatewayRuntime], accounts: AccountStore) -> FastAPI:
+def create_console(
+    desks: Mapping[str, GatewayRuntime], accounts: AccountStore, *, ledger: LedgerView | None = None
+) -> FastAPI:
     """The console for the units in ``desks`` (one gateway's unit, or several units a linkage
-    office runs desks for), its people in ``accounts``. Mount it (``/console``)."""
+    office runs desks for), its people in ``accounts``; with ``ledger`` (the hub's, read only)
+    the reviewer sees each document's story and the office its supervision report. Mount it
+    (``/console``)."""
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.globals.update(role_names=ROLE_NAMES, state_names=STATE_NAMES, result_names=RESULT_NAMES)
-    console = Console(desks, accounts, templates)
+    console = Console(desks, accounts, templates, ledger)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
@@ -273,7 +279,7 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             Role.OFFICER: f"/u/{me.unit}/sent",
             Role.CLERK: f"/u/{me.unit}/inbox",
             Role.REVIEWER: f"/u/{me.unit}/documents",
-            Role.SUPERVISOR: f"/u/{me.unit}/overdue",
+            Role.SUPERVISOR: "/office/report",
             Role.ADMIN: "/admin/accounts",
         }[me.role]
         return RedirectResponse(_base(request) + where, status_code=303)
@@ -303,7 +309,7 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         document = codec.from_element(parse(draft))
         return page(
             console, request, "preview.html", unit=unit, draft=draft.decode("utf-8"),
-            view=docs.view(document), xml=draft.decode("utf-8"),
+            view=docs.view(document), xml=draft.decode("utf-8"), wenshu=docs.wenshu(rt, draft),
         )
 
     @app.post("/u/{unit}/publish")
@@ -352,10 +358,19 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         state = status.document_status(rt.store, document_id)
         raw = status.sealed_xml(rt.store, document_id)
         receipts = [docs.receipt(rt.store, a["document_id"]) for a in state.get("answers", []) if a["type"] == "ExecutionReceipt"]
+        story = console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
         return page(
             console, request, "document.html", unit=unit, state=state,
             view=docs.view(codec.from_element(parse(raw))), seal=docs.seal(raw), receipts=receipts,
+            wenshu=docs.wenshu(rt, raw), chain=docs.chain(raw), story=story,
         )
+
+    @app.get("/u/{unit}/documents/{document_id}/pdf")
+    def document_pdf(request: Request, unit: str, document_id: str) -> Response:
+        me, rt = _allow(console, request, unit, *READERS)
+        _audit(console, request, me, "download_pdf", document_id)
+        pdf = docs.pdf(rt, status.sealed_xml(rt.store, document_id))
+        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{document_id}.pdf"'})
 
     @app.get("/u/{unit}/documents/{document_id}/xml")
     def document_xml(request: Request, unit: str, document_id: str) -> Response:
@@ -400,6 +415,19 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             rt.metrics.answered.inc()
         return RedirectResponse(f"{_base(request)}/u/{unit}/inbox/{document_id}", status_code=303)
 
+    # --- the linkage office -------------------------------------------------------------------------
+
+    @app.get("/office/report", response_class=HTMLResponse)
+    def office_report(request: Request, since: date | None = None) -> Response:
+        """Overdue and cooperation (配合度) per unit with charts, each number linked to its
+        documents: the weekly report of docs/reports.md, from the hub's ledger."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_report", since.isoformat() if since else None)
+        if console.ledger is None:
+            raise ConsoleError.of("CONSOLE_NO_LEDGER", 503)
+        report = console.ledger.weekly_report(since)
+        return page(console, request, "report.html", report=report, since=since)
+
     # --- the administrator ------------------------------------------------------------------------
 
     @app.get("/admin/accounts", response_class=HTMLResponse)
@@ -437,8 +465,13 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
 
 
 def _admin(console: Console, request: Request) -> Session:
+    return _role(console, request, Role.ADMIN)
+
+
+def _role(console: Console, request: Request, role: Role) -> Session:
+    """A page of no one unit (accounts, the office's report): the role alone decides."""
     me = _session(console, request)
-    if me.account.role is not Role.ADMIN:
+    if me.account.role is not role:
         console.accounts.record("forbidden", "CONSOLE_FORBIDDEN", who=me.account.username, unit=me.account.unit, client=_client(request), target=request.url.path)
         raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
     return me
@@ -537,6 +570,7 @@ def _answer_page(
     given = rt.state.answer(document_id)
     return page(
         console, request, "answer.html", status_code, unit=rt.unit, document_id=document_id,
+        wenshu=docs.wenshu(rt, status.sealed_xml(rt.store, document_id)),
         view=docs.view(notice), seal=docs.seal(status.sealed_xml(rt.store, document_id)),
         due=docs.due(rt, rt.store.get_received(document_id)), answered=docs.receipt(rt.store, given.document_id, sent=True) if given else None,
         form=form, errors=errors or {}, problems=problems, statuses=list(ResultStatus),

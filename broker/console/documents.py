@@ -22,6 +22,7 @@ from broker.gateway import status
 from broker.gateway.problems import GatewayError
 from broker.gateway.runtime import GatewayRuntime
 from broker.parsing.hardened import parse
+from broker.render import render_html, render_pdf
 from broker.transport.store import InboxEntry, UnitStore
 import base64
 
@@ -80,6 +81,36 @@ def view(document: Document) -> dict[str, Any]:
         "results": list(getattr(body, "results", []) or []),
         "remark": getattr(body, "remark", None),
     }
+
+
+def wenshu(rt: GatewayRuntime, raw: bytes) -> str:
+    """The 文书 as one self-contained HTML page (:mod:`broker.render`), its seal verified with
+    the trust store and registry the unit verifies arrivals with (a draft: shown as unsealed)."""
+    checker = rt.client.unit.checker
+    return render_html(raw, trust=checker.verifier, registry=checker.registry)
+
+
+def pdf(rt: GatewayRuntime, raw: bytes) -> bytes:
+    """The same 文书 as PDF."""
+    checker = rt.client.unit.checker
+    return render_pdf(raw, trust=checker.verifier, registry=checker.registry)
+
+
+def chain(raw: bytes) -> list[dict[str, str]]:
+    """The certificates the seal carries, signer first: subject, issuer, serial, validity."""
+    root = parse(raw)
+    found = []
+    for cert in root.iterfind(f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"):
+        c = x509.load_der_x509_certificate(base64.b64decode("".join((cert.text or "").split())))
+        found.append(
+            {
+                "subject": c.subject.rfc4514_string(),
+                "issuer": c.issuer.rfc4514_string(),
+                "serial": format(c.serial_number, "x"),
+                "valid": f"{c.not_valid_before_utc.date()} — {c.not_valid_after_utc.date()}",
+            }
+        )
+    return found
 
 
 def seal(raw: bytes) -> dict[str, Any] | None:
