@@ -122,8 +122,14 @@ def create_console(
 
 
 def console_for(rt: GatewayRuntime) -> FastAPI:
-    """The console of one gateway: its unit's desk, the accounts beside the gateway's state."""
-    return create_console({rt.unit: rt}, AccountStore(rt.config.http.state.with_name("console.db")))
+    """The console of one gateway: its unit's desk, the accounts beside the gateway's state, the
+    hub's ledger when ``http.console.ledger_url`` names it."""
+    settings = rt.config.http.console
+    accounts = AccountStore(rt.config.http.state.with_name("console.db"), settings.session_minutes)
+    ledger = (
+        LedgerView(settings.ledger_url, settings.ledger_schema, rt.checker.registry) if settings.ledger_url else None
+    )
+    return create_console({rt.unit: rt}, accounts, ledger=ledger)
 
 
 # --- helpers ------------------------------------------------------------------------------------
