@@ -113,14 +113,17 @@ def _now() -> datetime:
 class AccountStore:
     """Thread-safe; each method is one transaction."""
 
-    def __init__(self, path: Path, session_minutes: float = 30.0):
+    def __init__(self, path: Path, session_minutes: float = 30.0, hasher: PasswordHasher | None = None):
+        """``hasher``: argon2-cffi's defaults (RFC 9106's second recommendation: 3 passes over
+        64 MiB) unless given; a hash keeps its own parameters, so accounts made with other
+        settings still verify."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
-        self._hasher = PasswordHasher()
+        self._hasher = hasher or PasswordHasher()
         self.session_ttl = timedelta(minutes=session_minutes)
 
     # --- accounts -----------------------------------------------------------------------------
