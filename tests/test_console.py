@@ -230,31 +230,34 @@ def wait_text(browser, url: str, text: str, timeout: float = WAIT) -> None:
 CASE = "（2026）粤53执901号"
 
 
+def freeze_form(**changes: str) -> dict[str, str]:
+    """The officer's entries for the story's freeze (one measure, a year from today)."""
+    today = date.today()
+    values = {
+        "Recipient": BANK,
+        "CaseNumber": CASE,
+        "RulingNumber": "（2026）粤53执901号之一",
+        "Officer1.Name": "李明",
+        "Officer1.Phone": "0766-8923101",
+        "Officer1.CredentialNumber": "粤53执证0012",
+        "M1.Subject.Name": "陈国强",
+        "M1.Subject.IdNumber": "445302198004121232",
+        "M1.Account.BankName": "中国工商银行云浮分行",
+        "M1.Account.AccountNumber": "6222022010001234567",
+        "M1.Account.AccountName": "陈国强",
+        "M1.Amount.Value": "500000.00",
+        "M1.Period.Start": today.isoformat(),
+        "M1.Period.End": (today + timedelta(days=364)).isoformat(),
+    }
+    return {**values, **changes}
+
+
 @pytest.fixture(scope="module")
 def story(console, browser):
     """The officer publishes a freeze; the clerk records a limit freeze; returns the ids."""
-    today = date.today()
     login(browser, console, "officer")
     browser.get(f"{console.base}/u/{COURT}/compose")
-    fill(
-        browser,
-        {
-            "Recipient": BANK,
-            "CaseNumber": CASE,
-            "RulingNumber": "（2026）粤53执901号之一",
-            "Officer1.Name": "李明",
-            "Officer1.Phone": "0766-8923101",
-            "Officer1.CredentialNumber": "粤53执证0012",
-            "M1.Subject.Name": "陈国强",
-            "M1.Subject.IdNumber": "445302198004121232",
-            "M1.Account.BankName": "中国工商银行云浮分行",
-            "M1.Account.AccountNumber": "6222022010001234567",
-            "M1.Account.AccountName": "陈国强",
-            "M1.Amount.Value": "500000.00",
-            "M1.Period.Start": today.isoformat(),
-            "M1.Period.End": (today + timedelta(days=364)).isoformat(),
-        },
-    )
+    fill(browser, freeze_form())
     shot(browser, "1-compose")
     click(browser, "preview")
     assert "预览" in browser.title or "协助执行通知书" in browser.page_source, browser.page_source[:3000]
@@ -459,3 +462,27 @@ def test_the_office_sees_cooperation_per_unit(console, browser, story):
     assert "配合度" in report and "中国工商银行股份有限公司云浮分行" in report
     shot(browser, "12-office")
     assert http_get(browser, f"{console.base}/u/{BANK}/inbox")[0] == 403
+
+
+def test_the_rules_are_checked_as_the_officer_types(console, browser):
+    """htmx posts the form on each change; the hub's rules answer once the notice is complete."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    login(browser, console, "officer")
+    browser.get(f"{console.base}/u/{COURT}/compose")
+    live = lambda: browser.find_element("id", "live-problems").text  # noqa: E731
+
+    def changed(name: str, value: str) -> None:
+        fill(browser, {name: value})
+        element = browser.find_element("id", name)
+        browser.execute_script("arguments[0].dispatchEvent(new Event('change', {bubbles: true}))", element)
+
+    changed("M1.Amount.Value", "12.345")  # a malformed amount is named while the rest is empty
+    WebDriverWait(browser, WAIT).until(lambda b: "M1.Amount.Value" in live())
+    fill(browser, freeze_form(**{"M1.Subject.IdNumber": "445302198004121233"}))  # wrong check character
+    changed("M1.Subject.IdNumber", "445302198004121233")
+    WebDriverWait(browser, WAIT).until(lambda b: "RULE_ID_NUMBER" in live())
+    shot(browser, "1b-live-check")
+    changed("M1.Subject.IdNumber", "445302198004121232")
+    WebDriverWait(browser, WAIT).until(lambda b: browser.find_elements("id", "rules-ok"))
+    assert "RULE_" not in live()

@@ -318,6 +318,25 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             view=docs.view(document), xml=draft.decode("utf-8"), wenshu=docs.wenshu(rt, draft),
         )
 
+    @app.post("/u/{unit}/compose/check", response_class=HTMLResponse)
+    async def compose_check(request: Request, unit: str) -> Response:
+        """The form checked as the officer types (htmx posts it on each change): values the model
+        refuses, then — once every required field is there — every rule the hub will apply."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        count = max(1, min(int(form.get("measures", "1") or 1), 20))
+        problems: list[Problem] = []
+        try:
+            draft = _freeze_notice(rt, form, count)
+        except _FormInvalid as exc:
+            # a field not filled in yet is not a mistake while typing; a malformed one is
+            errors = {k: v for k, v in exc.errors.items() if form.get(k, "").strip()}
+            missing = len(exc.errors) - len(errors)
+            return page(console, request, "_checks.html", errors=errors, problems=[], missing=missing)
+        checked = await run_in_threadpool(rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ))
+        problems = checked.problems
+        return page(console, request, "_checks.html", errors={}, problems=problems, missing=0)
+
     @app.post("/u/{unit}/publish")
     async def publish(request: Request, unit: str) -> Response:
         """Seal and publish through the gateway's submit path; the document id is the

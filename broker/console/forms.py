@@ -29,6 +29,8 @@ LABELS = {
     "AccountNumber": "账号",
     "AccountName": "户名",
     "Currency": "币种",
+    "Account.Currency": "账户币种",
+    "Amount.Currency": "金额币种",
     "Amount": "金额（元）",
     "Value": "金额（元）",
     "Period": "期限",
@@ -40,7 +42,8 @@ LABELS = {
     "CredentialNumber": "执行公务证号",
     "Remark": "备注",
 }
-"""Chinese labels by XML name; a field without one shows its XML name."""
+"""Chinese labels by XML name (or ``Parent.Name`` where one name means two things); a field
+without one shows its XML name."""
 
 ENUM_LABELS = {"M": "男", "F": "女"}
 
@@ -97,7 +100,8 @@ def fields_of(
         if isinstance(base, type) and issubclass(base, BaseModel):
             found += fields_of(base, path, skip=skip, choose=choose)
             continue
-        label = LABELS.get(alias, alias)
+        parent = prefix.rsplit(".", 1)[-1]
+        label = LABELS.get(f"{parent}.{alias}") or LABELS.get(alias, alias)
         default = "" if info.default is None or info.is_required() else str(info.default)
         if isinstance(base, type) and issubclass(base, Enum):
             options = [(e.value, ENUM_LABELS.get(e.value, e.value)) for e in base]
