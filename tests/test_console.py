@@ -486,3 +486,37 @@ def test_the_rules_are_checked_as_the_officer_types(console, browser):
     changed("M1.Subject.IdNumber", "445302198004121232")
     WebDriverWait(browser, WAIT).until(lambda b: browser.find_elements("id", "rules-ok"))
     assert "RULE_" not in live()
+
+
+def test_any_measure_from_its_generated_form(console, browser):
+    """Not only the freeze: the police's measures, their fields generated from the models."""
+    from selenium.webdriver.support.ui import Select
+
+    login(browser, console, "officer")
+    browser.get(f"{console.base}/u/{COURT}/compose")
+    fill(browser, {"Recipient": POLICE})
+    click(browser, "refresh")
+    kinds = [o.get_attribute("value") for o in Select(browser.find_element("id", "M1.kind")).options]
+    assert "ExitRestriction" in kinds and "BankFreeze" not in kinds  # what a police unit can take
+    fill(browser, {"M1.kind": "ExitRestriction"})
+    click(browser, "refresh")
+    today = date.today()
+    fill(
+        browser,
+        {
+            "CaseNumber": "（2026）粤53执902号",
+            "Officer1.Name": "李明",
+            "Officer1.Phone": "0766-8923101",
+            "Officer1.CredentialNumber": "粤53执证0012",
+            "M1.Subject.Name": "陈国强",
+            "M1.Subject.IdNumber": "445302198004121232",
+            "M1.Period.Start": today.isoformat(),
+            "M1.Period.End": (today + timedelta(days=180)).isoformat(),
+            "M1.ControlRequirement": "限制出境",
+        },
+    )
+    click(browser, "preview")
+    assert not browser.find_elements("id", "problems"), browser.find_element("id", "problems").text
+    click(browser, "publish")
+    wait_text(browser, browser.current_url, "已送达")
+    assert "限制出境" in browser.find_element("id", "wenshu-frame").get_attribute("srcdoc")

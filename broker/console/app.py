@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 from urllib.parse import quote
 from uuid import uuid4
 
@@ -31,14 +31,16 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.console.accounts import ROLE_NAMES, Account, AccountStore, Role, Session
-from broker.console.forms import FormField, field_errors, fields_of, nested
+from broker.console.forms import FormField, complete, field_errors, fields_of, nested
 from broker.console import documents as docs
 from broker.console.oversight import LedgerView
 from broker.documents import codec
 from broker.documents.bodies import AssistanceNotice, ExecutionReceipt
 from broker.documents.common import NaturalPerson, Officer, RulingRef
 from broker.documents.document import CHINA_TZ, Document
-from broker.documents.measures import BankFreeze
+from broker.documents.catalogue import EXECUTING_KINDS, MEASURE_UNIT_KINDS
+from broker.documents.measures import BankFreeze, Measure
+from broker.render.labels import ITEMS
 from broker.documents.results import MeasureResult, ResultStatus
 from broker.errors import LiandongError, Problem, problem
 from broker.gateway import answer as answers
@@ -57,8 +59,13 @@ LOGIN_CSRF_COOKIE = "ld_login_csrf"
 READERS = (Role.OFFICER, Role.CLERK, Role.REVIEWER)
 """Who may read a document of their own unit."""
 
-FREEZE_FIELDS = fields_of(BankFreeze, skip=frozenset({"MeasureId"}), choose={"Subject": NaturalPerson})
-"""The inputs of one freeze measure, generated from the model (:mod:`broker.console.forms`)."""
+_ID = frozenset({"MeasureId"})
+MEASURES: dict[str, type] = {
+    m.xml_tag: m for m in get_args(Measure) if complete(m, skip=_ID)  # type: ignore[attr-defined]
+}
+"""Every measure whose form can be generated (a measure that needs a list, of parcels say, has none)."""
+MEASURE_FIELDS = {tag: fields_of(m, skip=_ID, choose={"Subject": NaturalPerson}) for tag, m in MEASURES.items()}
+"""The inputs of each measure, generated from its model (:mod:`broker.console.forms`)."""
 OFFICER_FIELDS = fields_of(Officer)
 
 RESULT_NAMES = {
@@ -305,6 +312,8 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         count = max(1, min(int(form.get("measures", "1") or 1), 20))
         if form.get("add"):
             return _compose(console, request, rt, form, count + 1, {}, [])
+        if form.get("refresh"):  # another recipient or measure kind: its fields
+            return _compose(console, request, rt, form, count, {}, [])
         try:
             draft = _freeze_notice(rt, form, count)
         except _FormInvalid as exc:
@@ -510,14 +519,20 @@ class _FormInvalid(Exception):
         self.errors = errors
 
 
+def _kind(form: dict[str, str], i: int) -> str:
+    kind = form.get(f"M{i}.kind", "BankFreeze")
+    return kind if kind in MEASURES else "BankFreeze"
+
+
 def _freeze_notice(rt: GatewayRuntime, form: dict[str, str], count: int) -> bytes:
-    """The unsigned 协助执行通知书 of the form: ``count`` freeze measures (M1, M2, ...), each
-    validated by the BankFreeze model (003 bank rules 9–10)."""
+    """The unsigned 协助执行通知书 of the form: ``count`` measures (M1, M2, ...), each of the
+    kind chosen (a freeze unless another is), validated by its model; which unit kind may take
+    which measure is the rules' to say (001 art. 19; 003 bank rules 9–10)."""
     errors: dict[str, str] = {}
     measures = []
     for i in range(1, count + 1):
         try:
-            measures.append(BankFreeze.model_validate({"MeasureId": f"M{i}", **nested(form, f"M{i}")}))
+            measures.append(MEASURES[_kind(form, i)].model_validate({"MeasureId": f"M{i}", **nested(form, f"M{i}")}))
         except ValidationError as exc:
             errors.update(field_errors(exc, f"M{i}"))
     officers = []
@@ -555,10 +570,18 @@ def _compose(
     errors: dict[str, str], problems: list[Problem], status_code: int = 200,
 ) -> Response:
     registry = rt.checker.registry
-    banks = [u for u in (registry.units if registry else []) if u.kind is UnitKind.BANK]
+    units = [u for u in (registry.units if registry else []) if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT]
+    recipient = form.get("Recipient") or next((u.code for u in units if u.kind is UnitKind.BANK), "")
+    kind = registry.kind_of(recipient) if registry else None
+    # the measures the recipient's kind can take (catalogue), the freeze first
+    kinds = [(t, ITEMS.get(t, t)) for t in MEASURES if kind is None or kind in MEASURE_UNIT_KINDS.get(t, ())]
+    allowed = [t for t, _ in kinds] or ["BankFreeze"]
+    chosen = [_kind(form, i) if _kind(form, i) in allowed else allowed[0] for i in range(1, count + 1)]
+    measures = [(i, kind, MEASURE_FIELDS[kind]) for i, kind in enumerate(chosen, 1)]
     return page(
-        console, request, "compose.html", status_code, unit=rt.unit, form=form, count=count,
-        measure_fields=FREEZE_FIELDS, officer_fields=OFFICER_FIELDS, errors=errors, problems=problems, banks=banks,
+        console, request, "compose.html", status_code, unit=rt.unit,
+        form={"Recipient": recipient, **form, **{f"M{i}.kind": k for i, k in enumerate(chosen, 1)}}, count=count,
+        measures=measures, kinds=kinds, officer_fields=OFFICER_FIELDS, errors=errors, problems=problems, units=units,
     )
 
 

@@ -19,6 +19,8 @@ from typing import Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from broker.render.labels import FIELDS, VALUES
+
 LABELS = {
     "Subject": "被执行人",
     "Name": "姓名",
@@ -101,10 +103,10 @@ def fields_of(
             found += fields_of(base, path, skip=skip, choose=choose)
             continue
         parent = prefix.rsplit(".", 1)[-1]
-        label = LABELS.get(f"{parent}.{alias}") or LABELS.get(alias, alias)
+        label = LABELS.get(f"{parent}.{alias}") or LABELS.get(alias) or FIELDS.get(name, alias)
         default = "" if info.default is None or info.is_required() else str(info.default)
         if isinstance(base, type) and issubclass(base, Enum):
-            options = [(e.value, ENUM_LABELS.get(e.value, e.value)) for e in base]
+            options = [(e.value, ENUM_LABELS.get(e.value) or VALUES.get(e.value, e.value)) for e in base]
             found.append(FormField(path, label, "select", required, options, default))
         elif base is date:
             found.append(FormField(path, label, "date", required, default=default))
@@ -115,6 +117,22 @@ def fields_of(
     return found
 
 
+def complete(model: type[BaseModel], *, skip: frozenset[str] = frozenset()) -> bool:
+    """Whether a form of ``model`` can fill every required field: a required list (of parcels,
+    say) is not generated, so such a model has no form here."""
+    for name, info in model.model_fields.items():
+        alias = info.alias or name
+        if alias in skip or not info.is_required():
+            continue
+        annotation, _ = _unwrap(info.annotation)
+        base = _base(annotation)
+        if get_origin(base) is list:
+            return False
+        if isinstance(base, type) and issubclass(base, BaseModel) and not complete(base):
+            return False
+    return True
+
+
 def nested(form: dict[str, str], prefix: str) -> dict[str, Any]:
     """The posted fields under ``prefix.`` as a nested dict by alias; empty inputs are left out
     (an optional field not filled in is absent, not an empty string)."""
@@ -123,6 +141,8 @@ def nested(form: dict[str, str], prefix: str) -> dict[str, Any]:
         if not key.startswith(prefix + ".") or not str(value).strip():
             continue
         parts = key[len(prefix) + 1 :].split(".")
+        if parts[0][:1].islower():  # the page's own inputs (M1.kind), not the model's
+            continue
         node = out
         for part in parts[:-1]:
             node = node.setdefault(part, {})
