@@ -44,7 +44,8 @@ WAIT = 60.0
 PASSWORD = "correct horse 联动"
 
 pytestmark = pytest.mark.skipif(
-    CHROMIUM is None or CHROMEDRIVER is None, reason="chromium and chromium-driver are not installed (./run installs them)"
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="chromium and chromium-driver are not installed (./run installs them)",
 )
 
 PEOPLE = {  # user name -> (unit, role)
@@ -87,7 +88,9 @@ def console(tmp_path_factory):
     )
     broker.start()
     hub = Hub(hub_config(HUB, port=broker.port, var=tmp / "hub"))
-    desks = {u: GatewayRuntime.build(_gateway_config(u, broker.port, tmp)) for u in (COURT, COURT2, BANK, POLICE)}
+    desks = {
+        u: GatewayRuntime.build(_gateway_config(u, broker.port, tmp)) for u in (COURT, COURT2, BANK, POLICE)
+    }
     # Argon2id with the cheapest parameters: the defaults cost about a second a hash on this
     # loaded 2-core machine, and the module hashes a dozen times; the code path is the same
     cheap = PasswordHasher.from_parameters(argon2.profiles.CHEAPEST)
@@ -100,7 +103,9 @@ def console(tmp_path_factory):
     app.mount("/console", create_console(desks, accounts, ledger=ledger))
     app.mount("/police-gateway", create_app(desks[POLICE]))  # a gateway with its own console
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     try:
         for rt in desks.values():
@@ -131,9 +136,17 @@ def browser(tmp_path_factory):
     options.binary_location = CHROMIUM
     # without these chromium waits on connections a closed machine never answers
     for flag in (
-        "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage", "--window-size=1280,1000", "--lang=zh-CN",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        "--lang=zh-CN",
         f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
     ):
         options.add_argument(flag)
@@ -211,7 +224,9 @@ def wait_url(browser, part: str) -> None:
     """Until the page the last click opened has loaded (a click returns before a POST's redirect)."""
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(browser, WAIT).until(lambda b: part in b.current_url and b.execute_script("return document.readyState") == "complete")
+    WebDriverWait(browser, WAIT).until(
+        lambda b: part in b.current_url and b.execute_script("return document.readyState") == "complete"
+    )
 
 
 def wait_text(browser, url: str, text: str, timeout: float = WAIT) -> None:
@@ -274,7 +289,14 @@ def story(console, browser):
     shot(browser, "3-inbox")
     click(browser, f'a.open[data-id="{document_id}"]', "css selector")
     assert "办理期限" in browser.page_source
-    fill(browser, {"M1.Status": "PartiallyExecuted", "M1.ActualAmount": "186432.57", "M1.Reason": "账户可用余额不足，已按可用余额限额冻结。"})
+    fill(
+        browser,
+        {
+            "M1.Status": "PartiallyExecuted",
+            "M1.ActualAmount": "186432.57",
+            "M1.Reason": "账户可用余额不足，已按可用余额限额冻结。",
+        },
+    )
     shot(browser, "4-answer")
     click(browser, "send-receipt")
     receipt_id = browser.find_element("id", "receipt-id").text
@@ -333,7 +355,12 @@ def test_a_clerk_opens_no_other_units_inbox_and_no_court_page(console, browser, 
         "/admin/accounts",
     ):
         code, body = http_get(browser, console.base + path)
-        assert code == 403 and b"CONSOLE_FORBIDDEN" in body, (path, code, body[:1500].decode(), browser.get_cookies())
+        assert code == 403 and b"CONSOLE_FORBIDDEN" in body, (
+            path,
+            code,
+            body[:1500].decode(),
+            browser.get_cookies(),
+        )
     browser.get(f"{console.base}/u/{BANK}/inbox")
     assert "CONSOLE_FORBIDDEN" in browser.page_source
     shot(browser, "7-forbidden")
@@ -343,7 +370,11 @@ def test_a_clerk_opens_no_other_units_inbox_and_no_court_page(console, browser, 
 def test_a_court_cannot_see_another_courts_cases(console, browser, story):
     document_id, _ = story
     login(browser, console, "officer2")
-    for path in (f"/u/{COURT}/cases/{quote(CASE)}", f"/u/{COURT}/documents/{document_id}", f"/u/{COURT}/sent"):
+    for path in (
+        f"/u/{COURT}/cases/{quote(CASE)}",
+        f"/u/{COURT}/documents/{document_id}",
+        f"/u/{COURT}/sent",
+    ):
         assert http_get(browser, console.base + path)[0] == 403, path
     # through its own desk the other court's case and document do not exist
     for path in (f"/u/{COURT2}/cases/{quote(CASE)}", f"/u/{COURT2}/documents/{document_id}"):
@@ -400,7 +431,16 @@ def test_the_administrator_reads_the_operator_audit_log(console, browser, story)
     login(browser, console, "admin")
     click(browser, "nav-audit")
     log = browser.find_element("id", "audit").text
-    for line in ("officer", "publish", "clerk", "answer", "login_failed", "CONSOLE_FORBIDDEN", document_id, "127.0.0.1"):
+    for line in (
+        "officer",
+        "publish",
+        "clerk",
+        "answer",
+        "login_failed",
+        "CONSOLE_FORBIDDEN",
+        document_id,
+        "127.0.0.1",
+    ):
         assert line in log, line
     shot(browser, "10-audit")
 
@@ -422,8 +462,20 @@ def test_an_account_made_on_the_command_line_with_a_second_factor(console, brows
 
     made = CliRunner().invoke(
         app,
-        ["console", "user", "add", "totp-officer", "--role", "officer", "--unit", COURT2,
-         "--db", str(console.tmp / "desks.db"), "--totp", "--password-stdin"],
+        [
+            "console",
+            "user",
+            "add",
+            "totp-officer",
+            "--role",
+            "officer",
+            "--unit",
+            COURT2,
+            "--db",
+            str(console.tmp / "desks.db"),
+            "--totp",
+            "--password-stdin",
+        ],
         input=PASSWORD + "\n",
     )
     assert made.exit_code == 0, made.output
@@ -470,7 +522,7 @@ def test_the_rules_are_checked_as_the_officer_types(console, browser):
 
     login(browser, console, "officer")
     browser.get(f"{console.base}/u/{COURT}/compose")
-    live = lambda: browser.find_element("id", "live-problems").text  # noqa: E731
+    live = lambda: browser.find_element("id", "live-problems").text
 
     def changed(name: str, value: str) -> None:
         fill(browser, {name: value})

@@ -10,12 +10,18 @@ import typer
 from broker.cli.output import fail, out
 from broker.errors import LiandongError
 
-console_app = typer.Typer(no_args_is_help=True, help="The console: web pages for officers, clerks, reviewers, the office.")
+console_app = typer.Typer(
+    no_args_is_help=True, help="The console: web pages for officers, clerks, reviewers, the office."
+)
 user_app = typer.Typer(no_args_is_help=True, help="The console's accounts.")
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", help="the gateway's configuration: the accounts live beside its state (console.db)", exists=True),
+    typer.Option(
+        "--config",
+        help="the gateway's configuration: the accounts live beside its state (console.db)",
+        exists=True,
+    ),
 ]
 DbOption = Annotated[Path | None, typer.Option("--db", help="the accounts file itself, instead of --config")]
 
@@ -40,11 +46,17 @@ def _store(config: Path | None, db: Path | None) -> tuple[object, str | None]:
 def add(
     username: Annotated[str, typer.Argument(help="the person's log-in name")],
     role: Annotated[str, typer.Option("--role", help="officer, clerk, reviewer, supervisor or admin")],
-    unit: Annotated[str | None, typer.Option("--unit", help="the person's unit code (default: the gateway's unit)")] = None,
+    unit: Annotated[
+        str | None, typer.Option("--unit", help="the person's unit code (default: the gateway's unit)")
+    ] = None,
     config: ConfigOption = None,
     db: DbOption = None,
-    totp: Annotated[bool, typer.Option("--totp", help="require a one-time code (prints the secret once)")] = False,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
+    totp: Annotated[
+        bool, typer.Option("--totp", help="require a one-time code (prints the secret once)")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from standard input")
+    ] = False,
 ) -> None:
     """Create an account. The password is asked for (hidden) or read from standard input;
     it is stored only as its Argon2id hash."""
@@ -54,8 +66,10 @@ def add(
         raise typer.BadParameter("--unit is required with --db", param_hint="--unit")
     if gateway_unit is not None and unit != gateway_unit:
         fail(LiandongError.of("CONSOLE_UNIT_UNKNOWN", unit=unit))
-    password = typer.get_text_stream("stdin").readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True
+    password = (
+        typer.get_text_stream("stdin").readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("password", hide_input=True, confirmation_prompt=True)
     )
     try:
         secret = store.add(username, unit, role, password, totp=totp)  # type: ignore[attr-defined]
@@ -77,7 +91,9 @@ def list_users(config: ConfigOption = None, db: DbOption = None) -> None:
 
 
 @user_app.command("unlock")
-def unlock(username: Annotated[str, typer.Argument()], config: ConfigOption = None, db: DbOption = None) -> None:
+def unlock(
+    username: Annotated[str, typer.Argument()], config: ConfigOption = None, db: DbOption = None
+) -> None:
     """Unlock an account locked by wrong passwords."""
     store, unit = _store(config, db)
     store.unlock(username)  # type: ignore[attr-defined]

@@ -14,7 +14,7 @@ import secrets
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -107,7 +107,7 @@ class AuditEntry:
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class AccountStore:
@@ -128,7 +128,9 @@ class AccountStore:
 
     # --- accounts -----------------------------------------------------------------------------
 
-    def add(self, username: str, unit: str, role: Role | str, password: str, *, totp: bool = False) -> str | None:
+    def add(
+        self, username: str, unit: str, role: Role | str, password: str, *, totp: bool = False
+    ) -> str | None:
         """Create an account; returns the TOTP secret when ``totp`` (shown once, to enrol an
         authenticator app). ``CONSOLE_ACCOUNT_INVALID`` for an empty name, a short password or
         an unknown role; ``CONSOLE_ACCOUNT_EXISTS`` for a name taken."""
@@ -140,9 +142,13 @@ class AccountStore:
                 "CONSOLE_ACCOUNT_INVALID", detail=f"role must be one of {', '.join(r.value for r in Role)}"
             ) from None
         if not username or len(username) > 64:
-            raise LiandongError.of("CONSOLE_ACCOUNT_INVALID", detail="the user name must have 1 to 64 characters")
+            raise LiandongError.of(
+                "CONSOLE_ACCOUNT_INVALID", detail="the user name must have 1 to 64 characters"
+            )
         if len(password) < 8:
-            raise LiandongError.of("CONSOLE_ACCOUNT_INVALID", detail="the password must have at least 8 characters")
+            raise LiandongError.of(
+                "CONSOLE_ACCOUNT_INVALID", detail="the password must have at least 8 characters"
+            )
         secret = pyotp.random_base32() if totp else None
         digest = self._hasher.hash(password)  # slow on purpose: outside the lock
         with self._lock:
@@ -201,8 +207,8 @@ class AccountStore:
                     "UPDATE accounts SET failures=failures+1, locked=(failures+1>=?) WHERE id=?",
                     (MAX_FAILURES, account_id),
                 )
-                failures, locked = self._db.execute(
-                    "SELECT failures, locked FROM accounts WHERE id=?", (account_id,)
+                (locked,) = self._db.execute(
+                    "SELECT locked FROM accounts WHERE id=?", (account_id,)
                 ).fetchone()
             raise LiandongError.of("CONSOLE_ACCOUNT_LOCKED" if locked else "CONSOLE_LOGIN_FAILED") from None
         if secret is not None and not pyotp.TOTP(secret).verify((code or "").strip(), valid_window=1):

@@ -16,11 +16,9 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import quote
-from uuid import uuid4
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
@@ -30,17 +28,16 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from broker.console.accounts import ROLE_NAMES, Account, AccountStore, Role, Session
-from broker.console.forms import FormField, complete, field_errors, fields_of, nested
 from broker.console import documents as docs
+from broker.console.accounts import ROLE_NAMES, AccountStore, Role, Session
+from broker.console.forms import complete, field_errors, fields_of, nested
 from broker.console.oversight import LedgerView
 from broker.documents import codec
 from broker.documents.bodies import AssistanceNotice, ExecutionReceipt
+from broker.documents.catalogue import EXECUTING_KINDS, MEASURE_UNIT_KINDS, UnitKind
 from broker.documents.common import NaturalPerson, Officer, RulingRef
 from broker.documents.document import CHINA_TZ, Document
-from broker.documents.catalogue import EXECUTING_KINDS, MEASURE_UNIT_KINDS
-from broker.documents.measures import BankFreeze, Measure
-from broker.render.labels import ITEMS
+from broker.documents.measures import Measure
 from broker.documents.results import MeasureResult, ResultStatus
 from broker.errors import LiandongError, Problem, problem
 from broker.gateway import answer as answers
@@ -49,7 +46,7 @@ from broker.gateway.problems import GatewayError
 from broker.gateway.runtime import GatewayRuntime
 from broker.logs import event
 from broker.parsing.hardened import parse
-from broker.documents.catalogue import UnitKind
+from broker.render.labels import ITEMS
 
 log = logging.getLogger("liandong.console")
 HERE = Path(__file__).parent
@@ -61,10 +58,14 @@ READERS = (Role.OFFICER, Role.CLERK, Role.REVIEWER)
 
 _ID = frozenset({"MeasureId"})
 MEASURES: dict[str, type] = {
-    m.xml_tag: m for m in get_args(Measure) if complete(m, skip=_ID)  # type: ignore[attr-defined]
+    m.xml_tag: m
+    for m in get_args(Measure)
+    if complete(m, skip=_ID)  # type: ignore[attr-defined]
 }
 """Every measure whose form can be generated (a measure that needs a list, of parcels say, has none)."""
-MEASURE_FIELDS = {tag: fields_of(m, skip=_ID, choose={"Subject": NaturalPerson}) for tag, m in MEASURES.items()}
+MEASURE_FIELDS = {
+    tag: fields_of(m, skip=_ID, choose={"Subject": NaturalPerson}) for tag, m in MEASURES.items()
+}
 """The inputs of each measure, generated from its model (:mod:`broker.console.forms`)."""
 OFFICER_FIELDS = fields_of(Officer)
 
@@ -74,7 +75,13 @@ RESULT_NAMES = {
     ResultStatus.ROTATING: "轮候",
     ResultStatus.NOT_EXECUTED: "未执行",
 }
-STATE_NAMES = {"published": "已发布", "served": "已送达", "answered": "已回执", "rejected": "被拒收", "received": "已收到"}
+STATE_NAMES = {
+    "published": "已发布",
+    "served": "已送达",
+    "answered": "已回执",
+    "rejected": "被拒收",
+    "received": "已收到",
+}
 
 
 class ConsoleError(Exception):
@@ -134,7 +141,9 @@ def console_for(rt: GatewayRuntime) -> FastAPI:
     settings = rt.config.http.console
     accounts = AccountStore(rt.config.http.state.with_name("console.db"), settings.session_minutes)
     ledger = (
-        LedgerView(settings.ledger_url, settings.ledger_schema, rt.checker.registry) if settings.ledger_url else None
+        LedgerView(settings.ledger_url, settings.ledger_schema, rt.checker.registry)
+        if settings.ledger_url
+        else None
     )
     return create_console({rt.unit: rt}, accounts, ledger=ledger)
 
@@ -150,7 +159,9 @@ def _client(request: Request) -> str | None:
     return f"{request.client.host}:{request.client.port}" if request.client else None
 
 
-def page(console: Console, request: Request, name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def page(
+    console: Console, request: Request, name: str, status_code: int = 200, **context: Any
+) -> HTMLResponse:
     session: Session | None = getattr(request.state, "session", None)
     return console.templates.TemplateResponse(
         request,
@@ -180,10 +191,21 @@ def _allow(console: Console, request: Request, unit: str, *roles: Role) -> tuple
     me = _session(console, request)
     if me.account.unit != unit or me.account.role not in roles:
         console.accounts.record(
-            "forbidden", "CONSOLE_FORBIDDEN", who=me.account.username, unit=me.account.unit,
-            client=_client(request), target=request.url.path,
+            "forbidden",
+            "CONSOLE_FORBIDDEN",
+            who=me.account.username,
+            unit=me.account.unit,
+            client=_client(request),
+            target=request.url.path,
         )
-        event(log, "console.forbidden", logging.WARNING, account=me.account.id, unit=me.account.unit, path=request.url.path)
+        event(
+            log,
+            "console.forbidden",
+            logging.WARNING,
+            account=me.account.id,
+            unit=me.account.unit,
+            path=request.url.path,
+        )
         raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
     rt = console.desks.get(unit)
     if rt is None:
@@ -199,7 +221,9 @@ async def _form(request: Request, me: Session) -> dict[str, str]:
     return form
 
 
-def _audit(console: Console, request: Request, me: Session, action: str, target: str | None, outcome: str = "ok") -> None:
+def _audit(
+    console: Console, request: Request, me: Session, action: str, target: str | None, outcome: str = "ok"
+) -> None:
     console.accounts.record(
         action, outcome, who=me.account.username, unit=me.account.unit, client=_client(request), target=target
     )
@@ -240,7 +264,7 @@ def _install_errors(app: FastAPI, console: Console) -> None:
 # --- pages --------------------------------------------------------------------------------------
 
 
-def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place lists every page
+def _routes(app: FastAPI, console: Console) -> None:
     accounts = console.accounts
 
     @app.get("/login", response_class=HTMLResponse)
@@ -248,7 +272,9 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         token = secrets.token_urlsafe(32)
         problems = [problem("CONSOLE_SESSION_EXPIRED")] if expired else []
         response = page(console, request, "login.html", login_csrf=token, problems=problems)
-        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=_base(request) or "/")
+        response.set_cookie(
+            LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=_base(request) or "/"
+        )
         return response
 
     @app.post("/login")
@@ -265,13 +291,25 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             accounts.record("login_failed", exc.codes[0], who=username or None, client=_client(request))
             event(log, "console.login_failed", logging.WARNING, code=exc.codes[0])
             token = secrets.token_urlsafe(32)
-            response = page(console, request, "login.html", 401, login_csrf=token, problems=exc.problems, username=username)
-            response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=_base(request) or "/")
+            response = page(
+                console,
+                request,
+                "login.html",
+                401,
+                login_csrf=token,
+                problems=exc.problems,
+                username=username,
+            )
+            response.set_cookie(
+                LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path=_base(request) or "/"
+            )
             return response
         accounts.record("login", who=me.account.username, unit=me.account.unit, client=_client(request))
         event(log, "console.login", account=me.account.id, unit=me.account.unit, role=me.account.role.value)
         response = RedirectResponse(f"{_base(request)}/", status_code=303)
-        response.set_cookie(SESSION_COOKIE, me.id, httponly=True, samesite="strict", path=_base(request) or "/")
+        response.set_cookie(
+            SESSION_COOKIE, me.id, httponly=True, samesite="strict", path=_base(request) or "/"
+        )
         response.delete_cookie(LOGIN_CSRF_COOKIE, path=_base(request) or "/")
         return response
 
@@ -301,7 +339,7 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
 
     @app.get("/u/{unit}/compose", response_class=HTMLResponse)
     def compose_page(request: Request, unit: str, measures: int = 1) -> Response:
-        me, rt = _allow(console, request, unit, Role.OFFICER)
+        _, rt = _allow(console, request, unit, Role.OFFICER)
         return _compose(console, request, rt, {}, max(1, min(measures, 20)), {}, [])
 
     @app.post("/u/{unit}/compose", response_class=HTMLResponse)
@@ -318,13 +356,21 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             draft = _freeze_notice(rt, form, count)
         except _FormInvalid as exc:
             return _compose(console, request, rt, form, count, exc.errors, [], 422)
-        checked = await run_in_threadpool(rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ))
+        checked = await run_in_threadpool(
+            rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ)
+        )
         if not checked.ok:
             return _compose(console, request, rt, form, count, {}, checked.problems, 422)
         document = codec.from_element(parse(draft))
         return page(
-            console, request, "preview.html", unit=unit, draft=draft.decode("utf-8"),
-            view=docs.view(document), xml=draft.decode("utf-8"), wenshu=docs.wenshu(rt, draft),
+            console,
+            request,
+            "preview.html",
+            unit=unit,
+            draft=draft.decode("utf-8"),
+            view=docs.view(document),
+            xml=draft.decode("utf-8"),
+            wenshu=docs.wenshu(rt, draft),
         )
 
     @app.post("/u/{unit}/compose/check", response_class=HTMLResponse)
@@ -342,7 +388,9 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             errors = {k: v for k, v in exc.errors.items() if form.get(k, "").strip()}
             missing = len(exc.errors) - len(errors)
             return page(console, request, "_checks.html", errors=errors, problems=[], missing=missing)
-        checked = await run_in_threadpool(rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ))
+        checked = await run_in_threadpool(
+            rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ)
+        )
         problems = checked.problems
         return page(console, request, "_checks.html", errors={}, problems=problems, missing=0)
 
@@ -357,7 +405,9 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
             document_id = str(codec.from_element(parse(raw)).header.document_id)
             done = await run_in_threadpool(submit.submit, rt, raw, "xml", f"console:{document_id}")
         except (GatewayError, LiandongError) as exc:
-            _audit(console, request, me, "publish", None, _problems(exc)[0].code if _problems(exc) else "error")
+            _audit(
+                console, request, me, "publish", None, _problems(exc)[0].code if _problems(exc) else "error"
+            )
             raise ConsoleError(_problems(exc), 422) from None
         _audit(console, request, me, "publish", done.document_id)
         if done.new:
@@ -366,7 +416,7 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
 
     @app.get("/u/{unit}/sent", response_class=HTMLResponse)
     def sent(request: Request, unit: str) -> Response:
-        me, rt = _allow(console, request, unit, Role.OFFICER, Role.REVIEWER)
+        _, rt = _allow(console, request, unit, Role.OFFICER, Role.REVIEWER)
         rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
         rows = [r for r in rows if r["type"] not in ("ExecutionReceipt",)]
         return page(console, request, "sent.html", unit=unit, rows=rows)
@@ -380,9 +430,13 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
 
     @app.get("/u/{unit}/documents", response_class=HTMLResponse)
     def documents(request: Request, unit: str) -> Response:
-        me, rt = _allow(console, request, unit, *READERS)
+        _, rt = _allow(console, request, unit, *READERS)
         rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
-        rows += [docs.row(rt.store, e.document_id) for e in reversed(rt.store.inbox()) if e.state != "invalid" and e.doc_type not in status.HUB_ANSWERS]
+        rows += [
+            docs.row(rt.store, e.document_id)
+            for e in reversed(rt.store.inbox())
+            if e.state != "invalid" and e.doc_type not in status.HUB_ANSWERS
+        ]
         return page(console, request, "sent.html", unit=unit, rows=rows)
 
     @app.get("/u/{unit}/documents/{document_id}", response_class=HTMLResponse)
@@ -391,12 +445,26 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         _audit(console, request, me, "view", document_id)
         state = status.document_status(rt.store, document_id)
         raw = status.sealed_xml(rt.store, document_id)
-        receipts = [docs.receipt(rt.store, a["document_id"]) for a in state.get("answers", []) if a["type"] == "ExecutionReceipt"]
-        story = console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
+        receipts = [
+            docs.receipt(rt.store, a["document_id"])
+            for a in state.get("answers", [])
+            if a["type"] == "ExecutionReceipt"
+        ]
+        story = (
+            console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
+        )
         return page(
-            console, request, "document.html", unit=unit, state=state,
-            view=docs.view(codec.from_element(parse(raw))), seal=docs.seal(raw), receipts=receipts,
-            wenshu=docs.wenshu(rt, raw), chain=docs.chain(raw), story=story,
+            console,
+            request,
+            "document.html",
+            unit=unit,
+            state=state,
+            view=docs.view(codec.from_element(parse(raw))),
+            seal=docs.seal(raw),
+            receipts=receipts,
+            wenshu=docs.wenshu(rt, raw),
+            chain=docs.chain(raw),
+            story=story,
         )
 
     @app.get("/u/{unit}/documents/{document_id}/pdf")
@@ -404,14 +472,19 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         me, rt = _allow(console, request, unit, *READERS)
         _audit(console, request, me, "download_pdf", document_id)
         pdf = docs.pdf(rt, status.sealed_xml(rt.store, document_id))
-        return Response(pdf, media_type="application/pdf", headers={"Content-Disposition": f'attachment; filename="{document_id}.pdf"'})
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{document_id}.pdf"'},
+        )
 
     @app.get("/u/{unit}/documents/{document_id}/xml")
     def document_xml(request: Request, unit: str, document_id: str) -> Response:
         me, rt = _allow(console, request, unit, *READERS)
         _audit(console, request, me, "download_xml", document_id)
         return Response(
-            status.sealed_xml(rt.store, document_id), media_type="application/xml",
+            status.sealed_xml(rt.store, document_id),
+            media_type="application/xml",
             headers={"Content-Disposition": f'attachment; filename="{document_id}.xml"'},
         )
 
@@ -419,7 +492,7 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
 
     @app.get("/u/{unit}/inbox", response_class=HTMLResponse)
     def inbox(request: Request, unit: str) -> Response:
-        me, rt = _allow(console, request, unit, Role.CLERK, Role.REVIEWER)
+        _, rt = _allow(console, request, unit, Role.CLERK, Role.REVIEWER)
         entries, _ = rt.inbox.page(0, 1000)
         rows = [docs.inbox_row(rt, e) for e in reversed(entries)]
         return page(console, request, "inbox.html", unit=unit, rows=rows)
@@ -466,8 +539,15 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
 
     @app.get("/admin/accounts", response_class=HTMLResponse)
     def admin_accounts(request: Request) -> Response:
-        me = _admin(console, request)
-        return page(console, request, "accounts.html", accounts=accounts.accounts(), units=list(console.desks), roles=list(Role))
+        _admin(console, request)
+        return page(
+            console,
+            request,
+            "accounts.html",
+            accounts=accounts.accounts(),
+            units=list(console.desks),
+            roles=list(Role),
+        )
 
     @app.post("/admin/accounts", response_class=HTMLResponse)
     async def admin_add(request: Request) -> Response:
@@ -475,14 +555,35 @@ def _routes(app: FastAPI, console: Console) -> None:  # noqa: C901 — one place
         form = await _form(request, me)
         try:
             secret = await run_in_threadpool(
-                accounts.add, form.get("username", ""), form.get("unit", ""), form.get("role", ""),
-                form.get("password", ""), totp=bool(form.get("totp")),
+                accounts.add,
+                form.get("username", ""),
+                form.get("unit", ""),
+                form.get("role", ""),
+                form.get("password", ""),
+                totp=bool(form.get("totp")),
             )
         except LiandongError as exc:
             _audit(console, request, me, "account_add", form.get("username"), exc.codes[0])
-            return page(console, request, "accounts.html", 422, accounts=accounts.accounts(), units=list(console.desks), roles=list(Role), problems=exc.problems)
+            return page(
+                console,
+                request,
+                "accounts.html",
+                422,
+                accounts=accounts.accounts(),
+                units=list(console.desks),
+                roles=list(Role),
+                problems=exc.problems,
+            )
         _audit(console, request, me, "account_add", form.get("username"))
-        return page(console, request, "accounts.html", accounts=accounts.accounts(), units=list(console.desks), roles=list(Role), secret=secret)
+        return page(
+            console,
+            request,
+            "accounts.html",
+            accounts=accounts.accounts(),
+            units=list(console.desks),
+            roles=list(Role),
+            secret=secret,
+        )
 
     @app.post("/admin/accounts/{username}/unlock")
     async def admin_unlock(request: Request, username: str) -> Response:
@@ -506,7 +607,14 @@ def _role(console: Console, request: Request, role: Role) -> Session:
     """A page of no one unit (accounts, the office's report): the role alone decides."""
     me = _session(console, request)
     if me.account.role is not role:
-        console.accounts.record("forbidden", "CONSOLE_FORBIDDEN", who=me.account.username, unit=me.account.unit, client=_client(request), target=request.url.path)
+        console.accounts.record(
+            "forbidden",
+            "CONSOLE_FORBIDDEN",
+            who=me.account.username,
+            unit=me.account.unit,
+            client=_client(request),
+            target=request.url.path,
+        )
         raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
     return me
 
@@ -532,7 +640,9 @@ def _freeze_notice(rt: GatewayRuntime, form: dict[str, str], count: int) -> byte
     measures = []
     for i in range(1, count + 1):
         try:
-            measures.append(MEASURES[_kind(form, i)].model_validate({"MeasureId": f"M{i}", **nested(form, f"M{i}")}))
+            measures.append(
+                MEASURES[_kind(form, i)].model_validate({"MeasureId": f"M{i}", **nested(form, f"M{i}")})
+            )
         except ValidationError as exc:
             errors.update(field_errors(exc, f"M{i}"))
     officers = []
@@ -566,11 +676,21 @@ def _freeze_notice(rt: GatewayRuntime, form: dict[str, str], count: int) -> byte
 
 
 def _compose(
-    console: Console, request: Request, rt: GatewayRuntime, form: dict[str, str], count: int,
-    errors: dict[str, str], problems: list[Problem], status_code: int = 200,
+    console: Console,
+    request: Request,
+    rt: GatewayRuntime,
+    form: dict[str, str],
+    count: int,
+    errors: dict[str, str],
+    problems: list[Problem],
+    status_code: int = 200,
 ) -> Response:
     registry = rt.checker.registry
-    units = [u for u in (registry.units if registry else []) if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT]
+    units = [
+        u
+        for u in (registry.units if registry else [])
+        if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
+    ]
     recipient = form.get("Recipient") or next((u.code for u in units if u.kind is UnitKind.BANK), "")
     kind = registry.kind_of(recipient) if registry else None
     # the measures the recipient's kind can take (catalogue), the freeze first
@@ -579,9 +699,19 @@ def _compose(
     chosen = [_kind(form, i) if _kind(form, i) in allowed else allowed[0] for i in range(1, count + 1)]
     measures = [(i, kind, MEASURE_FIELDS[kind]) for i, kind in enumerate(chosen, 1)]
     return page(
-        console, request, "compose.html", status_code, unit=rt.unit,
-        form={"Recipient": recipient, **form, **{f"M{i}.kind": k for i, k in enumerate(chosen, 1)}}, count=count,
-        measures=measures, kinds=kinds, officer_fields=OFFICER_FIELDS, errors=errors, problems=problems, units=units,
+        console,
+        request,
+        "compose.html",
+        status_code,
+        unit=rt.unit,
+        form={"Recipient": recipient, **form, **{f"M{i}.kind": k for i, k in enumerate(chosen, 1)}},
+        count=count,
+        measures=measures,
+        kinds=kinds,
+        officer_fields=OFFICER_FIELDS,
+        errors=errors,
+        problems=problems,
+        units=units,
     )
 
 
@@ -611,15 +741,31 @@ def _receipt(rt: GatewayRuntime, document_id: str, form: dict[str, str]) -> Exec
 
 
 def _answer_page(
-    console: Console, request: Request, rt: GatewayRuntime, document_id: str, form: dict[str, str],
-    problems: list[Problem], errors: dict[str, str] | None = None, status_code: int = 200,
+    console: Console,
+    request: Request,
+    rt: GatewayRuntime,
+    document_id: str,
+    form: dict[str, str],
+    problems: list[Problem],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Response:
     notice = docs.received(rt, document_id)
     given = rt.state.answer(document_id)
     return page(
-        console, request, "answer.html", status_code, unit=rt.unit, document_id=document_id,
+        console,
+        request,
+        "answer.html",
+        status_code,
+        unit=rt.unit,
+        document_id=document_id,
         wenshu=docs.wenshu(rt, status.sealed_xml(rt.store, document_id)),
-        view=docs.view(notice), seal=docs.seal(status.sealed_xml(rt.store, document_id)),
-        due=docs.due(rt, rt.store.get_received(document_id)), answered=docs.receipt(rt.store, given.document_id, sent=True) if given else None,
-        form=form, errors=errors or {}, problems=problems, statuses=list(ResultStatus),
+        view=docs.view(notice),
+        seal=docs.seal(status.sealed_xml(rt.store, document_id)),
+        due=docs.due(rt, rt.store.get_received(document_id)),
+        answered=docs.receipt(rt.store, given.document_id, sent=True) if given else None,
+        form=form,
+        errors=errors or {},
+        problems=problems,
+        statuses=list(ResultStatus),
     )

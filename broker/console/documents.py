@@ -7,11 +7,11 @@ HTML is used for the preview; this module keeps what the pages need without it.
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
 from cryptography import x509
-from lxml import etree
 
 from broker.deadlines.policy import DeadlinePolicy
 from broker.documents import codec
@@ -24,7 +24,6 @@ from broker.gateway.runtime import GatewayRuntime
 from broker.parsing.hardened import parse
 from broker.render import render_html, render_pdf
 from broker.transport.store import InboxEntry, UnitStore
-import base64
 
 TITLES = {
     "AssistanceNotice": "协助执行通知书",
@@ -100,7 +99,9 @@ def chain(raw: bytes) -> list[dict[str, str]]:
     """The certificates the seal carries, signer first: subject, issuer, serial, validity."""
     root = parse(raw)
     found = []
-    for cert in root.iterfind(f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"):
+    for cert in root.iterfind(
+        f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"
+    ):
         c = x509.load_der_x509_certificate(base64.b64decode("".join((cert.text or "").split())))
         found.append(
             {
@@ -117,7 +118,9 @@ def seal(raw: bytes) -> dict[str, Any] | None:
     """Who sealed the document: the signing certificate's subject, serial, issuer and validity.
     The store keeps only documents whose seal verified on arrival (or that this unit sealed)."""
     root = parse(raw)
-    cert = root.find(f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate")
+    cert = root.find(
+        f"{{{DS_NS}}}Signature/{{{DS_NS}}}KeyInfo/{{{DS_NS}}}X509Data/{{{DS_NS}}}X509Certificate"
+    )
     if cert is None or not (cert.text or "").strip():
         return None
     found = x509.load_der_x509_certificate(base64.b64decode("".join(cert.text.split())))
@@ -170,7 +173,12 @@ def due(rt: GatewayRuntime, entry: InboxEntry | None) -> dict[str, Any] | None:
     except (LiandongError, ValueError):
         return None  # no rule for this type: nothing is due
     now = datetime.now(CHINA_TZ)
-    return {"at": found.due_at, "last_day": found.last_day, "overdue": found.is_overdue(now), "source": found.source}
+    return {
+        "at": found.due_at,
+        "last_day": found.last_day,
+        "overdue": found.is_overdue(now),
+        "source": found.source,
+    }
 
 
 def inbox_row(rt: GatewayRuntime, entry: InboxEntry) -> dict[str, Any]:

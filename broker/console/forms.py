@@ -66,7 +66,7 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
     """The type inside ``X | None`` and whether None was allowed."""
     if get_origin(annotation) in (Union, types.UnionType):
         args = [a for a in get_args(annotation) if a is not type(None)]
-        return (args[0] if len(args) == 1 else Union[tuple(args)]), len(args) < len(get_args(annotation))
+        return (args[0] if len(args) == 1 else Union[tuple(args)]), len(args) < len(get_args(annotation))  # noqa: UP007 (built at run time)
     return annotation, False
 
 
@@ -78,7 +78,11 @@ def _base(annotation: Any) -> Any:
 
 
 def fields_of(
-    model: type[BaseModel], prefix: str = "", *, skip: frozenset[str] = frozenset(), choose: dict[str, type[BaseModel]] | None = None
+    model: type[BaseModel],
+    prefix: str = "",
+    *,
+    skip: frozenset[str] = frozenset(),
+    choose: dict[str, type[BaseModel]] | None = None,
 ) -> list[FormField]:
     """The leaf inputs of ``model`` under ``prefix``. Lists are left out (the page repeats a
     measure itself); ``choose`` picks the member of a union of models (a subject: a natural

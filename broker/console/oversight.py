@@ -30,7 +30,14 @@ class LedgerView:
     def story(self, document_id: str) -> list[dict[str, Any]]:
         """The document's audit entries in order (what the hub did with it, its receipts, replies)."""
         return [
-            {"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "document_id": e.document_id, "hash": e.hash}
+            {
+                "seq": e.seq,
+                "at": e.at,
+                "actor": e.actor,
+                "action": e.action,
+                "document_id": e.document_id,
+                "hash": e.hash,
+            }
             for e in self.ledger.story(document_id)
         ]
 

@@ -78,7 +78,9 @@ class Desk:
         app.mount("/console", create_console({config.unit: runtime}, accounts, ledger=ledger))
         port = free_port()
         server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, server_header=False)
+            uvicorn.Config(
+                app, host="127.0.0.1", port=port, log_config=None, access_log=False, server_header=False
+            )
         )
         thread = threading.Thread(target=server.run, name="demo-console", daemon=True)
         thread.start()
@@ -103,7 +105,9 @@ class Browser:
 
     def __init__(self, base: str):
         self.base = base
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
 
     def get(self, path: str) -> str:
         with self.opener.open(self.base + path, timeout=30) as r:
