@@ -315,6 +315,8 @@ def test_officer_publishes_a_freeze_clerk_records_a_limit_freeze_officer_sees_th
     login(browser, console, "officer")
     page = f"{console.base}/u/{COURT}/documents/{document_id}"
     wait_text(browser, page, "已回执")
+    assert browser.find_element("id", "due").text  # the bank's last day, in working days
+    assert not browser.find_elements("id", "overdue")
     receipt = browser.find_element("id", "receipt")
     assert "186432.57" in receipt.text and "部分执行" in receipt.text and "500000.00" in receipt.text
     assert "已验章" in browser.find_element("id", "seal-receipt").text

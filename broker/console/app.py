@@ -453,18 +453,25 @@ def _routes(app: FastAPI, console: Console) -> None:
         story = (
             console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
         )
+        view_of = codec.from_element(parse(raw))
         return page(
             console,
             request,
             "document.html",
             unit=unit,
             state=state,
-            view=docs.view(codec.from_element(parse(raw))),
+            view=docs.view(view_of),
             seal=docs.seal(raw),
             receipts=receipts,
             wenshu=docs.wenshu(rt, raw),
             chain=docs.chain(raw),
             story=story,
+            # a document this unit sent and the hub served: when the recipient must answer
+            due=docs.due_for(
+                rt, raw, state["type"], view_of.header.recipient, state["service"]["received_at"]
+            )
+            if state.get("service")
+            else None,
         )
 
     @app.get("/u/{unit}/documents/{document_id}/pdf")

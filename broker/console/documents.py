@@ -1,8 +1,9 @@
 """What the console's pages show of a document: its 文书 view (title, numbers, parties,
 measures and results in words), its seal, its due date, and a row for a list.
 
-When :mod:`broker.render` (documents as 文书 HTML/PDF, issue 13 "Rendering") is present its
-HTML is used for the preview; this module keeps what the pages need without it.
+The 文书 itself — HTML with its seal's verdict, and PDF — comes from :mod:`broker.render`; this
+module adds what the console's lists and forms need: measures and results as data, the seal's
+certificates, what is due when.
 """
 
 from __future__ import annotations
@@ -23,30 +24,14 @@ from broker.gateway.problems import GatewayError
 from broker.gateway.runtime import GatewayRuntime
 from broker.parsing.hardened import parse
 from broker.render import render_html, render_pdf
+from broker.render.labels import ITEMS, TITLES
 from broker.transport.store import InboxEntry, UnitStore
-
-TITLES = {
-    "AssistanceNotice": "协助执行通知书",
-    "QueryNotice": "协助查询通知书",
-    "ReleaseNotice": "解除协助执行通知书",
-    "ExecutionReceipt": "协助执行结果回执",
-    "ServiceReceipt": "送达回证",
-    "RejectionNotice": "拒收通知",
-    "ExtensionNotice": "延期说明",
-}
-"""Titles of the 文书 (003 bank rules 8, 9, 17); other types show their model's name."""
-
-MEASURE_NAMES = {
-    "BankFreeze": "冻结",
-    "BankRotatingFreeze": "轮候冻结",
-    "BankContinuedFreeze": "续行冻结",
-    "BankDeduct": "扣划",
-}
 
 _POLICY: DeadlinePolicy | None = None
 
 
 def title(doc_type: str) -> str:
+    """The 文书's title (the renderer's words, :mod:`broker.render.labels`)."""
     return TITLES.get(doc_type, doc_type)
 
 
@@ -58,7 +43,7 @@ def view(document: Document) -> dict[str, Any]:
         measures.append(
             {
                 "id": m.measure_id,
-                "kind": MEASURE_NAMES.get(m.xml_tag, m.xml_tag),
+                "kind": ITEMS.get(m.xml_tag, m.xml_tag),
                 "subject": getattr(m.subject, "name", ""),
                 "id_number": getattr(m.subject, "id_number", None) or getattr(m.subject, "unit_code", ""),
                 "account": getattr(m, "account", None),
@@ -156,19 +141,28 @@ def receipt(store: UnitStore, receipt_id: str, *, sent: bool = False) -> dict[st
 
 
 def due(rt: GatewayRuntime, entry: InboxEntry | None) -> dict[str, Any] | None:
-    """When the unit must answer, in working days (config/deadlines.yaml; 002 四.7, 四.13)."""
-    global _POLICY
+    """When this unit must answer a document it received, in working days."""
     if entry is None:
         return None
+    return due_for(rt, entry.raw, entry.doc_type, rt.unit, entry.received_at)
+
+
+def due_for(
+    rt: GatewayRuntime, raw: bytes, doc_type: str, unit: str, received_at: str
+) -> dict[str, Any] | None:
+    """When ``unit`` must answer the document ``raw`` it received (was served) at
+    ``received_at``: the deadline policy and the working-day calendar (config/deadlines.yaml,
+    config/holidays.yaml; 002 四.7, 四.13); None when no rule applies."""
+    global _POLICY
     _POLICY = _POLICY or DeadlinePolicy.default()
     registry = rt.checker.registry
-    kinds = [i["kind"] for i in status.items_of(parse(entry.raw))]
+    kinds = [i["kind"] for i in status.items_of(parse(raw))]
     try:
         found = _POLICY.due(
-            entry.doc_type,
+            doc_type,
             kinds,
-            registry.kind_of(rt.unit) if registry else None,
-            datetime.fromisoformat(entry.received_at).astimezone(CHINA_TZ),
+            registry.kind_of(unit) if registry else None,
+            datetime.fromisoformat(received_at).astimezone(CHINA_TZ),
         )
     except (LiandongError, ValueError):
         return None  # no rule for this type: nothing is due
