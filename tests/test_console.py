@@ -574,3 +574,31 @@ def test_any_measure_from_its_generated_form(console, browser):
     click(browser, "publish")
     wait_text(browser, browser.current_url, "已送达")
     assert "限制出境" in browser.find_element("id", "wenshu-frame").get_attribute("srcdoc")
+
+
+def test_bad_input_gets_a_page_with_its_code_never_a_traceback(console, browser, story):
+    import re
+    import urllib.parse
+
+    document_id, _ = story
+    login(browser, console, "clerk")
+    assert http_get(browser, f"{console.base}/u/{COURT}/compose?measures=abc")[0] == 403  # not theirs first
+    page = f"{console.base}/u/{BANK}/inbox/{document_id}"
+    code, body = http_get(browser, page)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    form = {"csrf_token": token, "M1.Status": "Sideways", "M1.ActualAmount": "lots"}
+    request = urllib.request.Request(
+        f"{page}/answer", data=urllib.parse.urlencode(form).encode(), headers={"Cookie": cookie}
+    )
+    try:
+        urllib.request.urlopen(request, timeout=30)
+        raise AssertionError("a malformed answer was accepted")
+    except urllib.error.HTTPError as e:
+        reply = e.read().decode()
+        # each wrong field named on the form again, nothing sent
+        assert e.code == 422 and "M1.Status" in reply and "M1.ActualAmount" in reply, (e.code, reply[:500])
+    assert len(console.desks[BANK].store.sent()) == 1
+    login(browser, console, "officer")
+    code, body = http_get(browser, f"{console.base}/u/{COURT}/compose?measures=abc")
+    assert code == 200 and b'name="M1.kind"' in body  # a count it cannot read is one measure

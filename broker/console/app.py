@@ -22,6 +22,7 @@ from typing import Any, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -255,6 +256,21 @@ def _install_errors(app: FastAPI, console: Console) -> None:
     async def gateway_error(request: Request, exc: GatewayError) -> Response:
         return page(console, request, "error.html", exc.status, problems=exc.problems)
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        found = [
+            problem("CONSOLE_FIELD_INVALID", field=".".join(map(str, e["loc"])), detail=e["msg"])
+            for e in exc.errors()
+        ]
+        return page(console, request, "error.html", 422, problems=found)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> Response:
+        # a bug: the house page, not a traceback; the exception's text may quote a document,
+        # so it is logged by class only (broker/logs.py)
+        event(log, "console.internal_error", logging.ERROR, error=type(exc).__name__, path=request.url.path)
+        return page(console, request, "error.html", 500, problems=[problem("GW_INTERNAL")])
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         found = problem("GW_ROUTE_NOT_FOUND", method=request.method, path=request.url.path)
@@ -338,16 +354,16 @@ def _routes(app: FastAPI, console: Console) -> None:
     # --- court officer ------------------------------------------------------------------------
 
     @app.get("/u/{unit}/compose", response_class=HTMLResponse)
-    def compose_page(request: Request, unit: str, measures: int = 1) -> Response:
+    def compose_page(request: Request, unit: str, measures: str = "1") -> Response:
         _, rt = _allow(console, request, unit, Role.OFFICER)
-        return _compose(console, request, rt, {}, max(1, min(measures, 20)), {}, [])
+        return _compose(console, request, rt, {}, _count(measures), {}, [])
 
     @app.post("/u/{unit}/compose", response_class=HTMLResponse)
     async def compose(request: Request, unit: str) -> Response:
         """Build the notice from the form, check it as the hub will, and show it for sealing."""
         me, rt = _allow(console, request, unit, Role.OFFICER)
         form = await _form(request, me)
-        count = max(1, min(int(form.get("measures", "1") or 1), 20))
+        count = _count(form.get("measures", "1"))
         if form.get("add"):
             return _compose(console, request, rt, form, count + 1, {}, [])
         if form.get("refresh"):  # another recipient or measure kind: its fields
@@ -379,7 +395,7 @@ def _routes(app: FastAPI, console: Console) -> None:
         refuses, then — once every required field is there — every rule the hub will apply."""
         me, rt = _allow(console, request, unit, Role.OFFICER)
         form = await _form(request, me)
-        count = max(1, min(int(form.get("measures", "1") or 1), 20))
+        count = _count(form.get("measures", "1"))
         problems: list[Problem] = []
         try:
             draft = _freeze_notice(rt, form, count)
@@ -632,6 +648,11 @@ def _role(console: Console, request: Request, role: Role) -> Session:
 class _FormInvalid(Exception):
     def __init__(self, errors: dict[str, str]):
         self.errors = errors
+
+
+def _count(value: str) -> int:
+    """How many measures the form has: 1 to 20 (anything else: 1, never an error page)."""
+    return max(1, min(int(value), 20)) if value.strip().isdigit() else 1
 
 
 def _kind(form: dict[str, str], i: int) -> str:
