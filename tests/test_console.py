@@ -454,6 +454,8 @@ def test_a_gateway_serves_its_console(console, browser):
     assert browser.find_elements("id", "login-form")
     code, css = http_get(browser, f"{gateway}/console/static/console.css")
     assert code == 200 and b"font-family" in css
+    with urllib.request.urlopen(f"{gateway}/console/login", timeout=30) as r:
+        assert r.headers["X-Frame-Options"] == "DENY" and r.headers["Cache-Control"] == "no-store"
 
 
 def test_an_account_made_on_the_command_line_with_a_second_factor(console, browser):

@@ -132,8 +132,24 @@ def create_console(
     app.state.console = console
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     _install_errors(app, console)
+    _install_headers(app)
     _routes(app, console)
     return app
+
+
+def _install_headers(app: FastAPI) -> None:
+    """Headers every page gets: never framed by another site (clickjacking), never cached (the
+    pages carry personal data), no content sniffing, no referrer leaving with a document id."""
+
+    @app.middleware("http")
+    async def headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if not request.url.path.startswith(f"{_base(request)}/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
 
 
 def console_for(rt: GatewayRuntime) -> FastAPI:
