@@ -504,6 +504,7 @@ def test_the_reviewer_reads_seal_chain_ledger_story_and_downloads(console, brows
     assert document_id in story_rows and receipt_id in story_rows
     frame = browser.find_element("id", "wenshu-frame").get_attribute("srcdoc")
     assert "协助执行通知书" in frame and CASE in frame
+    browser.execute_script("document.getElementById('chain').scrollIntoView()")  # the seal, chain, story
     shot(browser, "11-reviewer")
     code, pdf = http_get(browser, f"{console.base}/u/{COURT}/documents/{document_id}/pdf")
     assert code == 200 and pdf.startswith(b"%PDF")
