@@ -175,6 +175,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("DEMO_WORKDIR_NOT_EMPTY", "演示工作目录 {workdir} 不是空目录，也不是以前演示留下的目录：请换一个空目录，或不带 --workdir 运行（使用临时目录）", "the demo working folder {workdir} is neither empty nor one an earlier demo made: choose an empty folder, or run without --workdir (a temporary folder)"),
     # --- rendering documents as 文书 (broker.render, liandong render, docs/render.md) ------------------
     ErrorSpec("RENDER_PDF_ENGINE", "无法生成 PDF：PDF 引擎（WeasyPrint 及 Pango）不可用（{detail}），请运行 ./run 安装", "cannot make the PDF: the PDF engine (WeasyPrint with Pango) is not available ({detail}); run ./run to install it"),
+    ErrorSpec("RENDER_FAILED", "生成文书时发生内部错误（{error}），未生成：请报告此问题", "internal error while rendering the document ({error}); nothing was rendered: please report it"),
     ErrorSpec("RENDER_OUTPUT", "无法写入输出文件 {file}：{detail}", "cannot write the output file {file}: {detail}"),
     # --- a court's inbox (liandong court inbox|show|wait) --------------------------------------------
     ErrorSpec("COURT_STORE_MISSING", "法院本地库 {path} 不存在：法院客户端尚未运行，或配置中的 store 指向了别的文件", "the court's store {path} does not exist: the court's client has not run yet, or the configuration's store names another file"),

@@ -13,16 +13,17 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from typer.testing import CliRunner
 
 from broker.cli.main import app
 from broker.documents.document import DocumentType
 from broker.documents.xmlmodel import XmlModel
-from broker.errors import LiandongError
-from broker.render import Seal, render, render_html, render_pdf
+from broker.errors import CATALOGUE, LiandongError
+from broker.render import Seal, render, render_html
 from broker.render import body as render_body
 from broker.render.labels import TITLES
+from broker.signing import DocumentSigner
+from tests import hostile
 
 ROOT = Path(__file__).resolve().parents[1]
 SIGNED = sorted((ROOT / "examples" / "signed").glob("*.xml"))
@@ -96,14 +97,20 @@ def test_a_notice_reads_as_the_paper_form(seal: Seal):
         "请你单位协助执行下列事项",
         "一、冻结存款",
         "账号 6222022010001234567（户名 陈国强）",
-        "人民币 500,000.00 元",
-        "自2026年3月4日起至2027年3月3日止",
+        "<th>冻结金额</th><td>人民币 500,000.00 元</td>",
+        "<th>冻结期限</th><td>自2026年3月4日起至2027年3月3日止</td>",
         "李明",  # an officer
         "电子印章验证通过 / seal verifies",
         "证书序列号",
         "liandong Example Issuing CA",
     ):
         assert words in html, words
+
+
+def test_units_and_types_in_a_body_are_named(seal: Seal):
+    html = render_html((ROOT / "examples" / "signed" / "ServiceReceipt.xml").read_bytes(), trust=seal)
+    assert "<th>送达文书种类</th><td>协助执行通知书</td>" in html
+    assert "<th>受送达单位</th><td>中国工商银行股份有限公司云浮分行（91445300MA5100003A）</td>" in html
 
 
 def test_without_a_registry_the_addressee_is_its_code():
@@ -121,6 +128,15 @@ def test_a_tampered_document_renders_with_seal_does_not_verify_and_its_code(seal
     assert "SIG_TAMPERED" in html and "SIG_TAMPERED" in [p.code for p in r.seal.problems]
     # who it claims to be sealed by is still shown, marked as not verified
     assert "未经验证" in html and r.seal.serial and r.seal.serial in html
+
+
+def test_a_receipt_sealed_with_a_revoked_certificate_says_so_with_the_crl(seal: Seal):
+    bank = CERTS / "units" / "91445300MA5100003A"
+    revoked = DocumentSigner.from_files(bank / "sign-revoked.key", bank / "sign-revoked.pem", bank / "chain.pem")
+    raw = revoked.sign((ROOT / "examples" / "unsigned" / "ExecutionReceipt.xml").read_bytes())
+    r = render(raw, trust=seal)
+    assert r.seal.status == "failed" and "CERT_REVOKED" in [p.code for p in r.seal.problems]
+    assert "CERT_REVOKED" in render_html(raw, trust=seal)
 
 
 def test_a_body_without_specific_wording_is_rendered_from_its_model():
@@ -141,6 +157,22 @@ def test_input_that_is_no_document_is_a_coded_error(raw: bytes, code: str):
     with pytest.raises(LiandongError) as caught:
         render_html(raw)
     assert code in caught.value.codes
+
+
+@pytest.mark.parametrize("hostile", hostile.CLASSES, ids=str)
+def test_hostile_documents_render_with_their_code_or_fail_with_it_never_otherwise(hostile: hostile.Hostile, seal: Seal):
+    """The checker's hostile inputs (issue 11): each is rendered (with a seal that does not verify
+    and its code, when the seal is what is hostile) or refused with a code, never another exception."""
+    raw = hostile.build()
+    try:
+        r = render(raw, trust=seal)
+    except LiandongError as exc:
+        assert exc.codes and all(c in CATALOGUE for c in exc.codes)
+    else:
+        html = render_html(raw, trust=seal)
+        if r.seal.status != "verified":  # else the code is a business rule's, which rendering does not check
+            assert r.seal.status == "failed" and hostile.code in [p.code for p in r.seal.problems]
+            assert "seal does not verify" in html
 
 
 def test_html_escapes_document_text(seal: Seal):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -20,9 +20,7 @@ from broker.cli.document_files import display_name, read_document
 from broker.cli.output import fail, out
 from broker.errors import LiandongError, Problem, problem
 from broker.registry import Registry
-from broker.render import render
-from broker.render.html import page
-from broker.render.pdf import print_html
+from broker.render import html_of, html_to_pdf, render
 from broker.signing.verifier import DocumentVerifier
 
 
@@ -59,8 +57,8 @@ def _render_one(
         return None, file.problems, ()
     try:
         rendering = render(file.raw, trust=verifier, registry=registry)
-        html = page(rendering)
-        data = print_html(html) if fmt is Format.PDF else html.encode("utf-8")
+        html = html_of(rendering)
+        data = html_to_pdf(html) if fmt is Format.PDF else html.encode("utf-8")
     except LiandongError as exc:
         return None, exc.problems, ()
     try:
@@ -73,15 +71,16 @@ def _render_one(
 def render_files(
     files: Annotated[list[str], typer.Argument(help="document files")],
     fmt: Annotated[Format, typer.Option("--format", help="html or pdf")] = Format.HTML,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="directory for the files (default: the current one)")] = None,
-    trust: Annotated[Optional[list[Path]], typer.Option(help="trust anchor certificates (PEM), repeatable: check the seals")] = None,
-    crl: Annotated[Optional[list[Path]], typer.Option(help="certificate revocation lists (PEM), repeatable")] = None,
-    registry: Annotated[Optional[Path], typer.Option("--registry", help="member registry: units' names and pinned seals")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="directory for the files (default: the current one)")] = None,
+    trust: Annotated[list[Path] | None, typer.Option(help="trust anchor certificates (PEM), repeatable: check the seals")] = None,
+    crl: Annotated[list[Path] | None, typer.Option(help="certificate revocation lists (PEM), repeatable")] = None,
+    registry: Annotated[Path | None, typer.Option("--registry", help="member registry: units' names and pinned seals")] = None,
 ) -> None:
     """Render documents as readable 文书 (HTML or PDF): title, numbers, body in words, officers, seal.
 
-    With --trust each seal is verified and its verdict printed on the 文书; without, it is shown as not
-    checked. Exit 0 when every file was rendered (a seal that does not verify is said on the 文书)."""
+    With --trust each seal is verified and its verdict printed on the 文书; without, it says "not checked".
+
+    Exit 0 when every file was rendered (a seal that does not verify is said on the 文书)."""
     if crl and not trust:
         fail(typer.BadParameter("--crl needs --trust"))
     try:

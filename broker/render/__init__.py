@@ -24,6 +24,10 @@ Modules, one concern each: :mod:`~broker.render.labels` (the words), :mod:`~brok
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from broker.errors import LiandongError
 from broker.registry import Registry
 from broker.render.html import page
 from broker.render.pdf import print_html
@@ -33,22 +37,45 @@ from broker.render.view import Rendering
 from broker.signing.verifier import DocumentVerifier
 
 Trust = Seal | DocumentVerifier | None
+T = TypeVar("T")
+
+
+def _guarded(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """``function(...)``; an exception no check foresaw (a value no model bounds, an engine's bug)
+    becomes ``RENDER_FAILED`` naming its type only — its message could quote the document — so a
+    caller always gets a coded error, never a traceback (as broker.check_guard does for checks)."""
+    try:
+        return function(*args, **kwargs)
+    except LiandongError:
+        raise
+    except Exception as exc:
+        raise LiandongError.of("RENDER_FAILED", error=type(exc).__name__) from exc
 
 
 def render(xml: bytes, *, trust: Trust = None, registry: Registry | None = None) -> Rendering:
     """What the 文书 of ``xml`` shows, as data (for a caller with its own template)."""
     verifier, members = verifier_for(trust, registry)
-    return read(xml, verifier=verifier, registry=members)
+    return _guarded(read, xml, verifier=verifier, registry=members)
+
+
+def html_of(rendering: Rendering) -> str:
+    """The page of a :func:`render` result (for a caller that also wants the data, as the CLI)."""
+    return _guarded(page, rendering)
 
 
 def render_html(xml: bytes, *, trust: Trust = None, registry: Registry | None = None) -> str:
     """The 文书 of ``xml`` as one self-contained HTML page."""
-    return page(render(xml, trust=trust, registry=registry))
+    return html_of(render(xml, trust=trust, registry=registry))
+
+
+def html_to_pdf(html: str) -> bytes:
+    """A page of :func:`render_html` printed to PDF (for a caller that has the page already)."""
+    return _guarded(print_html, html)
 
 
 def render_pdf(xml: bytes, *, trust: Trust = None, registry: Registry | None = None) -> bytes:
     """The 文书 of ``xml`` as a PDF with extractable text."""
-    return print_html(render_html(xml, trust=trust, registry=registry))
+    return html_to_pdf(render_html(xml, trust=trust, registry=registry))
 
 
-__all__ = ["Rendering", "Seal", "Trust", "render", "render_html", "render_pdf"]
+__all__ = ["Rendering", "Seal", "Trust", "html_of", "html_to_pdf", "render", "render_html", "render_pdf"]

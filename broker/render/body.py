@@ -7,7 +7,9 @@ rendered by :func:`generic` from the model's fields, so every type in the catalo
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
 from broker.documents.bodies import AssistanceNotice, ExecutionReceipt, QueryNotice, ReleaseNotice
 from broker.documents.document import Document
@@ -36,24 +38,46 @@ def _is_model_list(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(x, XmlModel) and phrase(x) is None for x in v)
 
 
-def fill(entry: Entry, model: XmlModel, skip: frozenset[str] = _TITLE_FIELDS) -> Entry:
-    """Add ``model``'s fields to ``entry``: rows for values, child items for lists of records."""
+_UNIT_FIELDS = frozenset({"served_sender", "served_recipient", "unit", "undelivered_to"})
+"""Fields holding a unit code: shown by the unit's name when the registry knows it."""
+_TYPE_FIELDS: dict[str, Callable[[str], str]] = {"served_document_type": labels.title, "measure_type": labels.item}
+"""Fields holding a document type or a measure element's name: shown in words."""
+
+
+def _words(name: str, v: Any, unit_name: Callable[[str], str]) -> str:
+    if isinstance(v, str) and name in _UNIT_FIELDS:
+        return unit_name(v)
+    if isinstance(v, str) and name in _TYPE_FIELDS:
+        return _TYPE_FIELDS[name](v)
+    return format_value(v)
+
+
+def fill(
+    entry: Entry,
+    model: XmlModel,
+    skip: frozenset[str] = _TITLE_FIELDS,
+    label: Callable[[str], str] = labels.field,
+    unit_name: Callable[[str], str] = str,
+) -> Entry:
+    """Add ``model``'s fields to ``entry``: rows for values, child items for lists of records;
+    ``label`` names a field, ``unit_name`` a unit by its code."""
     for name in type(model).model_fields:
         v = getattr(model, name)
         if name in skip or not _present(v):
             continue
         if _is_model_list(v):
             for i, child in enumerate(v, 1):
-                tag = getattr(type(child), "xml_tag", "") or labels.field(name)
-                entry.children.append(fill(Entry(f"{labels.field(name)} {i}：{labels.item(tag)}"), child))
+                tag = getattr(type(child), "xml_tag", "")
+                title = f"{labels.field(name)} {i}" + (f"：{labels.item(tag)}" if tag else "")
+                entry.children.append(fill(Entry(title), child, unit_name=unit_name))
         else:
-            entry.rows.append(Row(labels.field(name), format_value(v)))
+            entry.rows.append(Row(label(name), _words(name, v, unit_name)))
     return entry
 
 
-def generic(body: XmlModel) -> list[Section]:
+def generic(body: XmlModel, unit_name: Callable[[str], str] = str) -> list[Section]:
     """Any body: its fields as rows, its lists of records as numbered items."""
-    filled = fill(Entry(""), body, skip=frozenset())
+    filled = fill(Entry(""), body, skip=frozenset(), unit_name=unit_name)
     return [Section(rows=filled.rows, entries=filled.children)]
 
 
@@ -74,7 +98,8 @@ def _assistance(doc: Document, addressee: str) -> list[Section]:
     basis = f"根据本院{format_value(body.ruling)}，" if body.ruling else ""
     intro = Section(paragraphs=[f"{addressee}：", f"{basis}请你单位协助执行下列事项："])
     items = [
-        fill(Entry(f"{numbered(n)}{labels.item(m.xml_tag)}{_item_id(m)}"), m) for n, m in enumerate(body.measures, 1)
+        fill(Entry(f"{numbered(n)}{labels.item(m.xml_tag)}{_item_id(m)}"), m, label=partial(labels.measure_field, m.xml_tag))
+        for n, m in enumerate(body.measures, 1)
     ]
     return [intro, Section(entries=items), *_remark(body.remark)]
 
@@ -129,9 +154,10 @@ _SPECIFIC: dict[type[XmlModel], Callable[[Document, str], list[Section]]] = {
 }
 
 
-def sections(doc: Document, addressee: str) -> list[Section]:
-    """The body of ``doc`` as sections; ``addressee`` is the name the greeting uses."""
+def sections(doc: Document, addressee: str, unit_name: Callable[[str], str] = str) -> list[Section]:
+    """The body of ``doc`` as sections; ``addressee`` is the name the greeting uses, ``unit_name``
+    names a unit the body mentions by its code."""
     specific = _SPECIFIC.get(type(doc.body))
     if specific is not None:
         return specific(doc, addressee)
-    return [Section(paragraphs=[f"{addressee}："]), *generic(doc.body)]
+    return [Section(paragraphs=[f"{addressee}："]), *generic(doc.body, unit_name)]

@@ -6,6 +6,9 @@ here: the 文书 is rendered, with its seal block saying so and why.
 
 from __future__ import annotations
 
+from datetime import datetime
+from functools import partial
+
 from lxml import etree
 
 from broker.documents import codec
@@ -67,7 +70,7 @@ def read(
         sender=h.sender,
         addressee=addressee,
         header=header,
-        sections=body.sections(document, addressee),
+        sections=body.sections(document, addressee, partial(_with_code, registry=registry)),
         officers=[Row(o.name, format_value(o)) for o in h.officers],
         seal=seal_view,
         issuer_name=unit_name(h.sender, registry),
@@ -79,4 +82,9 @@ _ISSUED_AT = etree.XPath("string(/*/*[local-name()='Header']/*[local-name()='Iss
 
 
 def _issued_at_words(root: etree._Element) -> str:
-    return str(_ISSUED_AT(root)).strip()
+    """The signing time the document claims (its IssuedAt), in words when it is a time."""
+    text = str(_ISSUED_AT(root)).strip()
+    try:
+        return moment(datetime.fromisoformat(text))
+    except (ValueError, OverflowError):
+        return text

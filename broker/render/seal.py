@@ -14,11 +14,11 @@ import binascii
 from cryptography import x509
 from lxml import etree
 
+from broker.render.values import moment
+from broker.render.view import SealView
 from broker.signing.keys import fingerprint, unit_code_of
 from broker.signing.profile import NSMAP
 from broker.signing.verifier import DocumentVerifier, VerifiedDocument
-from broker.render.values import moment
-from broker.render.view import SealView
 
 _DS = "{" + NSMAP["ds"] + "}"
 _SIGNATURES = etree.XPath("//ds:Signature", namespaces=NSMAP)
@@ -59,19 +59,23 @@ def check(
 def _claimed(status: str, root: etree._Element, issued_at: str, problems: tuple) -> SealView:
     """What the signature's first certificate says, unverified; nothing when it cannot be read."""
     cert = _first_certificate(root)
+    bare = SealView(status=status, problems=problems, signed_at=issued_at, claimed=True)  # type: ignore[arg-type]
     if cert is None:
-        return SealView(status=status, problems=problems, signed_at=issued_at, claimed=True)  # type: ignore[arg-type]
-    return SealView(
-        status=status,  # type: ignore[arg-type]
-        problems=problems,
-        unit_code=unit_code_of(cert),
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        serial=format(cert.serial_number, "x"),
-        fingerprint=fingerprint(cert),
-        signed_at=issued_at,
-        claimed=True,
-    )
+        return bare
+    try:
+        return SealView(
+            status=status,  # type: ignore[arg-type]
+            problems=problems,
+            unit_code=unit_code_of(cert),
+            subject=cert.subject.rfc4514_string(),
+            issuer=cert.issuer.rfc4514_string(),
+            serial=format(cert.serial_number, "x"),
+            fingerprint=fingerprint(cert),
+            signed_at=issued_at,
+            claimed=True,
+        )
+    except ValueError:  # cryptography parses names lazily: a malformed one fails here (CERT_NAME_MALFORMED)
+        return bare
 
 
 def _first_certificate(root: etree._Element) -> x509.Certificate | None:

@@ -25,14 +25,14 @@ class Seal:
     @classmethod
     def from_files(
         cls, anchors: list[str | Path], crls: list[str | Path] | None = None, registry: str | Path | None = None
-    ) -> "Seal":
+    ) -> Seal:
         """Load the files (errors as :meth:`TrustStore.from_files` and :func:`load_registry` raise them)."""
         members = load_registry(registry) if registry is not None else None
         return cls(TrustStore.from_files(anchors, crls or []), members)
 
 
 def verifier_for(
-    trust: "Seal | DocumentVerifier | None", registry: Registry | None
+    trust: Seal | DocumentVerifier | None, registry: Registry | None
 ) -> tuple[DocumentVerifier | None, Registry | None]:
     """The verifier and the registry to use; an explicit ``registry`` wins over the Seal's."""
     if isinstance(trust, Seal):

@@ -49,8 +49,12 @@ def day(d: date) -> str:
 
 def moment(t: datetime) -> str:
     """A time in China Standard Time (documents carry +08:00; others are converted)."""
-    local = t.astimezone(CHINA_TZ) if t.tzinfo else t
-    return f"{day(local)} {local:%H:%M}"
+    try:
+        local = t.astimezone(CHINA_TZ) if t.tzinfo else t
+    except OverflowError:  # year 1 or 9999 at the edge of a day: shown as written (the seal check refuses it)
+        local = t
+    offset = "" if local.utcoffset() in (None, CHINA_TZ.utcoffset(None)) else f"（UTC{local:%z}）"
+    return f"{day(local)} {local:%H:%M}{offset}"
 
 
 def period(p: Period) -> str:

@@ -21,7 +21,7 @@ class Entry:
 
     title: str
     rows: list[Row] = field(default_factory=list)
-    children: list["Entry"] = field(default_factory=list)
+    children: list[Entry] = field(default_factory=list)
 
 
 @dataclass
