@@ -214,6 +214,18 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("GW_STORE_NOT_WRITABLE", "网关存储 {store} 不可写：{detail}", "the gateway's store {store} is not writable: {detail}"),
     ErrorSpec("GW_SEAL_EXPIRING", "本单位电子印章证书将于 {not_after} 到期（剩余 {days_left} 天，不足 {threshold_days} 天），请及时更换", "this unit's seal certificate expires on {not_after} ({days_left} days left, fewer than {threshold_days}): renew it"),
     ErrorSpec("GW_SEAL_NOT_VALID", "本单位电子印章证书不在有效期内（{not_before} 至 {not_after}），网关盖章的文书将无法验证", "this unit's seal certificate is not within its validity ({not_before} to {not_after}): the documents the gateway seals will not verify"),
+    # --- the console (broker/console, docs/console.md) -------------------------------------------
+    ErrorSpec("CONSOLE_LOGIN_FAILED", "用户名或密码错误", "wrong user name or password"),
+    ErrorSpec("CONSOLE_ACCOUNT_LOCKED", "连续输错密码次数过多，账户已锁定：请联系系统管理员解锁", "too many wrong passwords in a row: the account is locked; ask an administrator to unlock it"),
+    ErrorSpec("CONSOLE_TOTP_INVALID", "动态验证码错误或已过期", "the one-time code is wrong or has expired"),
+    ErrorSpec("CONSOLE_CSRF", "表单已失效（缺少或错误的防伪令牌），请重新打开页面后再提交", "the form is not valid (missing or wrong CSRF token): open the page again and resubmit"),
+    ErrorSpec("CONSOLE_FORBIDDEN", "无权访问：{what}", "not permitted: {what}", "003 SPC–MPS 五(二)"),
+    ErrorSpec("CONSOLE_SESSION_EXPIRED", "登录已过期，请重新登录", "the session has expired: log in again"),
+    ErrorSpec("CONSOLE_ACCOUNT_INVALID", "账户信息无效：{detail}", "the account is not valid: {detail}"),
+    ErrorSpec("CONSOLE_ACCOUNT_EXISTS", "用户名 {username} 已存在", "the user name {username} is taken"),
+    ErrorSpec("CONSOLE_UNIT_UNKNOWN", "本控制台没有单位 {unit}", "this console serves no unit {unit}"),
+    ErrorSpec("CONSOLE_NO_LEDGER", "控制台未配置枢纽台账，无法显示督办统计", "the console has no hub ledger configured: no supervision figures"),
+    ErrorSpec("CONSOLE_FIELD_INVALID", "{field} 填写有误：{detail}", "{field} is not valid: {detail}"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

@@ -28,6 +28,9 @@ def test_liandong_demo_runs_the_whole_story_and_stops_cleanly():
     assert f"document types used: {len(DIRECTIONS)} of {len(DIRECTIONS)}" in out
     assert "hash chain intact" in out
     assert "✗" not in out
+    # the manual desk (issue 13): the console's address, the demo accounts, the clerk's answer
+    assert "/console/login" in out and "demo accounts" in out
+    assert "the clerk's receipt" in out and "M1 PartiallyExecuted" in out
     assert elapsed < 60, f"the demo took {elapsed:.0f} s"
     # every process it started was stopped: no Mosquitto of the demo is left behind
     leftover = subprocess.run(["pgrep", "-f", "liandong-demo-"], capture_output=True, text=True)

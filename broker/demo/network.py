@@ -113,6 +113,7 @@ class LocalNetwork:
             return cls(workdir, clock_start)
         registry_file = registry_with_suites(workdir / "registry", ["sm2"])
         return cls(workdir, clock_start, load_registry(registry_file), registry_file=registry_file, seals=EXAMPLE_SM2_CERTS)
+    desk: Any = None  # broker.demo.desk.Desk once a unit is served by the console's manual desk
 
     @property
     def office(self) -> Party:
@@ -179,7 +180,23 @@ class LocalNetwork:
         if service is not None:
             service.stop()
 
+    def start_desk(self, code: str) -> Any:
+        """Serve ``code`` from the console's manual desk from now on (its adapter stopped first)."""
+        from broker.demo.desk import Desk
+
+        self.desk = Desk.start(
+            self._unit_config(code).model_dump(mode="json"),
+            self.workdir / "desk",
+            f"sqlite:///{self.workdir / 'hub' / 'ledger.db'}",
+            office=self.registry.office,
+            court=COURT_A,
+        )
+        return self.desk
+
     def stop(self) -> None:
+        if self.desk is not None:
+            self.desk.stop()
+            self.desk = None
         for name in list(self.adapters):
             self.stop_adapter(name)
         for party in self.parties.values():

@@ -29,6 +29,7 @@ from broker.transport.unit import Received
 EXAMPLES = ROOT / "examples" / "unsigned"
 CASE_A = "（2026）粤53执123号"
 CASE_B = "（2026）鄂1022执45号"
+DESK_CASE = "（2026）粤53执130号"  # the freeze a clerk answers at the console's desk
 RULING_B = RulingRef(ruling_number="（2026）鄂1022执45号之一")  # 公安县法院's ruling (003 bank rules 9)
 WAIT = 30.0
 _RELEASE_KIND = {measure: kind for kind, measures in RELEASABLE.items() for measure in measures}
@@ -110,6 +111,7 @@ class Scenario:
         self.step("解除冻结，轮候生效 — the first court's unfreeze lets the rotating freeze take effect", self.promotion)
         self.step("期限届满 — an offline unit: non-delivery, reminder, escalation, anomaly", self.deadline)
         self.step("结案与解除 — case completed: outstanding measures listed, then released", self.completion)
+        self.step("人工办理台 — a branch without IT answers a freeze at the console's desk", self.desk)
 
     def queries(self) -> str:
         bank_id, _ = self.send_to("QueryNotice", self.a, BANK)
@@ -352,6 +354,37 @@ class Scenario:
             f"{len(outstanding)} measure(s) still in place were listed to the court and the office; "
             f"{released} released; listing deleted: {self.statuses(deleted)}"
         )
+
+    def desk(self) -> str:
+        """The bank's adapter stops; from now on a clerk answers at the console (issue 13). The
+        clerk's answer is scripted through HTTP as a browser sends it (login, CSRF, the form)."""
+        from broker.demo.desk import DEMO_PASSWORD, Browser
+
+        self.net.stop_adapter("bank")
+        desk = self.net.start_desk(BANK)
+        self.console.print(f"  console: [bold]{desk.base}/login[/bold] (running until the demo stops)", soft_wrap=True)
+        self.console.print(
+            f"  demo accounts (password {DEMO_PASSWORD}): clerk (bank clerk), reviewer (bank reviewer), "
+            "office (linkage office supervisor), admin (administrator)",
+            soft_wrap=True,
+        )
+        notice = example("AssistanceNotice", sender=COURT_A, recipient=BANK, case_number=DESK_CASE)
+        notice = notice.model_copy(update={"body": notice.body.model_copy(update={"measures": notice.body.measures[:1]})})
+        document_id = self.publish(self.a, notice)
+        deadline = time.monotonic() + WAIT
+        while desk.runtime.store.get_received(document_id) is None:
+            if time.monotonic() > deadline:
+                raise AssertionError("the freeze did not reach the bank's desk")
+            time.sleep(0.1)
+        browser = Browser(desk.base)
+        if not browser.login("clerk", DEMO_PASSWORD).endswith(f"/u/{BANK}/inbox"):
+            raise AssertionError("the clerk could not log in to the console")
+        measure = notice.body.measures[0].measure_id
+        receipt_id = browser.answer_limit_freeze(BANK, document_id, measure, "1200.00", "账户可用余额不足，已按可用余额限额冻结。")
+        receipt = self.receipt(self.a, document_id)
+        if str(receipt.header.document_id) != receipt_id:
+            raise AssertionError("the court received another receipt than the desk sent")
+        return f"the clerk's receipt {receipt_id[:8]}…, sealed by the bank: {self.statuses(receipt)}"
 
     def _subject_of(self, document_id: str, measure_id: str) -> Any:
         notice = self.notices[document_id]

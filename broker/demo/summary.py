@@ -27,6 +27,8 @@ def verify_everything(net: LocalNetwork) -> tuple[int, int, collections.Counter[
     checker = DocumentChecker(trust, net.registry)
     stores = [p.client.store for p in net.parties.values()]
     stores += [service.unit.store for service in net.adapters.values()]
+    if net.desk is not None:  # the bank's store, now the desk's (its adapter stopped)
+        stores.append(net.desk.runtime.store)
     verified = total = 0
     types: collections.Counter[str] = collections.Counter()
     for store in stores:

@@ -3,6 +3,7 @@ audit log, the OpenAPI document and one error body for everything (docs/gateway.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
@@ -53,6 +54,9 @@ def create_app(rt: GatewayRuntime, routers: Iterable[APIRouter] = ()) -> FastAPI
         app.include_router(router)
     for prefix, name in routes.MOUNTS.items():
         mounted = routes.resolve(name)
+        if inspect.isfunction(mounted):
+            app.mount(prefix, mounted(rt))  # a factory builds a whole application, its error pages too
+            continue
         if isinstance(getattr(mounted, "state", None), State):
             mounted.state.runtime = rt  # broker.gateway.auth reads it from the app it runs in
         if isinstance(mounted, FastAPI):

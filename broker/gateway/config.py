@@ -90,6 +90,16 @@ class WebhookSide(Section):
     max_backoff_seconds: float = Field(60.0, gt=0, description="the longest wait between two tries")
 
 
+class ConsoleSide(Section):
+    """The console's settings (broker/console, docs/console.md); the console is on without them."""
+
+    session_minutes: float = Field(30.0, gt=0, description="a session ends after this long without a request")
+    ledger_url: str | None = Field(
+        None, description="the hub's ledger, for the reviewer's ledger story and the office's report: use a read-only database role"
+    )
+    ledger_schema: str | None = Field(None, description="PostgreSQL schema holding the ledger")
+
+
 class HttpSide(Section):
     """Where the gateway listens and whom it serves."""
 
@@ -111,6 +121,7 @@ class HttpSide(Section):
         None, description="HTTPS, and client certificates (off when absent: plain HTTP)"
     )
     webhook: WebhookSide | None = Field(None, description="push events to this receiver (off when absent)")
+    console: ConsoleSide = Field(default_factory=ConsoleSide, description="the console's settings (docs/console.md)")
     seal_expiry_warning_days: float = Field(
         30.0, ge=0, description="/readyz says not ready (GW_SEAL_EXPIRING) when the seal expires within this many days"
     )

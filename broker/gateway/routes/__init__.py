@@ -26,9 +26,12 @@ ROUTERS: list[str] = [
 ]
 """Included in this order (the first route that matches a request answers it)."""
 
-MOUNTS: dict[str, str] = {}
-"""Path prefix -> ``"package.module:app"`` (an ASGI application; a FastAPI/Starlette one gets
-the gateway's runtime in ``app.state.runtime``, so :mod:`broker.gateway.auth` works inside it)."""
+MOUNTS: dict[str, str] = {
+    "/console": "broker.console:console_for",  # the people's pages (broker/console, docs/console.md)
+}
+"""Path prefix -> ``"package.module:app"``: an ASGI application (a FastAPI/Starlette one gets
+the gateway's runtime in ``app.state.runtime``, so :mod:`broker.gateway.auth` works inside it),
+or a function that builds one from the gateway's runtime (its own error pages included)."""
 
 
 def resolve(target: str) -> Any:
