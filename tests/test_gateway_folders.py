@@ -30,7 +30,7 @@ class FolderGateway(GatewayProcess):
     """A gateway with ``folders`` in its configuration: ``out/`` watched, ``in/`` written."""
 
     def __init__(self, unit: str, broker_port: int, directory: Path, tokens: list[str]):
-        super().__init__(unit, broker_port, directory, tokens)
+        super().__init__(unit, broker_port, directory, tokens, http={"max_body_bytes": 64 * 1024})
         self.outgoing, self.incoming = directory / "out", directory / "in"
         config = yaml.safe_load(self.config.read_text(encoding="utf-8"))
         config["folders"] = {
@@ -162,6 +162,7 @@ def test_bad_files_go_to_failed_with_the_error_beside_them(folders):
             "RULE_UNKNOWN_UNIT",
         ),
         "notes.txt": (b"please freeze", "GW_FOLDER_FILE_TYPE"),
+        "big.json": (b"{" + b" " * (65 * 1024) + b"}", "GW_FOLDER_FILE_TOO_LARGE"),  # over http.max_body_bytes
         "00000000-0000-4000-8000-000000000000.result.json": (
             (FIXTURES / "result.json").read_bytes(),
             "GW_NOT_FOUND",  # a result for no document in the inbox

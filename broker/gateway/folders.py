@@ -215,8 +215,11 @@ class Outgoing:
         """Handle every waiting file; how many left the folder."""
         moved = 0
         for path in self.waiting():
+            limit = self.rt.config.http.max_body_bytes
             try:
-                raw = path.read_bytes()
+                # never more than the limit into memory: a larger file is refused by its size
+                with open(path, "rb") as f:
+                    raw = f.read(limit + 1)
             except FileNotFoundError:  # taken back by its writer meanwhile
                 continue
             digest = hashlib.sha256(raw).hexdigest()[:16]  # logged instead of the name (it may name a person)
