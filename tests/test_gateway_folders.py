@@ -9,6 +9,7 @@ document ids and file names, so they do not see each other's files.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -24,12 +25,14 @@ from tests.network import BANK, COURT, HUB, hub_config
 from tests.test_gateway import FIXTURES, UNKNOWN_UNIT, GatewayProcess, fresh_json, verify, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
+RENDER = importlib.util.find_spec("broker.render") is not None
+"""With broker.render installed, each arriving document also comes as a PDF."""
 
 
 class FolderGateway(GatewayProcess):
     """A gateway with ``folders`` in its configuration: ``out/`` watched, ``in/`` written."""
 
-    def __init__(self, unit: str, broker_port: int, directory: Path, tokens: list[str]):
+    def __init__(self, unit: str, broker_port: int, directory: Path, tokens: list[str], pdf: bool = True):
         super().__init__(unit, broker_port, directory, tokens, http={"max_body_bytes": 64 * 1024})
         self.outgoing, self.incoming = directory / "out", directory / "in"
         config = yaml.safe_load(self.config.read_text(encoding="utf-8"))
@@ -38,6 +41,7 @@ class FolderGateway(GatewayProcess):
             "incoming": str(self.incoming),
             "poll_seconds": 0.1,
             "settle_seconds": 0,
+            "pdf": pdf,
         }
         self.config.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
 
@@ -85,7 +89,8 @@ def folders(tmp_path_factory):
     ).start()
     hub = Hub(hub_config(HUB, port=broker.port, var=var / "hub"))
     hub.start()
-    court = FolderGateway(COURT, broker.port, var / "court", ["court-cms"])
+    # the court's folder without PDFs (drawing one costs about a second of CPU): the bank's has them
+    court = FolderGateway(COURT, broker.port, var / "court", ["court-cms"], pdf=False)
     bank = FolderGateway(BANK, broker.port, var / "bank", ["bank-core"])
     try:
         court.start()
@@ -116,6 +121,11 @@ def test_freeze_and_its_result_travel_as_files(folders):
     assert view["items"] == [{"item": "M1", "kind": "BankFreeze"}]
     assert view["document"]["Body"]["Measures"][0]["MeasureId"] == "M1"
     assert view["files"]["xml"] == f"{document_id}.xml"
+    if RENDER:
+        assert view["files"]["pdf"] == f"{document_id}.pdf"
+        assert (bank.incoming / f"{document_id}.pdf").read_bytes().startswith(b"%PDF-")
+    else:
+        assert view["files"]["pdf"] is None
     sealed = (bank.incoming / f"{document_id}.xml").read_bytes()
 
     # the bank answers with a file named after the document
@@ -202,4 +212,4 @@ def test_a_stop_between_sending_and_moving_does_not_send_twice(folders):
     # the bank got it once
     bank.arrived(lambda v: v["id"] == document_id)
     with_id = [p for p in bank.incoming.iterdir() if p.name.startswith(document_id)]
-    assert sorted(p.suffix for p in with_id) == [".json", ".xml"]
+    assert sorted(p.suffix for p in with_id) == ([".json", ".pdf", ".xml"] if RENDER else [".json", ".xml"])

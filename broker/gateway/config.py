@@ -75,6 +75,9 @@ class FoldersSide(Section):
         None, description="watched: documents and answers to send; sent/ and failed/ are made inside it"
     )
     incoming: Path | None = Field(None, description="each arriving document is written here (XML, JSON, PDF)")
+    pdf: bool = Field(
+        True, description="also <id>.pdf for each arriving document, when broker.render is installed (it costs CPU)"
+    )
     poll_seconds: float = Field(1.0, gt=0, description="how often both folders are looked at")
     settle_seconds: float = Field(
         1.0,

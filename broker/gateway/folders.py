@@ -284,8 +284,8 @@ def _now() -> str:
 class Incoming:
     """The incoming folder: every verified arrival written once, in arrival order."""
 
-    def __init__(self, rt: GatewayRuntime, folder: Path, reader: InboxReader):
-        self.rt, self.folder, self.reader = rt, folder, reader
+    def __init__(self, rt: GatewayRuntime, folder: Path, reader: InboxReader, pdf: bool = True):
+        self.rt, self.folder, self.reader, self.pdf = rt, folder, reader, pdf
         folder.mkdir(parents=True, exist_ok=True)
 
     def cursor(self) -> int:
@@ -312,7 +312,7 @@ class Incoming:
         root = parse(entry.raw)
         base = self.folder / arrival.document_id
         write_atomically(base.with_suffix(".xml"), entry.raw)
-        pdf = pdf_of(entry.raw)
+        pdf = pdf_of(entry.raw) if self.pdf else None
         if pdf is not None:
             write_atomically(base.with_suffix(".pdf"), pdf)
         view = {
@@ -340,7 +340,7 @@ class FolderWorker:
         self.incoming: Incoming | None = None
         if config.incoming is not None:
             self._reader = InboxReader(rt.config.store)
-            self.incoming = Incoming(rt, config.incoming, self._reader)
+            self.incoming = Incoming(rt, config.incoming, self._reader, config.pdf)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="gateway-folders", daemon=True)
 
