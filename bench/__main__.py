@@ -24,6 +24,7 @@ BENCHES: dict[str, str] = {
     "backlog": "a bank offline while a court publishes N notices, then back: drain rate vs flat out, deliveries per notice, resends (issue 11)",
     "hub_metrics": "what the hub's /metrics adds to the pipeline per document vs one bare verify; a scrape's cost (issue 12)",
     "gateway": "documents/s and p50/p99 from POST to the service-receipt event through the gateway vs the Python CourtClient (issue 12)",
+    "render": "the 文书's HTML page and PDF per document vs checking it as liandong verify does (issue 13)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -122,6 +123,14 @@ def _headline_gateway(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_render(record: dict[str, Any]) -> str:
+    ms = record["cpu_ms_per_document"]
+    return (
+        f"CPU per document: verify {ms['verify']} ms, HTML {ms['html']} ms ({record['html_over_verify']}x),"
+        f" PDF {ms['pdf']} ms ({record['pdf_over_verify']}x)"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "verify_cli": _headline_verify_cli,
@@ -132,6 +141,7 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "backlog": _headline_backlog,
     "hub_metrics": _headline_hub_metrics,
     "gateway": _headline_gateway,
+    "render": _headline_render,
 }
 
 

@@ -109,6 +109,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("RULE_QUERY_UNIT_KIND", "{query} 查询不能送达 {unit_kind} 类单位", "a {query} query cannot go to a unit of kind {unit_kind}"),
     ErrorSpec("RULE_DIRECTION", "{doc_type} 不能由 {sender_kind} 发往 {recipient_kind}", "{doc_type} cannot go from {sender_kind} to {recipient_kind}"),
     ErrorSpec("RULE_STATUS_QUERY_ONLY", "法院以外的单位只能向信用信息共享平台查询失信状态", "units other than courts may only ask the credit platform whether a subject is listed", "003 失信规定 第八条"),
+    ErrorSpec("RULE_NOT_SUPERIOR_COURT", "{doc_type} 必须发往受托法院 {court} 的上级法院 {expected}", "{doc_type} must go to {expected}, the superior court of the entrusted court {court}", "003 事项委托 第十三条"),
     ErrorSpec("RULE_UNKNOWN_UNIT", "单位 {unit} 不是联动网络成员", "unit {unit} is not a member of the network"),
     ErrorSpec("RULE_LISTING_MINOR", "被执行人在决定日为未成年人，不得纳入失信被执行人名单（{path}）", "the debtor is a minor on the decision date and may not be listed as dishonest ({path})", "003 失信规定 第四条"),
     ErrorSpec("RULE_LISTING_PERIOD", "失信名单期限为二年，延长须为一至三年并说明理由：{detail}", "a dishonest listing lasts two years; an extension must be one to three years with a reason: {detail}", "003 失信规定 第二条"),
@@ -143,6 +144,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("ROUTE_TYPE_NOT_ACCEPTED", "接收方 {recipient} 不接收 {doc_type} 类文书", "the recipient {recipient} does not accept {doc_type}"),
     ErrorSpec("ROUTE_REPLY_UNKNOWN", "所答复的文书 {document_id} 未送达过该单位", "the answered document {document_id} was never delivered to this unit"),
     ErrorSpec("ROUTE_REPLY_WRONG_RECIPIENT", "答复必须发往原文书的发送方 {expected}", "an answer must go to the sender of the original document, {expected}"),
+    ErrorSpec("ROUTE_RATING_NOT_COMPLETED", "只能评价已办结的事项委托：评价须答复受托法院的办结反馈并指明该事项委托（所答复的文书 {document_id}）", "only a completed entrustment may be rated: a rating answers the entrusted court's completing feedback and names that entrustment (answered document {document_id})", "003 事项委托 第十三条"),
     ErrorSpec("ROUTE_NOT_RECIPIENT", "文书的接收方为 {recipient}，不是收到该文书的单位 {unit}：不予处理", "the document is addressed to {recipient}, not to {unit}, which received it: not acted on"),
     ErrorSpec("DOC_ID_REUSED", "文书编号 {document_id} 已用于另一份文书，请使用新的编号", "document id {document_id} was already used for another document; use a new id"),
     ErrorSpec("HUB_DUPLICATE_CONFLICT", "文书编号 {document_id} 已被另一份内容不同的文书使用", "document id {document_id} was already used by a document with different content"),
@@ -173,6 +175,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("FILE_CHECK_FAILED", "检查该文件时发生内部错误（{error}），未得出结论：请报告此问题", "internal error while checking the file ({error}); no verdict: please report it"),
     # --- the demo (liandong demo) --------------------------------------------------------------------
     ErrorSpec("DEMO_WORKDIR_NOT_EMPTY", "演示工作目录 {workdir} 不是空目录，也不是以前演示留下的目录：请换一个空目录，或不带 --workdir 运行（使用临时目录）", "the demo working folder {workdir} is neither empty nor one an earlier demo made: choose an empty folder, or run without --workdir (a temporary folder)"),
+    # --- rendering documents as 文书 (broker.render, liandong render, docs/render.md) ------------------
+    ErrorSpec("RENDER_PDF_ENGINE", "无法生成 PDF：PDF 引擎（WeasyPrint 及 Pango）不可用（{detail}），请运行 ./run 安装", "cannot make the PDF: the PDF engine (WeasyPrint with Pango) is not available ({detail}); run ./run to install it"),
+    ErrorSpec("RENDER_FAILED", "生成文书时发生内部错误（{error}），未生成：请报告此问题", "internal error while rendering the document ({error}); nothing was rendered: please report it"),
+    ErrorSpec("RENDER_OUTPUT", "无法写入输出文件 {file}：{detail}", "cannot write the output file {file}: {detail}"),
     # --- a court's inbox (liandong court inbox|show|wait) --------------------------------------------
     ErrorSpec("COURT_STORE_MISSING", "法院本地库 {path} 不存在：法院客户端尚未运行，或配置中的 store 指向了别的文件", "the court's store {path} does not exist: the court's client has not run yet, or the configuration's store names another file"),
     ErrorSpec("COURT_DOCUMENT_UNKNOWN", "法院本地库中没有文书 {document_id}", "no document {document_id} in the court's store"),
@@ -190,6 +196,10 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("GW_IDEMPOTENCY_CONFLICT", "幂等键 {key} 已用于内容不同的请求", "the Idempotency-Key {key} was already used with a different body"),
     ErrorSpec("GW_ANSWER_CONFLICT", "文书 {document_id} 已有不同的答复（回执 {receipt_id}）", "document {document_id} was already answered differently (receipt {receipt_id})"),
     ErrorSpec("GW_NOT_ANSWERABLE", "{doc_type} 类文书不能以执行结果答复", "a {doc_type} cannot be answered with a result"),
+    ErrorSpec("GW_ANSWER_NOT_FOR", "{doc_type} 类文书不能以{answer_zh}答复", "a {doc_type} cannot be answered with {answer_en}"),
+    ErrorSpec("GW_ITEM_UNKNOWN", "文书 {document_id} 中没有条目 {item}", "document {document_id} has no item {item}"),
+    ErrorSpec("GW_KIND_UNKNOWN", "{path} 的种类 {kind} 不在可选种类中：{allowed}", "{path}: the Kind {kind} is not one of {allowed}"),
+    ErrorSpec("GW_CLIENT_CERT_UNKNOWN", "客户端证书 {subject} 未在网关配置中登记", "the client certificate {subject} is not in the gateway's configuration"),
     ErrorSpec("GW_NOT_FOUND", "本网关没有文书或案件 {what}", "this gateway has no document or case {what}"),
     ErrorSpec("GW_ROUTE_NOT_FOUND", "没有这个接口：{method} {path}", "no such endpoint: {method} {path}"),
     ErrorSpec("GW_METHOD_NOT_ALLOWED", "接口 {path} 不支持 {method} 方法", "the endpoint {path} does not take {method}"),

@@ -255,6 +255,26 @@ def write_instance_certs(registry: Registry, issuing: Issuer, out: Writer, only_
         out.pair(stem, *make_leaf(profile, issuing))
 
 
+def unit_files(registry: Registry) -> list[str]:
+    """The files of the units' own certificates (seal, TLS, chain), relative to the output directory."""
+    return sorted(
+        f"units/{u.code}/{name}" for u in registry.units for name in ("sign.key", "sign.pem", "tls.key", "tls.pem", "chain.pem")
+    )
+
+
+def write_unit_certs(registry: Registry, issuing: Issuer, out: Writer, only_missing: bool = False) -> None:
+    """A seal and an MQTT client certificate per unit, as :func:`generate` makes them; with
+    ``only_missing``, only for units that have none of their files yet (a unit added to the registry)."""
+    chain = pem_certs(issuing.cert, x509.load_pem_x509_certificate((out.out / "root-ca.pem").read_bytes()))
+    for u in registry.units:
+        if only_missing and any((out.out / f"units/{u.code}/{n}").exists() for n in ("sign.pem", "tls.pem")):
+            continue
+        m = Member(u.code, u.name, u.kind)
+        out.pair(f"units/{m.code}/sign", *make_leaf(signing_profile(m.code, m.name, algorithm_for(m)), issuing))
+        out.pair(f"units/{m.code}/tls", *make_leaf(tls_client_profile(m.code, m.name, algorithm_for(m)), issuing))
+        out.write(f"units/{m.code}/chain.pem", chain)
+
+
 def load_issuer(out: Path) -> Issuer:
     """The existing issuing CA of the PKI in ``out``."""
     cert = x509.load_pem_x509_certificate((out / "issuing-ca.pem").read_bytes())
@@ -386,10 +406,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{args.out}: the example PKI is already there ({len(files)} files); --force regenerates it")
             return 0
         missing = sorted(set(files) - set(present))
-        if set(missing) <= set(instance_files(registry)):
-            # new hub instances in the registry: issue their certificates, touch nothing else
-            # (new keys elsewhere would invalidate the signed examples)
-            write_instance_certs(registry, load_issuer(args.out), Writer(args.out), only_missing=True)
+        if set(missing) <= set(instance_files(registry)) | set(unit_files(registry)):
+            # new hub instances or units in the registry: issue their certificates, touch nothing
+            # else (new keys elsewhere would invalidate the signed examples)
+            issuing, out = load_issuer(args.out), Writer(args.out)
+            write_instance_certs(registry, issuing, out, only_missing=True)
+            write_unit_certs(registry, issuing, out, only_missing=True)
             return 0
         print(
             f"{args.out}: incomplete example PKI, missing {', '.join(missing)}; "

@@ -61,8 +61,11 @@ from broker.documents.bodies import (
     EnforcementRuling,
     EntrustedItem,
     EntrustedItemKind,
+    ComplaintExplanation,
+    EntrustmentComplaint,
     EntrustmentFeedback,
     EntrustmentOutcome,
+    EntrustmentRating,
     Escalation,
     ExecutionReceipt,
     ExtensionNotice,
@@ -225,6 +228,7 @@ def _code(kind: UnitKind, name_part: str = "") -> str:
 
 YUNFU_COURT = _code(UnitKind.COURT, "云浮")  # 11445300MB0000001W
 GONGAN_COURT = _code(UnitKind.COURT, "公安县")  # 11421022MB0000002J
+GUANGDONG_HIGH_COURT = _code(UnitKind.COURT, "广东省高级")  # 11440000MB0000010D, the Yunfu court's superior
 BANK = _code(UnitKind.BANK)  # 91445300MA5100003A
 POLICE = _code(UnitKind.PUBLIC_SECURITY)  # 11445300MB00000046
 REGISTRY_CENTRE = _code(UnitKind.NATURAL_RESOURCES)  # 12445300MB00000056
@@ -1404,7 +1408,7 @@ def court_and_hub_examples(book: Book) -> None:
         deadline=at("2026-03-31 17:00"),
         officers=GONGAN_OFFICERS,
     )
-    book.add(
+    feedback = book.add(
         "EntrustmentFeedback",
         EntrustmentFeedback(
             outcome=EntrustmentOutcome.COMPLETED,
@@ -1417,6 +1421,45 @@ def court_and_hub_examples(book: Book) -> None:
         issued="2026-03-27 16:00",
         case_number=GONGAN_CASE,
         in_reply_to=entrustment.header.document_id,
+    )
+    # 003 事项委托 art. 13: the entrusting court rates the completed entrustment (to the entrusted
+    # court, in reply to its feedback), complains to the entrusted court's superior court, and
+    # the entrusted court explains itself there.
+    book.add(
+        "EntrustmentRating",
+        EntrustmentRating(
+            entrustment=entrustment.header.document_id,
+            score=4,
+            comment="查封及时，反馈完整；车辆查询结果未附查询时间。",
+        ),
+        sender=GONGAN_COURT,
+        recipient=YUNFU_COURT,
+        issued="2026-03-30 09:30",
+        case_number=GONGAN_CASE,
+        in_reply_to=feedback.header.document_id,
+    )
+    complaint = book.add(
+        "EntrustmentComplaint",
+        EntrustmentComplaint(
+            entrustment=entrustment.header.document_id,
+            entrusted_court=YUNFU_COURT,
+            reasons="委托事项于2026年3月16日送达，受托法院至3月27日方反馈，期间未按委托要求同步告知查封进展。",
+        ),
+        sender=GONGAN_COURT,
+        recipient=GUANGDONG_HIGH_COURT,
+        issued="2026-03-30 10:00",
+        case_number=GONGAN_CASE,
+    )
+    book.add(
+        "ComplaintExplanation",
+        ComplaintExplanation(
+            complaint=complaint.header.document_id,
+            explanation="本院于2026年3月25日完成查封并于3月27日一并反馈，均在委托期限（3月31日）内；已改进进展告知流程。",
+        ),
+        sender=YUNFU_COURT,
+        recipient=GUANGDONG_HIGH_COURT,
+        issued="2026-04-01 15:00",
+        case_number=GONGAN_CASE,
     )
     book.add(
         "JudicialSuggestion",

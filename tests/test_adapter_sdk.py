@@ -35,7 +35,7 @@ from adapters.sdk import (
     load_adapter_config,
     on_document,
 )
-from adapters.sdk.context import REDACTED, SafeLogger
+from adapters.sdk.safe_log import REDACTED, SafeLogger
 from adapters.sdk.discovery import available
 from adapters.sdk.testing import (
     EXAMPLE_COURT,

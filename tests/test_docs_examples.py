@@ -20,7 +20,7 @@ from broker.registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "config"
-COURTS = ("court-yunfu", "court-gongan")
+COURTS = ("court-yunfu", "court-gongan", "court-guangdong-high")
 ADAPTERS = ("bank", "police", "realestate", "market", "credit")
 
 
@@ -53,7 +53,7 @@ def test_every_example_configuration_loads_and_names_existing_files():
         files = _files(config)
         assert files and all(f.is_file() for f in files), [str(f) for f in files if not f.is_file()]
     registry = load_registry(configs[0].registry)
-    assert [c.unit for c in configs[1:3]] == [u.code for u in registry.courts()]
+    assert [c.unit for c in configs[1 : 1 + len(COURTS)]] == [u.code for u in registry.courts()]
     # every unit's files are its own: the TLS and seal certificates of the unit the file names
     for config in configs[1:]:
         section = config if hasattr(config, "seal") else config.unit  # a court's file, or an adapter's unit:

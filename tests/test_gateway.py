@@ -180,7 +180,8 @@ class GatewayProcess:
     def client(self, token_name: str | None) -> Http:
         return Http(self.base, TOKENS[token_name][0] if token_name else None)
 
-    def start(self) -> GatewayProcess:
+    def start(self, probe=None) -> GatewayProcess:
+        """Start, and wait until ``probe()`` (default: ``/healthz`` over plain HTTP) is true."""
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "broker.cli.main", "gateway", "run", "--config", str(self.config)],
@@ -194,7 +195,7 @@ class GatewayProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"gateway exited {self.proc.returncode}: {self.log.read_text()[-3000:]}")
             try:
-                return anonymous.get("/healthz").status == 200
+                return probe() if probe is not None else anonymous.get("/healthz").status == 200
             except OSError:
                 return False
 
@@ -386,6 +387,12 @@ def test_unsigned_xml_is_sealed_and_served(network):
     sealed = court.get(f"/v1/documents/{document_id}/xml")
     assert sealed.headers["content-type"].startswith("application/xml")
     assert b"http://www.w3.org/2000/09/xmldsig#" in sealed.body and document_id.encode() in sealed.body
+    # the 文书 beside the XML (issue 13): the page and the PDF, the seal verified by the gateway
+    page = court.get(f"/v1/documents/{document_id}/html")
+    assert page.status == 200 and page.headers["content-type"].startswith("text/html")
+    assert "协助执行通知书" in page.body.decode() and "seal verifies" in page.body.decode()
+    pdf = court.get(f"/v1/documents/{document_id}/pdf")
+    assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf" and pdf.body.startswith(b"%PDF-")
 
 
 def read_sse(
@@ -603,6 +610,8 @@ def test_a_unit_cannot_read_another_units_documents_or_answer_without_the_scope(
     assert court.get(f"/v1/documents/{receipt_id}/xml").status == 200
     _refused(bank_viewer.get(f"/v1/documents/{receipt_id}"), 404, "GW_NOT_FOUND")
     _refused(bank_viewer.get(f"/v1/documents/{receipt_id}/xml"), 404, "GW_NOT_FOUND")
+    for form in ("html", "pdf"):  # the 文书 follows the rules of the XML (served: test_unsigned_xml_is_sealed_and_served)
+        _refused(bank_viewer.get(f"/v1/documents/{receipt_id}/{form}"), 404, "GW_NOT_FOUND")
     _refused(bank_viewer.get(f"/v1/inbox/{document_id}/result"), 405, "GW_METHOD_NOT_ALLOWED")
     _refused(
         network.bank.client("bank-core").post_json(f"/v1/inbox/{uuid.uuid4()}/result", result),

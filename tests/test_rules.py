@@ -297,6 +297,13 @@ REFUSED: list[Case] = [
     refused("RULE_ENFORCEMENT_ACCOUNT_UNREGISTERED", "unknown-account-number", "AssistanceNotice",
             measure(3, enforcement_account__account_number="2017002119200099999"),
             path=NOTICE + "BankDeduct[1]/EnforcementAccount"),
+    # 003 事项委托 art. 13: complaints and explanations go to the entrusted court's superior court
+    refused("RULE_NOT_SUPERIOR_COURT", "complaint-to-another-court", "EntrustmentComplaint",
+            setting(header__recipient=BUILD.GONGAN_COURT, header__sender=BUILD.GUANGDONG_HIGH_COURT)),
+    refused("RULE_NOT_SUPERIOR_COURT", "complaint-to-the-court-complained-about", "EntrustmentComplaint",
+            setting(header__recipient=BUILD.YUNFU_COURT)),
+    refused("RULE_NOT_SUPERIOR_COURT", "explanation-to-the-complaining-court", "ComplaintExplanation",
+            setting(header__recipient=BUILD.GONGAN_COURT)),
 ]  # fmt: skip
 
 

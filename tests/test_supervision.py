@@ -27,7 +27,8 @@ from broker.documents.measures import ReleaseKind
 from broker.documents.queries import QueryKind
 from broker.documents.results import ResultStatus
 from broker.hub import deadlines as deadlines_mod
-from broker.hub.deadlines import DeadlineSupervisor, SupervisionClock
+from broker.hub.clock import SupervisionClock
+from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.ledger.schema import audit, documents
 from broker.hub.service import Hub
 from broker.signing import DocumentSigner
@@ -673,7 +674,7 @@ def test_the_clock_maps_real_instants_and_moves():
 
 def test_reminder_time_for_day_periods_and_at_once_periods():
     from broker.deadlines import WorkingCalendar
-    from broker.hub.deadlines import reminder_time
+    from broker.hub.reminder_times import reminder_time
 
     cal = WorkingCalendar.default()
     remind = lambda served, due: reminder_time(served, due, cal, before_working_hours=8, after_fraction=0.5)  # noqa: E731
@@ -690,8 +691,8 @@ def test_reminder_time_for_day_periods_and_at_once_periods():
 def test_a_continued_freeze_is_released_with_the_freeze_it_continues_and_partial_releases_add_up():
     from broker.documents import codec
     from broker.documents.common import Money
-    from broker.hub.deadlines import outstanding_measures
     from broker.hub.ledger import DocumentRecord
+    from broker.hub.ledger_documents import outstanding_measures
 
     def record(document, **kw) -> DocumentRecord:
         now = datetime.now(CHINA_TZ)

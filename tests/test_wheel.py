@@ -75,6 +75,7 @@ def test_a_wheel_installs_the_data_files_where_the_code_finds_them(tmp_path):
 
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
+        assert "broker/render/templates/document.html.j2" in names  # the 文书's template (package data)
         data = {n.split(".data/data/share/liandong/", 1)[1] for n in names if ".data/data/share/liandong/" in n}
         assert data == set(DATA)
         for name in DATA:

@@ -66,16 +66,14 @@ mismatch, an unknown or foreign freeze to continue, lift or deduct from.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from adapters.sdk import IdempotentLedger
+from adapters.sdk.native_db import NativeDatabase, Refusal
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS accounts (
@@ -196,12 +194,8 @@ def fmt(value: int, currency: str = "CNY") -> str:
     return f"{yuan(value)}{unit}"
 
 
-class NativeRefusal(Exception):
-    """The core system cannot carry the measure out; ``reason`` is for the court (003 规范17)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+NativeRefusal = Refusal
+"""The core system cannot carry the measure out; ``reason`` is for the court (003 规范17)."""
 
 
 @dataclass(frozen=True)
@@ -262,7 +256,7 @@ class AccountView:
         return max(0, self.balance - self.frozen_total - self.priority_total)
 
 
-class CoreBanking:
+class CoreBanking(NativeDatabase):
     """The stand-in core system, in one SQLite file (``path``) shared with its idempotent ledger.
 
     Court operations (:meth:`freeze`, :meth:`continue_freeze`, :meth:`unfreeze`, :meth:`deduct`)
@@ -273,38 +267,7 @@ class CoreBanking:
     """
 
     def __init__(self, path: str | Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._lock = threading.RLock()
-        with self._lock:
-            self.db.executescript(_SCHEMA)
-        self.ledger = IdempotentLedger(self.db, lock=self._lock)  # one lock guards the shared connection
-
-    def close(self) -> None:
-        with self._lock:
-            self.db.close()
-
-    # --- plumbing -----------------------------------------------------------------------------
-
-    def once(self, key: str, act: Callable[[sqlite3.Connection], dict[str, Any]]) -> dict[str, Any]:
-        """``act`` at most once per ``key``, in one transaction with the key (IdempotentLedger)."""
-        with self._lock:
-            return self.ledger.once(key, act)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
+        super().__init__(path, _SCHEMA)
 
     def operations(self) -> int:
         """How many keyed operations the core system has carried out (tests count them)."""
@@ -314,7 +277,7 @@ class CoreBanking:
         if table not in {"accounts", "priority_rights", "transactions", "freezes", "releases", "deductions",
                          "continuations", "status_notices", "case_closures"}:
             raise ValueError(table)
-        with self._lock:
+        with self.lock:
             return int(self.db.execute(f"SELECT COUNT(*) FROM {table} WHERE {where}", args).fetchone()[0])
 
     # --- back office (seeding, tests) ---------------------------------------------------------------
@@ -334,7 +297,7 @@ class CoreBanking:
         status: str = "Normal",
         closed_on: date | None = None,
     ) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO accounts VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (number, holder.name, holder.id_code, account_type, status, currency, cents(balance), bank_name,
@@ -343,7 +306,7 @@ class CoreBanking:
 
     def add_priority_right(self, account: str, *, holder: str, kind: str, amount: Decimal | str) -> int:
         """Register a pledge, margin or other priority right on the account (rule 12)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             cur = db.execute(
                 "INSERT INTO priority_rights (account, holder, kind, amount, status) VALUES (?,?,?,?, 'active')",
                 (account, holder, kind, cents(amount)),
@@ -356,7 +319,7 @@ class CoreBanking:
         counterparty_bank: str | None = None, summary: str | None = None,
     ) -> None:
         """Record a past transaction as it was (the balance is set when the account is opened)."""
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute(
                 "INSERT INTO transactions (account, time, direction, amount, balance_after, counterparty_name,"
                 " counterparty_account, counterparty_bank, summary) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -370,42 +333,42 @@ class CoreBanking:
     # --- reads --------------------------------------------------------------------------------------
 
     def account(self, number: str) -> AccountView | None:
-        with self._lock:
+        with self.lock:
             row = self.db.execute("SELECT * FROM accounts WHERE number=?", (number,)).fetchone()
             return self._view(self.db, row) if row else None
 
     def accounts_of(self, id_code: str) -> list[AccountView]:
         """Every account of the holder, closed ones included (rule 7 "含已注销的账户")."""
-        with self._lock:
+        with self.lock:
             rows = self.db.execute("SELECT * FROM accounts WHERE holder_id=? ORDER BY opened_on, number", (id_code,))
             return [self._view(self.db, r) for r in rows.fetchall()]
 
     def transactions(self, number: str, start: date, end: date) -> list[sqlite3.Row]:
         """Transactions of the account in the period, both ends included (rule 6)."""
-        with self._lock:
+        with self.lock:
             return self.db.execute(
                 "SELECT * FROM transactions WHERE account=? AND substr(time,1,10) BETWEEN ? AND ? ORDER BY time, id",
                 (number, start.isoformat(), end.isoformat()),
             ).fetchall()
 
     def freeze_row(self, freeze_id: int) -> sqlite3.Row:
-        with self._lock:
+        with self.lock:
             return self.db.execute("SELECT * FROM freezes WHERE id=?", (freeze_id,)).fetchone()
 
     def freeze_by_ref(self, ref: MeasureKey) -> sqlite3.Row | None:
-        with self._lock:
+        with self.lock:
             return self._freeze_by_ref(self.db, ref)
 
     def pending_status_notices(self) -> list[sqlite3.Row]:
-        with self._lock:
+        with self.lock:
             return self.db.execute("SELECT * FROM status_notices WHERE outcome IS NULL ORDER BY id").fetchall()
 
     def status_notices(self) -> list[sqlite3.Row]:
-        with self._lock:
+        with self.lock:
             return self.db.execute("SELECT * FROM status_notices ORDER BY id").fetchall()
 
     def mark_status_notice(self, notice_id: int, *, document_id: str | None, outcome: str) -> None:
-        with self._transaction() as db:
+        with self.transaction() as db:
             db.execute("UPDATE status_notices SET sent_document_id=?, outcome=? WHERE id=?", (document_id, outcome, notice_id))
 
     @staticmethod

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters.sdk import IdempotentLedger
+from adapters.sdk.native_db import NativeDatabase, Refusal
 from broker.documents.identifiers import age_on, birth_date_of, gender_of, resident_id_is_valid, uscc_is_valid
 
 ADULT_AGE = 18
@@ -115,37 +114,6 @@ art. 6 record. Grounds and period are the decision itself: a new decision, not a
 
 _PERSON_ONLY = {"IdNumber", "Gender"}
 _ORGANISATION_ONLY = {"UnitCode", "LegalRepresentative"}
-
-
-class Refusal(Exception):
-    """The platform cannot do this; ``reason`` is written for the court (003 bank rules 17)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def decide(
-    ledger: IdempotentLedger, key: str, act: Callable[[sqlite3.Connection], dict[str, Any]]
-) -> dict[str, Any]:
-    """``ledger.once(key, act)``, where a :class:`Refusal` is an outcome too: recorded under the
-    key (its writes rolled back to a savepoint) and raised again whenever the key is asked, so a
-    handler called again after a crash answers as the first time did."""
-
-    def guarded(db: sqlite3.Connection) -> dict[str, Any]:
-        db.execute("SAVEPOINT decide")
-        try:
-            outcome = act(db)
-        except Refusal as exc:
-            db.execute("ROLLBACK TO decide")
-            outcome = {"refused": exc.reason}
-        db.execute("RELEASE decide")
-        return outcome
-
-    outcome = ledger.once(key, guarded)
-    if "refused" in outcome:
-        raise Refusal(outcome["refused"])
-    return outcome
 
 
 @dataclass(frozen=True)
@@ -268,36 +236,23 @@ def period_end(
     return add_years(decision_date, years)
 
 
-class CreditPlatform:
+class CreditPlatform(NativeDatabase):
     """The dishonest-debtor list in one SQLite file. Thread-safe: writes through the idempotent
     ledger (one lock), reads through a second connection."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.ledger = IdempotentLedger(self.path)
-        self.ledger.db.executescript(_SCHEMA)  # before any other use of the connection
-        self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._read_lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._read_lock:
-            self._reader.close()
-        self.ledger.close()
-
-    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._read_lock:
-            return self._reader.execute(sql, tuple(args)).fetchall()
+        super().__init__(path, _SCHEMA, rows=False, foreign_keys=False)
 
     # --- reading the list -----------------------------------------------------------------------
 
     def listing(self, listing_id: str) -> Listing | None:
-        rows = self._read(f"SELECT {_COLS} FROM listings WHERE listing_id=?", (listing_id,))
+        rows = self.read(f"SELECT {_COLS} FROM listings WHERE listing_id=?", (listing_id,))
         return _listing(rows[0]) if rows else None
 
     def status(self, code: str, on: date) -> list[Listing]:
         """The listings of a subject (ID number or unified social credit code) in force on ``on``:
         what punishing units check (003 joint punishment memorandum 二)."""
-        rows = self._read(
+        rows = self.read(
             f"SELECT {_COLS} FROM listings WHERE code=? AND state=? ORDER BY listed_at", (code, LISTED)
         )
         return [x for x in map(_listing, rows) if x.in_force(on)]
@@ -327,7 +282,7 @@ class CreditPlatform:
         }
 
     def history(self, listing_id: str) -> list[dict[str, Any]]:
-        rows = self._read(
+        rows = self.read(
             "SELECT action, field, old_value, new_value, reason, at FROM listing_history WHERE listing_id=? ORDER BY seq",
             (listing_id,),
         )
@@ -416,7 +371,7 @@ class CreditPlatform:
                 )
             )
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def correct(
         self,
@@ -447,7 +402,7 @@ class CreditPlatform:
                 _history(db, listing_id, "corrected", at, field=name, old=old, new=value, reason=reason)
             return {"corrected_at": at.isoformat(), "fields": sorted(changes)}
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def revoke(self, key: str, *, listing_id: str, court: str, reason: str, at: datetime) -> dict[str, Any]:
         """Revoke a listing that should never have been made (撤销, art. 9 para. 1)."""
@@ -512,7 +467,7 @@ class CreditPlatform:
         """Expired listings the court has not deleted yet (art. 10 para. 2: within 3 working days)."""
         return [
             _listing(r)
-            for r in self._read(f"SELECT {_COLS} FROM listings WHERE state=? ORDER BY period_end", (EXPIRED,))
+            for r in self.read(f"SELECT {_COLS} FROM listings WHERE state=? ORDER BY period_end", (EXPIRED,))
         ]
 
     def _end(
@@ -543,7 +498,7 @@ class CreditPlatform:
             _history(db, listing_id, state, at, reason=reason, new=ground)
             return {"ended_at": at.isoformat(), "already": None}
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
 
 def record_restriction(
@@ -560,7 +515,7 @@ def record_restriction(
         )
         return {"recorded_at": at.isoformat()}
 
-    return decide(native.ledger, key, act)
+    return native.decide(key, act)
 
 
 _STATE_ZH = {REVOKED: "撤销", DELETED: "删除", EXPIRED: "因纳入期限届满停止公布", LISTED: "纳入"}

@@ -43,7 +43,7 @@ from adapters.market.model import (
     UnfreezeOutcome,
 )
 from adapters.market.native import MarketRegister
-from adapters.sdk import Adapter, Context, IdempotentLedger, PermanentError, TransientError, handles
+from adapters.sdk import Adapter, Context, PermanentError, TransientError, handles
 from adapters.sdk.runtime import Runtime
 from broker.documents.bodies import MeasureStatusNotice
 from broker.documents.catalogue import UnitKind
@@ -122,7 +122,7 @@ class MarketAdapter(Adapter):
     def __init__(self, settings: MarketSettings, runtime: Runtime):
         super().__init__(settings, runtime)
         self.native = MarketRegister(settings.database or runtime.data_dir / "market.db")
-        self.ledger = IdempotentLedger(self.native.db)
+        self.ledger = self.native.ledger
         if settings.demo and seed(self.native):
             runtime.log.info("market.demo_loaded")
 
@@ -138,13 +138,12 @@ class MarketAdapter(Adapter):
 
     def _once(self, ctx: Context, model: type[M], operation: Callable[[], M]) -> M:
         """Run a register change once per idempotency key, in the register's transaction."""
-        with self.native.lock:
-            try:
-                return self.ledger.once(ctx.idempotency_key, lambda _db: operation(), model=model)
-            except Refused as refused:
-                raise PermanentError(refused.reason) from None
-            except sqlite3.OperationalError:  # locked or busy: nothing was committed
-                raise TransientError() from None
+        try:
+            return self.native.once(ctx.idempotency_key, lambda _db: operation(), model=model)
+        except Refused as refused:
+            raise PermanentError(refused.reason) from None
+        except sqlite3.OperationalError:  # locked or busy: nothing was committed
+            raise TransientError() from None
 
     def _tell(self, ctx: Context, freeze: Freeze, status: ResultStatus, reason: str, actual: Decimal | None = None) -> None:
         """A freeze changed state without a notice of its own: tell its court, answering its notice."""

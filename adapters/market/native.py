@@ -31,9 +31,6 @@ compilation, 004 = Gong'an county rules).
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -54,6 +51,8 @@ from adapters.market.model import (
     TransferOutcome,
     UnfreezeOutcome,
 )
+from adapters.sdk.native_db import NativeDatabase
+from adapters.sdk.rotating import RotatingQueue
 from broker.deadlines.calendar import WorkingCalendar, local_date
 from broker.errors import LiandongError
 
@@ -133,41 +132,18 @@ def ratio(contribution: Decimal, capital: Decimal) -> Decimal:
 def _money(value: Decimal | None) -> str:
     return f"{value:,.2f}元" if value is not None else "全部"
 
+_FREEZE_QUEUE = RotatingQueue(
+    "freezes", "company_code=? AND holder_code=?", effective=FreezeState.EFFECTIVE.value, rotating=FreezeState.ROTATING.value
+)
+"""A holding's freezes in delivery order (see the module docstring for the seed basis)."""
 
-class MarketRegister:
-    """The register; share :attr:`db` with an IdempotentLedger and hold :attr:`lock` around it."""
+
+class MarketRegister(NativeDatabase):
+    """The register; its keyed operations go through :meth:`once` (:class:`~adapters.sdk.native_db.NativeDatabase`)."""
 
     def __init__(self, path: str | Path, calendar: WorkingCalendar | None = None):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(path)
         self.calendar = calendar or WorkingCalendar.default()
-        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.lock = threading.RLock()
-        with self.lock:
-            self.db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self.lock:
-            self.db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; inside an open one (the idempotent ledger's) it joins it."""
-        with self.lock:
-            if self.db.in_transaction:
-                yield self.db
-                return
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
+        super().__init__(path, _SCHEMA)
 
     # --- registering (the agency's own work; demo data) -----------------------------------------------
 
@@ -331,11 +307,9 @@ class MarketRegister:
                                     received_at=received_at, at=at)]
             promoted = None
             if freeze.state is FreezeState.EFFECTIVE:
-                waiting = [f for f in self.live_freezes(freeze.company_code, freeze.holder.code) if f.state is FreezeState.ROTATING]
-                if waiting:
-                    db.execute("UPDATE freezes SET state=?, effective_at=? WHERE id=?",
-                               (FreezeState.EFFECTIVE.value, at.isoformat(), waiting[0].id))
-                    promoted = self._freeze_id(waiting[0].id)
+                next_id = _FREEZE_QUEUE.promote_next(db, freeze.company_code, freeze.holder.code, at=at)
+                if next_id is not None:
+                    promoted = self._freeze_id(next_id)
                     entries.append(self.publish(
                         freeze.company_code, "股权轮候冻结生效", promoted.holder,
                         min(promoted.amount, holding.contribution) if promoted.amount is not None and holding else promoted.amount,

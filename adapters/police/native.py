@@ -30,8 +30,7 @@ run inside these transactions are in :mod:`adapters.police.tables`.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -51,7 +50,6 @@ from adapters.police.tables import (
     PendingLead,
     Promotion,
     Refusal,
-    decide,
     effective_seizure,
     identify_vehicle,
     insert_measure,
@@ -66,7 +64,7 @@ from adapters.police.tables import (
     vehicle_of,
     within,
 )
-from adapters.sdk import IdempotentLedger
+from adapters.sdk.native_db import NativeDatabase
 
 __all__ = [
     "EXIT_RESTRICTION",
@@ -85,34 +83,17 @@ __all__ = [
 T = TypeVar("T")
 
 
-class PoliceSystem:
+class PoliceSystem(NativeDatabase):
     """The bureau's registers in one SQLite file (``path``). Thread-safe: writes go through the
     idempotent ledger (one lock), reads through a second connection (WAL snapshots)."""
 
     def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.ledger = IdempotentLedger(self.path)
-        self.ledger.db.executescript(SCHEMA)  # before any other use of the connection
-        self._reader = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._read_lock = threading.Lock()
-
-    def close(self) -> None:
-        with self._read_lock:
-            self._reader.close()
-        self.ledger.close()
-
-    def _read(self, sql: str, args: Iterable[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._read_lock:
-            return self._reader.execute(sql, tuple(args)).fetchall()
-
-    def once(self, key: str, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run ``fn`` once per ``key`` in one transaction with the key (native data entry too)."""
-        return self.ledger.once(key, fn)
+        super().__init__(path, SCHEMA, rows=False, foreign_keys=False)
 
     # --- population register (003 SPC–MPS 二(二)1–3, 5; 002 四.7(1)) ---------------------------
 
     def person(self, id_number: str) -> dict[str, Any] | None:
-        rows = self._read(
+        rows = self.read(
             "SELECT id_number, name, gender, birth_date, former_names, household_id, household_address, residence, phone"
             " FROM persons WHERE id_number=?",
             (id_number,),
@@ -126,7 +107,7 @@ class PoliceSystem:
             return []
         if not me["household_id"]:
             return [me]
-        rows = self._read(
+        rows = self.read(
             "SELECT id_number, name, gender, birth_date, former_names, household_id, household_address, residence, phone"
             " FROM persons WHERE household_id=? AND id_number<>? ORDER BY id_number",
             (me["household_id"], id_number),
@@ -139,13 +120,13 @@ class PoliceSystem:
         """Exit and entry documents with their crossings, within ``start``–``end`` when given
         (003 SPC–MPS 二(二)2–3)."""
         found = []
-        for number, kind, valid_until in self._read(
+        for number, kind, valid_until in self.read(
             "SELECT number, kind, valid_until FROM travel_documents WHERE id_number=? ORDER BY number",
             (id_number,),
         ):
             crossings = [
                 {"at": parse_time(at), "direction": direction, "port": port, "destination": destination}
-                for at, direction, port, destination in self._read(
+                for at, direction, port, destination in self.read(
                     "SELECT at, direction, port, destination FROM border_crossings WHERE document_number=? ORDER BY at",
                     (number,),
                 )
@@ -165,7 +146,7 @@ class PoliceSystem:
         self, id_number: str, start: date | None = None, end: date | None = None
     ) -> list[dict[str, Any]]:
         """Hotel stays checked in within ``start``–``end`` when given (003 SPC–MPS 二(二)5)."""
-        rows = self._read(
+        rows = self.read(
             "SELECT hotel_name, hotel_address, check_in, check_out FROM hotel_stays WHERE id_number=? ORDER BY check_in",
             (id_number,),
         )
@@ -178,11 +159,11 @@ class PoliceSystem:
     # --- vehicle register (003 SPC–MPS 二(二)4) ------------------------------------------------
 
     def vehicle(self, plate: str) -> dict[str, Any] | None:
-        rows = self._read(f"SELECT {VEHICLE_COLS} FROM vehicles WHERE plate=?", (plate,))
+        rows = self.read(f"SELECT {VEHICLE_COLS} FROM vehicles WHERE plate=?", (plate,))
         return vehicle_of(rows[0]) if rows else None
 
     def vehicles_of(self, owner_code: str) -> list[dict[str, Any]]:
-        rows = self._read(
+        rows = self.read(
             f"SELECT {VEHICLE_COLS} FROM vehicles WHERE owner_code=? ORDER BY plate", (owner_code,)
         )
         return [vehicle_of(r) for r in rows]
@@ -190,14 +171,14 @@ class PoliceSystem:
     def seizures(self, plate: str, today: date) -> list[Measure]:
         """The seizures in place on a vehicle, the one in effect first, then the rotating ones
         in arrival order (002 四.7(3)); a seizure whose period has ended no longer counts."""
-        rows = self._read(
+        rows = self.read(
             f"SELECT {MEASURE_COLS} FROM measures WHERE kind=? AND target=? AND state IN ('active','rotating')",
             (VEHICLE_SEIZE, plate),
         )
         return seizure_queue([measure_of(r) for r in rows], today)
 
     def transfers(self, plate: str) -> list[dict[str, Any]]:
-        rows = self._read(
+        rows = self.read(
             "SELECT from_code, to_code, to_name, court, at FROM vehicle_transfers WHERE plate=? ORDER BY seq",
             (plate,),
         )
@@ -208,7 +189,7 @@ class PoliceSystem:
     def exit_restrictions(self, id_number: str, on: date) -> list[Measure]:
         """The restrictions that apply on ``on``: in place, and ``on`` inside the control period.
         A lifted or expired restriction no longer applies."""
-        rows = self._read(
+        rows = self.read(
             f"SELECT {MEASURE_COLS} FROM measures WHERE kind=? AND target=? AND state='active' ORDER BY seq",
             (EXIT_RESTRICTION, id_number),
         )
@@ -221,14 +202,14 @@ class PoliceSystem:
     # --- measures ordered by courts -----------------------------------------------------------
 
     def measure(self, document_id: str, measure_id: str) -> Measure | None:
-        rows = self._read(
+        rows = self.read(
             f"SELECT {MEASURE_COLS} FROM measures WHERE document_id=? AND measure_id=?",
             (document_id, measure_id),
         )
         return measure_of(rows[0]) if rows else None
 
     def watch_list(self) -> list[Measure]:
-        rows = self._read(
+        rows = self.read(
             f"SELECT {MEASURE_COLS} FROM measures WHERE kind IN (?,?) AND state='active' ORDER BY seq",
             (LOCATE_PERSON, LOCATE_VEHICLE),
         )
@@ -275,7 +256,7 @@ class PoliceSystem:
                 "register_name": registered[0] if registered else None,
             }
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def seize_vehicle(
         self, key: str, order: CourtOrder, *, plate: str, vin: str | None, start: date, end: date, today: date
@@ -321,7 +302,7 @@ class PoliceSystem:
                 "owner_code": vehicle["owner_code"],
             }
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def transfer_vehicle(
         self,
@@ -359,7 +340,7 @@ class PoliceSystem:
             )
             return {"from_code": vehicle["owner_code"], "effective_at": order.at.isoformat()}
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def transfer_by_owner(self, key: str, *, plate: str, to_code: str, to_name: str, at: datetime) -> None:
         """An owner's own transfer at the vehicle office: refused while the vehicle is seized,
@@ -384,7 +365,7 @@ class PoliceSystem:
             )
             return {"from_code": vehicle["owner_code"]}
 
-        decide(self.ledger, key, act)
+        self.decide(key, act)
 
     def watch_person(
         self, key: str, order: CourtOrder, *, id_number: str, name: str, gender: str | None, ground: str
@@ -410,7 +391,7 @@ class PoliceSystem:
                 "register_name": registered[0] if registered else None,
             }
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def watch_vehicle(self, key: str, order: CourtOrder, *, plate: str, vin: str | None) -> dict[str, Any]:
         """Put a vehicle in the vehicle system to be looked for (协助查找车辆, 003 SPC–MPS 三(二));
@@ -431,7 +412,7 @@ class PoliceSystem:
             )
             return {"seq": seq, "effective_at": order.at.isoformat(), "owner_code": vehicle["owner_code"]}
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def release(
         self, key: str, *, court: str, document_id: str, measure_id: str, kinds: Iterable[str], at: datetime
@@ -473,7 +454,7 @@ class PoliceSystem:
             )
             return {"seq": m.seq, "released_at": at.isoformat(), "already": None, "promoted": promoted}
 
-        return decide(self.ledger, key, act)
+        return self.decide(key, act)
 
     def lapse(self, today: date, at: datetime) -> None:
         """End the seizures whose period is over and let the next rotating seizure take effect
@@ -483,7 +464,7 @@ class PoliceSystem:
     # --- notices owed to courts (outbox) ----------------------------------------------------------
 
     def pending_promotions(self) -> list[Promotion]:
-        rows = self._read(
+        rows = self.read(
             f"SELECT p.effective_at, p.cause, {', '.join('m.' + c.strip() for c in MEASURE_COLS.split(','))}"
             " FROM promotions p JOIN measures m ON m.seq = p.measure_seq WHERE p.sent_at IS NULL ORDER BY p.measure_seq"
         )
@@ -563,7 +544,7 @@ class PoliceSystem:
     def leads(self, sighting_id: str) -> list[dict[str, Any]]:
         """The lead reports owed for a sighting: the measure, the sighting time, when it was due
         and when it was reported (002 四.7(2))."""
-        rows = self._read(
+        rows = self.read(
             "SELECT l.measure_seq, s.seen_at, l.due_at, l.document_id, l.reported_at FROM lead_reports l"
             " JOIN sightings s ON s.sighting_id = l.sighting_id WHERE l.sighting_id=? ORDER BY l.measure_seq",
             (sighting_id,),
@@ -594,7 +575,7 @@ class PoliceSystem:
 
     def _leads(self, where: str) -> list[PendingLead]:
         cols = ", ".join("m." + c.strip() for c in MEASURE_COLS.split(","))
-        rows = self._read(
+        rows = self.read(
             f"SELECT s.sighting_id, s.kind, s.target, s.location, s.seen_at, s.impounded, s.remark, l.due_at, {cols}"
             f" FROM lead_reports l JOIN sightings s ON s.sighting_id = l.sighting_id JOIN measures m ON m.seq = l.measure_seq"
             f" WHERE {where} ORDER BY s.seen_at, l.measure_seq"

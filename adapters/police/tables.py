@@ -1,8 +1,7 @@
 """The police stand-in's tables, row types and the rules that run inside a transaction.
 
 :mod:`adapters.police.native` is the bureau's API over these; this module holds what its
-transactions share: the schema, the row types, :func:`decide` (a refusal is an outcome recorded
-under the idempotency key too), and the seizure queue rules — first come first served, rotating
+transactions share: the schema, the row types and the seizure queue rules — first come first served, rotating
 seizures in arrival order, the next one taking effect when the one in effect ends (002 四.7(3);
 001 art. 12).
 """
@@ -11,12 +10,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from adapters.sdk import IdempotentLedger
+from adapters.sdk.native_db import Refusal
+from adapters.sdk.rotating import RotatingQueue
 
 REPORT_WITHIN = timedelta(hours=24)
 """002 四.7(2): 公安机关发现被执行人下落后应当在24小时内及时通知人民法院."""
@@ -134,37 +134,6 @@ CREATE TABLE IF NOT EXISTS lead_reports (       -- one per sighting and court me
     PRIMARY KEY (sighting_id, measure_seq)
 );
 """
-
-
-class Refusal(Exception):
-    """The bureau cannot carry this out; ``reason`` is written for the court (003 bank rules 17)."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def decide(
-    ledger: IdempotentLedger, key: str, act: Callable[[sqlite3.Connection], dict[str, Any]]
-) -> dict[str, Any]:
-    """``ledger.once(key, act)``, where a :class:`Refusal` is an outcome too: recorded under the
-    key (its writes rolled back to a savepoint) and raised again whenever the key is asked, so a
-    handler called again after a crash answers as the first time did."""
-
-    def guarded(db: sqlite3.Connection) -> dict[str, Any]:
-        db.execute("SAVEPOINT decide")
-        try:
-            outcome = act(db)
-        except Refusal as exc:
-            db.execute("ROLLBACK TO decide")
-            outcome = {"refused": exc.reason}
-        db.execute("RELEASE decide")
-        return outcome
-
-    outcome = ledger.once(key, guarded)
-    if "refused" in outcome:
-        raise Refusal(outcome["refused"])
-    return outcome
 
 
 @dataclass(frozen=True)
@@ -371,21 +340,19 @@ def effective_seizure(db: sqlite3.Connection, plate: str, today: date) -> Measur
     return queue[0] if queue else None
 
 
+_SEIZURES = RotatingQueue("measures", "kind=? AND target=?", id_column="seq", effective="active")
+"""A vehicle's seizures in delivery order (002 四.7(3))."""
+
+
 def promote_next(db: sqlite3.Connection, plate: str, at: datetime, cause: str) -> int | None:
     """The earliest rotating seizure on ``plate`` takes effect (002 四.7(3)); its court is owed a
     notice (the ``promotions`` outbox). Returns its seq, or None when none waits."""
-    row = db.execute(
-        "SELECT seq FROM measures WHERE kind=? AND target=? AND state='rotating' ORDER BY seq LIMIT 1",
-        (VEHICLE_SEIZE, plate),
-    ).fetchone()
-    if row is None:
-        return None
-    seq = int(row[0])
-    db.execute("UPDATE measures SET state='active', effective_at=? WHERE seq=?", (at.isoformat(), seq))
-    db.execute(
-        "INSERT INTO promotions (measure_seq, effective_at, cause) VALUES (?,?,?)",
-        (seq, at.isoformat(), cause),
-    )
+    seq = _SEIZURES.promote_next(db, VEHICLE_SEIZE, plate, at=at)
+    if seq is not None:
+        db.execute(
+            "INSERT INTO promotions (measure_seq, effective_at, cause) VALUES (?,?,?)",
+            (seq, at.isoformat(), cause),
+        )
     return seq
 
 

@@ -48,7 +48,7 @@ from adapters.realestate.model import (
     TransferOutcome,
 )
 from adapters.realestate.native import RealEstateRegister
-from adapters.sdk import Adapter, Context, IdempotentLedger, NeedsMoreTime, PermanentError, TransientError, handles
+from adapters.sdk import Adapter, Context, NeedsMoreTime, PermanentError, TransientError, handles
 from adapters.sdk.runtime import Runtime
 from broker.deadlines.calendar import local_date
 from broker.documents.bodies import AssistanceNotice, MeasureStatusNotice
@@ -147,7 +147,7 @@ class RealEstateAdapter(Adapter):
     def __init__(self, settings: RealEstateSettings, runtime: Runtime):
         super().__init__(settings, runtime)
         self.native = RealEstateRegister(settings.database or runtime.data_dir / "realestate.db")
-        self.ledger = IdempotentLedger(self.native.db)
+        self.ledger = self.native.ledger
         if settings.demo and seed(self.native):
             runtime.log.info("realestate.demo_loaded")
 
@@ -168,13 +168,12 @@ class RealEstateAdapter(Adapter):
 
     def _once(self, ctx: Context, model: type[M], operation: Callable[[], M]) -> M:
         """Run a register change once per idempotency key, in the register's transaction."""
-        with self.native.lock:
-            try:
-                return self.ledger.once(ctx.idempotency_key, lambda _db: operation(), model=model)
-            except Refused as refused:
-                raise PermanentError(refused.reason) from None
-            except sqlite3.OperationalError:  # locked or busy: nothing was committed
-                raise TransientError() from None
+        try:
+            return self.native.once(ctx.idempotency_key, lambda _db: operation(), model=model)
+        except Refused as refused:
+            raise PermanentError(refused.reason) from None
+        except sqlite3.OperationalError:  # locked or busy: nothing was committed
+            raise TransientError() from None
 
     @staticmethod
     def _check_materials(ctx: Context) -> None:

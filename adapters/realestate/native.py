@@ -31,9 +31,6 @@ their own.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -60,6 +57,8 @@ from adapters.realestate.model import (
     SeizureState,
     TransferOutcome,
 )
+from adapters.sdk.native_db import NativeDatabase
+from adapters.sdk.rotating import RotatingQueue
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS properties (
@@ -150,45 +149,22 @@ CREATE TABLE IF NOT EXISTS transfers (
 VOLUNTARY_BLOCKED_BY_SEIZURE = frozenset({"转移登记", "抵押权登记", "变更登记"})
 """Change registrations a seizure blocks: a seized property cannot be sold or mortgaged (001 arts. 11–12)."""
 
+_SEIZURE_QUEUE = RotatingQueue(
+    "seizures", "property_id=?", effective=SeizureState.EFFECTIVE.value, rotating=SeizureState.ROTATING.value
+)
+"""A property's seizures in delivery order (001 art. 12)."""
+
 
 def _describe(p: Property | PropertyRef) -> str:
     return p.certificate_number or p.unit_number or p.location
 
 
-class RealEstateRegister:
+class RealEstateRegister(NativeDatabase):
     """The register. ``RealEstateRegister(path)``; share :attr:`db` with an IdempotentLedger and
     hold :attr:`lock` around it (see the module docstring)."""
 
     def __init__(self, path: str | Path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self.path = Path(path)
-        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.lock = threading.RLock()
-        with self.lock:
-            self.db.executescript(_SCHEMA)
-
-    def close(self) -> None:
-        with self.lock:
-            self.db.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; inside an open one (the idempotent ledger's) it joins it."""
-        with self.lock:
-            if self.db.in_transaction:
-                yield self.db
-                return
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.rollback()
-                raise
-            self.db.commit()
+        super().__init__(path, _SCHEMA)
 
     # --- registering what the register holds (the agency's own work; demo data) ------------------
 
@@ -363,11 +339,8 @@ class RealEstateRegister:
             db.execute("UPDATE seizures SET state=?, ended_at=? WHERE id=?", (SeizureState.RELEASED.value, at.isoformat(), seizure.id))
             promoted = None
             if seizure.state is SeizureState.EFFECTIVE:
-                waiting = [s for s in self.live_seizures(seizure.property_id) if s.state is SeizureState.ROTATING]
-                if waiting:
-                    db.execute("UPDATE seizures SET state=?, effective_at=? WHERE id=?",
-                               (SeizureState.EFFECTIVE.value, at.isoformat(), waiting[0].id))
-                    promoted = self._seizure_id(waiting[0].id)
+                next_id = _SEIZURE_QUEUE.promote_next(db, seizure.property_id, at=at)
+                promoted = self._seizure_id(next_id) if next_id is not None else None
             return ReleaseOutcome(released=self._seizure_id(seizure.id), promoted=promoted)
 
     # --- transfer (过户, 001 art. 12; 002 四.13, 四.14 强制过户 马上办理) ----------------------------------

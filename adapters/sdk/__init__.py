@@ -12,7 +12,9 @@ the hub answers, send it again when the document comes again, and report livenes
 Public API (stable):
 
 - declaring: :class:`Adapter`, :func:`handles`, :func:`on_document`, :class:`NoSettings`;
-- in handlers: :class:`Context`, :class:`SafeLogger`, :class:`IdempotentLedger`,
+- in handlers: :class:`Context`, :class:`SafeLogger`, :class:`IdempotentLedger` (and, for native
+  data in SQLite, :class:`~adapters.sdk.native_db.NativeDatabase` and
+  :class:`~adapters.sdk.rotating.RotatingQueue`),
   :class:`TransientError`, :class:`PermanentError`, :class:`NeedsMoreTime`;
 - the adapter's services: :class:`Runtime` (``runtime.send(...)``, ``runtime.now()``,
   ``runtime.data_dir``, ``runtime.ledger()``);
@@ -22,12 +24,13 @@ Public API (stable):
 """
 
 from adapters.sdk.adapter import Adapter, DocumentReply, ItemKey, NoSettings, handles, on_document
-from adapters.sdk.context import Context, SafeLogger
+from adapters.sdk.context import Context
 from adapters.sdk.discovery import GROUP, available, load_adapter
 from adapters.sdk.engine import Engine
 from adapters.sdk.errors import HandlerContractError, NeedsMoreTime, PermanentError, TransientError
 from adapters.sdk.ledger import IdempotentLedger
 from adapters.sdk.runtime import Runtime
+from adapters.sdk.safe_log import SafeLogger
 from adapters.sdk.service import AdapterService
 from adapters.sdk.settings import AdapterConfig, ExecutionSettings, config_model, load_adapter_config
 from adapters.sdk.store import AdapterStore

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
-from adapters.sdk.context import SafeLogger
+from adapters.sdk.safe_log import SafeLogger
 from adapters.sdk.ledger import IdempotentLedger
 from adapters.sdk.store import AdapterStore, Outbound
 from broker.checking import DocumentChecker

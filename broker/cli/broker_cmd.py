@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
 
+from broker.cli import cluster_cmd  # `liandong broker cluster ...` (NATS)
 from broker.cli.foreground import foreground
+from broker.cli.output import err, out
 from broker.errors import LiandongError, Problem, problem
 from broker.mosquitto import (
     BrokerSettings,
@@ -24,9 +25,6 @@ from broker.mosquitto import (
 )
 from broker.mosquitto.runner import INSTALL_HINT
 from broker.registry import Registry, load_registry
-
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per problem, for grep
 
 RegistryOpt = Annotated[
     Path,
@@ -47,15 +45,6 @@ CertsOpt = Annotated[
         "broker/server.{pem,key}",
     ),
 ]
-
-
-def _registry(path: Path) -> Registry:
-    try:
-        return load_registry(path)
-    except LiandongError as exc:
-        for p in exc.problems:
-            err.print(f"[red]{p.code}[/red] {p.message_en} / {p.message_zh}")
-        raise typer.Exit(2)
 
 
 def _inputs(registry: Path, certs: Path, **kw) -> tuple[Registry, BrokerSettings]:
@@ -164,7 +153,5 @@ def register(app: typer.Typer) -> None:
     )
     broker_app.command()(config)
     broker_app.command()(run)
-    from broker.cli import cluster_cmd  # `liandong broker cluster ...` (NATS); it imports this module
-
     cluster_cmd.register(broker_app)
     app.add_typer(broker_app, name="broker")

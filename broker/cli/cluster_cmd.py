@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from broker.cli.broker_cmd import _registry, err, out
 from broker.cli.foreground import foreground
+from broker.cli.output import err, out, registry_or_exit
 from broker.nats import ClusterSettings, NatsCluster, NatsNotFound, NatsStartError, write_cluster_config
 from broker.nats.runner import INSTALL_HINT
 
@@ -75,7 +75,7 @@ def config(
     """Write the nats-server configuration of every node, generated from the registry."""
     settings = _settings(certs, data or output, hosts, mqtt_port, base_port)
     try:
-        paths = write_cluster_config(_registry(registry), settings, output)
+        paths = write_cluster_config(registry_or_exit(registry), settings, output)
     except FileNotFoundError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2)
@@ -97,7 +97,7 @@ def run(
     """Run a three-node NATS cluster on this machine in the foreground, until Ctrl-C."""
     settings = _settings(certs, data, ",".join([host] * 3), mqtt_port, base_port)
     try:
-        cluster = NatsCluster(_registry(registry), settings, log_to_file=False)
+        cluster = NatsCluster(registry_or_exit(registry), settings, log_to_file=False)
     except NatsNotFound as exc:
         err.print(f"[red]{exc}[/red] ({INSTALL_HINT})")
         raise typer.Exit(2)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from broker.cli import court_inbox_cmd  # the ``court`` group: inbox, show, wait
+from broker.cli.court_connection import connect_court
 from broker.cli.output import err, fail, out
 from broker.errors import LiandongError
 
@@ -20,28 +22,12 @@ def publish(
     timeout: Annotated[float, typer.Option(help="seconds to wait for the hub's answer")] = 60.0,
 ) -> None:
     """Seal, publish, and wait for the service receipt (exit 0) or the rejection (exit 1)."""
-    court = _connect(config)
+    court = connect_court(config)
     try:
         answer = _publish(court, file, timeout)
     finally:
         court.stop()
     _print_answer(answer)
-
-
-def _connect(config: Path) -> CourtClient:
-    """The court's client, connected. A configuration problem (a file it names missing too)
-    exits 2; a broker that cannot be reached exits 1, with nothing stored or sent."""
-    from broker.configuration import load_unit_config
-    from broker.court import CourtClient
-
-    try:
-        court = CourtClient(load_unit_config(config))
-    except LiandongError as exc:
-        fail(exc)
-    try:
-        return court.start()
-    except LiandongError as exc:
-        fail(exc, 1)
 
 
 def _publish(court: CourtClient, file: Path, timeout: float) -> Answer:
@@ -69,7 +55,5 @@ def _print_answer(answer: Answer) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from broker.cli import court_inbox_cmd  # the ``court`` group: inbox, show, wait
-
     app.command()(publish)
     court_inbox_cmd.register(app)

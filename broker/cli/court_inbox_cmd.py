@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.cells import cell_len
 
+from broker.cli.court_connection import connect_court
 from broker.cli.output import fail
 from broker.errors import LiandongError
 
@@ -145,7 +146,7 @@ def wait(
     store_path = _store_path(config)
     if _look(CourtInbox, store_path, document_id)[1] == _UNKNOWN:  # a typo: waiting would not help
         fail(LiandongError.of("COURT_DOCUMENT_UNKNOWN", document_id=document_id), 1)
-    court = _connect(config) if connect else None
+    court = connect_court(config) if connect else None
     try:
         deadline = time.monotonic() + timeout
         while True:
@@ -172,12 +173,6 @@ def _store_path(config: Path) -> Path:
         return load_unit_config(config).store
     except LiandongError as exc:
         fail(exc)
-
-
-def _connect(config: Path):  # -> CourtClient
-    from broker.cli.court_cmd import _connect as connect_court
-
-    return connect_court(config)
 
 
 _UNKNOWN = "unknown to this court"

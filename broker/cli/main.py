@@ -7,6 +7,7 @@ import typer
 from broker.cli import adapter_cmd, broker_cmd, court_cmd, demo_cmd, documents, hub_cmd, ledger_cmd, report_cmd
 from broker.cli import gateway_cmd
 from broker.cli import pki_cmd
+from broker.cli import render_cmd
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -18,6 +19,7 @@ for group in (demo_cmd, documents, court_cmd, broker_cmd, hub_cmd, ledger_cmd, r
     group.register(app)
 gateway_cmd.register(app)
 pki_cmd.register(app)
+render_cmd.register(app)
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -102,6 +102,7 @@ def report(
     """Per-unit supervision statistics for a period: received, on time, overdue, response times, 配合度."""
     from broker.cli.ledger_cmd import _cannot_read, _open
     from broker.deadlines.calendar import WorkingCalendar
+    from broker.deadlines.policy import DeadlinePolicy
     from broker.hub.report_output import (
         find_cjk_font,
         render_detail,
@@ -126,6 +127,7 @@ def report(
         raise typer.Exit(2)
 
     ledger_url, ledger_schema, registry_path, holidays_path = url, schema, registry, holidays
+    policy_path = None  # the deadline policy of the quarterly punishment reports: the hub's own
     if config is not None:
         from broker.hub.config import load_hub_config
 
@@ -138,13 +140,16 @@ def report(
         registry_path = registry_path or hub.registry
         # the hub's own calendar, so the report counts working hours on the days the hub does
         holidays_path = holidays_path or getattr(getattr(hub, "supervision", None), "holidays", None)
+        policy_path = getattr(getattr(hub, "supervision", None), "policy", None)
     if ledger_url is None:
         err.print("[red]no ledger[/red]: give --url (or LIANDONG_LEDGER_URL) or --config")
         raise typer.Exit(2)
     names: dict[str, str] = {}
+    members = None
     if registry_path is not None:
         try:
-            names = {u.code: u.name for u in load_registry(registry_path).units}
+            members = load_registry(registry_path)
+            names = {u.code: u.name for u in members.units}
         except LiandongError as exc:
             fail(exc)
 
@@ -153,11 +158,17 @@ def report(
     except LiandongError as exc:
         fail(exc)
 
+    try:
+        policy = DeadlinePolicy.from_file(policy_path) if policy_path else None
+    except LiandongError as exc:
+        fail(exc)
+
     ledger = _open(ledger_url, ledger_schema)
     try:
         result = report_from_ledger(
-            ledger, since=start, until=end, as_of=reference, calendar=calendar, names=names
-        )
+            ledger, since=start, until=end, as_of=reference, calendar=calendar, names=names, registry=members,
+            policy=policy,
+        )  # fmt: skip
     except SQLAlchemyError as exc:
         _cannot_read(exc)
     except LiandongError as exc:  # a date outside the working-day calendar

@@ -35,6 +35,7 @@ EVENTS: Mapping[str, str] = MappingProxyType(
         "DishonestListingApplication": "申请执行人申请纳入失信名单，15 日内审查决定 (003 失信规定 第五条)",
         "DishonestCorrectionRequest": "对纳入失信名单申请纠正，15 日内审查 (003 失信规定 第十二条)",
         "DishonestListingExpired": "纳入期限届满，3 个工作日内删除失信信息 (003 失信规定 第十条)",
+        "PunishmentQuarterEnded": "季度结束，惩戒单位反馈本季度惩戒执行情况 (003 联合惩戒备忘录 二)",
     }
 )
 

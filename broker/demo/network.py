@@ -1,5 +1,5 @@
 """A whole network on this machine: Mosquitto with the generated TLS configuration, the hub on
-SQLite, every reference adapter, two courts and the linkage office, and a housing fund centre
+SQLite, every reference adapter, three courts and the linkage office, and a housing fund centre
 served only through its gateway by a curl script (:mod:`broker.demo.curl_unit`) — for ``liandong demo``.
 
 Everything is started from the example PKI and registry (``certs-example/``,
@@ -28,6 +28,7 @@ from broker.transport.unit import Received, UnitClient
 
 COURT_A = "11445300MB0000001W"  # 云浮市中级人民法院
 COURT_B = "11421022MB0000002J"  # 公安县人民法院
+COURT_C = "11440000MB0000010D"  # 广东省高级人民法院, COURT_A's superior court (003 事项委托 art. 13)
 BANK = "91445300MA5100003A"
 POLICE = "11445300MB00000046"
 REGISTRY = "12445300MB00000056"
@@ -128,7 +129,7 @@ class LocalNetwork:
         )
         self.hub.start()
         on_step(f"hub {self.registry.hub.code} with its ledger in {self.workdir / 'hub' / 'ledger.db'}")
-        for code in (COURT_A, COURT_B):
+        for code in (COURT_A, COURT_B, COURT_C):
             recorder = Recorder()
             court = CourtClient(self._unit_config(code), handler=recorder)
             court.unit.start()
@@ -137,7 +138,7 @@ class LocalNetwork:
         office = self._unit_client(self.registry.office, office_recorder)
         office.start()
         self.parties[self.registry.office] = Party(self.registry.office, self._name(self.registry.office), office_recorder, unit=office)
-        on_step("two courts and the linkage office connected")
+        on_step("three courts and the linkage office connected")
         for name in ("bank", "realestate", "police", "market", "credit"):
             self.start_adapter(name)
         on_step("adapters: bank, real-estate registry, public security, market regulation, credit platform")

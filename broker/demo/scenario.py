@@ -1,4 +1,4 @@
-"""The demo's script: two courts enforce their cases through the network, every document type
+"""The demo's script: two courts (and the superior court of one) enforce their cases through the network, every document type
 on the way. Each step publishes real signed documents and waits for the real answers.
 
 The documents are the examples of ``examples/unsigned/`` with new ids and the current time
@@ -19,6 +19,7 @@ from broker.demo.network import (
     BANK,
     COURT_A,
     COURT_B,
+    COURT_C,
     CREDIT,
     HOUSING_FUND,
     MARKET,
@@ -55,6 +56,11 @@ _RELEASE_KIND = {measure: kind for kind, measures in RELEASABLE.items() for meas
 
 def example(name: str, **header: Any) -> Document:
     return restamp(EXAMPLES / f"{name}.xml", **header)
+
+
+def _body(document: Document, **fields: Any) -> Document:
+    """``document`` with some fields of its body changed (the story links its own documents)."""
+    return document.model_copy(update={"body": document.body.model_copy(update=fields)})
 
 
 @dataclass
@@ -286,7 +292,20 @@ class Scenario:
         entrustment_id = self.publish(self.b, entrustment)
         answer = self.b.recorder.answer_to(entrustment_id, "EntrustmentFeedback", WAIT).document()
         self.a.recorder.also = None
-        return f"公安县法院 entrusted {len(entrustment.body.items)} item(s); 云浮中院 answered: {answer.body.outcome.value}"
+        # 003 事项委托 art. 13: rated back to 云浮中院, complained about to its superior court, explained there
+        about = UUID(entrustment_id)
+        rating = example("EntrustmentRating", in_reply_to=answer.header.document_id)
+        rating_id = self.publish(self.b, _body(rating, entrustment=about))
+        complaint_id = self.publish(self.b, _body(example("EntrustmentComplaint"), entrustment=about))
+        explanation = _body(example("ComplaintExplanation"), complaint=UUID(complaint_id))
+        explanation_id = self.publish(self.a, explanation)
+        self.a.recorder.wait_for(lambda r: r.counts[rating_id], WAIT, "the rating at the entrusted court")
+        high = self.net.parties[COURT_C].recorder
+        high.wait_for(lambda r: r.counts[complaint_id] and r.counts[explanation_id], WAIT, "the complaint and the explanation")
+        return (
+            f"公安县法院 entrusted {len(entrustment.body.items)} item(s); 云浮中院 answered: {answer.body.outcome.value}; "
+            "rated, complained about to 广东高院, explained"
+        )
 
     def suggestion(self) -> str:
         suggestion_id, _ = self.send_to("JudicialSuggestion", self.a, self.net.registry.office)

@@ -279,6 +279,34 @@ class EntrustmentFeedback(XmlModel):
     attachments: list[Attachment] = Field(default_factory=list, alias="Attachment")
 
 
+class EntrustmentRating(XmlModel):
+    """评价: the entrusting court rates a completed entrustment, in reply to the entrusted court's
+    feedback, so the hub routes it back to that court (003 事项委托 art. 13)."""
+
+    xml_tag = "EntrustmentRating"
+    entrustment: UUID
+    score: int = Field(ge=1, le=5)
+    comment: str | None = None
+
+
+class EntrustmentComplaint(XmlModel):
+    """投诉: the entrusting court complains to the entrusted court's superior court and gives its
+    reasons (003 事项委托 art. 13); RULE_NOT_SUPERIOR_COURT checks the recipient."""
+
+    xml_tag = "EntrustmentComplaint"
+    entrustment: UUID
+    entrusted_court: Token
+    reasons: str
+
+
+class ComplaintExplanation(XmlModel):
+    """说明情况: the court complained about explains itself to its superior court (003 事项委托 art. 13)."""
+
+    xml_tag = "ComplaintExplanation"
+    complaint: UUID
+    explanation: str
+
+
 # --- unit → court ---------------------------------------------------------------------------------
 
 
@@ -475,6 +503,9 @@ Body = Union[
     JudicialSuggestion,
     ItemEntrustment,
     EntrustmentFeedback,
+    EntrustmentRating,
+    EntrustmentComplaint,
+    ComplaintExplanation,
     ExecutionReceipt,
     ExtensionNotice,
     ReviewSuggestion,

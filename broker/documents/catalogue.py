@@ -176,6 +176,11 @@ DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
         "JudicialSuggestion": Direction(_COURT, NON_COURT_MEMBERS),  # 001 arts. 19, 24
         "ItemEntrustment": Direction(_COURT, _COURT),  # 003 事项委托
         "EntrustmentFeedback": Direction(_COURT, _COURT),
+        # 003 事项委托 art. 13: rating to the entrusted court, complaint and explanation to its
+        # superior court (RULE_NOT_SUPERIOR_COURT)
+        "EntrustmentRating": Direction(_COURT, _COURT),
+        "EntrustmentComplaint": Direction(_COURT, _COURT),
+        "ComplaintExplanation": Direction(_COURT, _COURT),
         # Receipts go back to whoever asked: courts, or a unit that checked the dishonest list; the
         # hub routes every answer to the sender of the document it answers (ROUTE_REPLY_*).
         "ExecutionReceipt": Direction(EXECUTING_KINDS, _COURT | (NON_COURT_MEMBERS - _HUB_OR_OFFICE)),
@@ -195,8 +200,35 @@ DIRECTIONS: Mapping[str, Direction] = MappingProxyType(
     }
 )
 
+PUNISHING_KINDS: frozenset[UnitKind] = frozenset(
+    {
+        K.BANK,  # measures 3, 7–8: financing, credit (银监会, 人民银行)
+        K.CENTRAL_BANK,  # measure 2: bonds on the interbank market
+        K.MARKET_REGULATION,  # measures on company officers and registration (工商总局)
+        K.TAX,  # tax credit measures (税务总局)
+        K.DEVELOPMENT_REFORM,  # measures 1, 3: approvals, bonds (国家发展改革委)
+        K.TRANSPORT,  # measures 19–22: flights, high-speed rail (交通运输、铁路、民航)
+        K.HOSPITALITY,  # consumption restrictions (hotels)
+        K.NATURAL_RESOURCES,  # land use restrictions (国土资源部)
+        K.HOUSING_CONSTRUCTION,  # real-estate and construction qualifications (住建部)
+        K.SECURITIES_DEPOSITORY,  # securities measures (证监会)
+        K.INSURER,  # insurance measures (保监会)
+    }
+)
+"""Kinds of unit that carry out measures of the joint punishment memorandum and so report what
+they did each quarter (003 联合惩戒备忘录 二、三). A registered unit of these kinds that receives
+``DishonestListing`` is a punishing unit (:func:`broker.hub.punishment_reports.punishing_units`)."""
+
 REPLY_TYPES: frozenset[str] = frozenset(
-    {"ExecutionReceipt", "ExtensionNotice", "ReviewSuggestion", "MeasureStatusNotice", "EntrustmentFeedback", "ServiceReceipt"}
+    {
+        "ExecutionReceipt",
+        "ExtensionNotice",
+        "ReviewSuggestion",
+        "MeasureStatusNotice",
+        "EntrustmentFeedback",
+        "EntrustmentRating",  # in reply to the feedback: back to the entrusted court
+        "ServiceReceipt",
+    }
 )
 """Types that answer an earlier document and must name it in ``Header/InReplyTo``."""
 
@@ -214,6 +246,9 @@ CASE_TYPES: frozenset[str] = frozenset(
         "ConsumptionRestrictionOrder",
         "ItemEntrustment",
         "EntrustmentFeedback",
+        "EntrustmentRating",
+        "EntrustmentComplaint",
+        "ComplaintExplanation",
         "ExecutionReceipt",
         "ExtensionNotice",
         "ReviewSuggestion",

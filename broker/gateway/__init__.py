@@ -13,6 +13,13 @@ court or adapter uses (:mod:`broker.court`, :mod:`broker.transport`, :mod:`broke
 - :mod:`.state`: the gateway's own records (idempotency keys, answers given);
 - :mod:`.submit`: a court's document, from JSON or XML to sealed and published;
 - :mod:`.status`: what became of a document, a case's documents, a unit's inbox;
-- :mod:`.answer`: a unit's result, built into a sealed receipt exactly once;
+- :mod:`.answer`: a unit's answers (result, extension notice, review suggestion, lead report),
+  each built into a sealed document exactly once;
+- :mod:`.deadlines`: when a document falls due (the state ``overdue``);
+- :mod:`.kinds`: ``Kind``, the JSON discriminator of the XSD's choices;
+- :mod:`.tls`: HTTPS, and the subject of a client certificate;
+- :mod:`.auth`: who may call what, as FastAPI dependencies (``Runtime``, ``Reader``, ...);
+- :mod:`.routes`: one router per resource (documents, cases, inbox, answers, events,
+  operations), and the one line where another package adds its router;
 - :mod:`.app`: the FastAPI application; :mod:`.server`: running it on uvicorn.
 """

@@ -1,12 +1,13 @@
 """The gateway's configuration file: a unit's configuration (like a court's or an adapter's)
-plus the HTTP side (address, body limit, audit log, API tokens)."""
+plus the HTTP side (address, body limit, audit log, API tokens, TLS and client certificates) and
+the deadline policy behind the state ``overdue``."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import AwareDatetime, Field, field_validator, model_validator
 
 from broker.configuration import Section, UnitConfig, load_config, require_files
 
@@ -25,6 +26,58 @@ class ApiToken(Section):
     name: str = Field(description="who the token belongs to: recorded in the audit log")
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="hex SHA-256 of the token")
     scopes: list[Scope] = Field(min_length=1)
+
+
+class ClientCertificate(Section):
+    """A client system known by its TLS certificate instead of a token (``http.tls.clients``)."""
+
+    name: str = Field(description="who it is: recorded in the audit log")
+    subject: str = Field(
+        description="the certificate's subject as RFC 4514 writes it, most specific first "
+        "(what `openssl x509 -noout -subject -nameopt RFC2253` prints), e.g. CN=court-cms,O=Example Court"
+    )
+    scopes: list[Scope] = Field(min_length=1)
+
+    @field_validator("subject")
+    @classmethod
+    def _readable(cls, subject: str) -> str:
+        return subject_key(subject)
+
+
+def subject_key(subject: str) -> str:
+    """A distinguished name in one canonical RFC 4514 spelling (spaces, escapes, case of the
+    attribute names do not matter), so the configured and the presented subject compare equal."""
+    from cryptography import x509
+
+    try:
+        return x509.Name.from_rfc4514_string(subject).rfc4514_string()
+    except ValueError as exc:
+        raise ValueError(f"not an RFC 4514 distinguished name: {exc}") from None
+
+
+class TlsSide(Section):
+    """HTTPS instead of HTTP, and client certificates as an alternative to tokens
+    (issue 12 "Access"; uvicorn's ssl options)."""
+
+    cert: Path = Field(description="the gateway's server certificate (PEM, with its chain)")
+    key: Path = Field(description="its private key (PEM)")
+    client_ca: Path | None = Field(
+        None,
+        description="the CA certificates a client certificate must chain to; when set, clients may "
+        "present one (optional: a client without one uses a token)",
+    )
+    clients: list[ClientCertificate] = Field(
+        default_factory=list, description="the client certificates known, by subject, with their scopes"
+    )
+
+    @model_validator(mode="after")
+    def _clients_need_a_ca(self) -> TlsSide:
+        if self.clients and self.client_ca is None:
+            raise ValueError("tls.clients needs tls.client_ca: a certificate is trusted only through its CA")
+        names = [c.name for c in self.clients]
+        if len(set(names)) != len(names):
+            raise ValueError("client names must be unique (the audit log names the caller by them)")
+        return self
 
 
 class WebhookSide(Section):
@@ -51,7 +104,12 @@ class HttpSide(Section):
     state: Path = Field(
         Path("var/gateway.db"), description="the gateway's own records (idempotency keys, answers)"
     )
-    tokens: list[ApiToken] = Field(min_length=1)
+    tokens: list[ApiToken] = Field(
+        default_factory=list, description="at least one token, or a client certificate under tls.clients"
+    )
+    tls: TlsSide | None = Field(
+        None, description="HTTPS, and client certificates (off when absent: plain HTTP)"
+    )
     webhook: WebhookSide | None = Field(None, description="push events to this receiver (off when absent)")
     seal_expiry_warning_days: float = Field(
         30.0, ge=0, description="/readyz says not ready (GW_SEAL_EXPIRING) when the seal expires within this many days"
@@ -65,9 +123,29 @@ class HttpSide(Section):
             raise ValueError("token names must be unique (the audit log names the caller by them)")
         return tokens
 
+    @model_validator(mode="after")
+    def _someone_may_call(self) -> HttpSide:
+        if not self.tokens and not (self.tls and self.tls.clients):
+            raise ValueError("no one could call the gateway: give http.tokens or http.tls.clients")
+        return self
+
+
+class DeadlineSide(Section):
+    """``deadlines:`` in the gateway's file; every field may be left out."""
+
+    policy: Path | None = Field(
+        None, description="the deadline policy (default: the shipped config/deadlines.yaml)"
+    )
+    holidays: Path | None = Field(
+        None, description="the holiday overrides (default: the shipped config/holidays.yaml)"
+    )
+    clock_start: AwareDatetime | None = Field(
+        None, description="the time the gateway starts at (demos and tests only; default: real time)"
+    )
+
 
 class FoldersSide(Section):
-    """Folders for the smallest units (:mod:`broker.gateway.folders`, docs/gateway.md section 7):
+    """Folders for the smallest units (:mod:`broker.gateway.folders`, docs/gateway.md section 9):
     a file dropped in ``outgoing`` is checked, sealed and sent; each document that arrives is
     written into ``incoming``. Either may be left out."""
 
@@ -91,11 +169,14 @@ class GatewayConfig(UnitConfig):
     ``folders``, when the unit also works through folders)."""
 
     http: HttpSide
+    deadlines: DeadlineSide = Field(
+        default_factory=DeadlineSide, description="the policy and calendar behind the 'overdue' state"
+    )
     folders: FoldersSide | None = None
 
     def unit_config(self) -> UnitConfig:
         """The unit part alone: what the court client and the transport are given."""
-        return UnitConfig.model_validate(self.model_dump(exclude={"http", "folders"}))
+        return UnitConfig.model_validate(self.model_dump(exclude={"http", "deadlines", "folders"}))
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:
@@ -104,4 +185,6 @@ def load_gateway_config(path: str | Path) -> GatewayConfig:
     state file are created)."""
     config = load_config(path, GatewayConfig, code="UNIT_CONFIG_INVALID", check_files=False)
     require_files(config.unit_config(), code="UNIT_CONFIG_INVALID")
+    if config.http.tls is not None:  # else uvicorn would fail on it later, with a traceback
+        require_files(config.http.tls, code="UNIT_CONFIG_INVALID")
     return config

@@ -1,5 +1,5 @@
 """Folders, for the smallest units (as eDelivery/Domibus's file-system plugin does): no program
-at all, only files (docs/gateway.md section 7).
+at all, only files (docs/gateway.md section 9).
 
 - **outgoing**: a file dropped there is checked, sealed and sent through the same code as the
   HTTP API (:func:`broker.gateway.submit.submit` for a document, :func:`broker.gateway.answer.answer`

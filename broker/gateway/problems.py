@@ -22,6 +22,7 @@ from broker.errors import LiandongError, Problem, problem
 STATUS: dict[str, int] = {
     "GW_TOKEN_MISSING": 401,
     "GW_TOKEN_INVALID": 401,
+    "GW_CLIENT_CERT_UNKNOWN": 401,
     "GW_SCOPE_MISSING": 403,
     "GW_NOT_FOUND": 404,
     "GW_ROUTE_NOT_FOUND": 404,

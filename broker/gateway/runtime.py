@@ -8,11 +8,12 @@ from broker.checking import DocumentChecker
 from broker.court import CourtClient
 from broker.gateway.audit import AuditLog
 from broker.gateway.config import GatewayConfig
+from broker.gateway.deadlines import DeadlineView
 from broker.gateway.folders import FolderWorker
 from broker.gateway.inbox import InboxReader
 from broker.gateway.operations import GatewayMetrics
 from broker.gateway.state import GatewayState
-from broker.gateway.tokens import TokenBook
+from broker.gateway.tokens import CertificateBook, TokenBook
 from broker.gateway.webhook import WebhookSender
 from broker.registry import load_registry
 from broker.transport.store import UnitStore
@@ -30,7 +31,9 @@ class GatewayRuntime:
     state: GatewayState
     audit: AuditLog
     tokens: TokenBook
+    certificates: CertificateBook
     inbox: InboxReader
+    deadlines: DeadlineView
     webhook: WebhookSender | None = field(default=None)
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     folders: FolderWorker | None = field(default=None)
@@ -44,16 +47,19 @@ class GatewayRuntime:
         metrics = GatewayMetrics()
         sender = WebhookSender(hook, config.store, state, metrics.webhook_failures.inc) if hook else None
         metrics.watch(lambda: client.unit.connected, sender.pending if sender else None)
+        registry = load_registry(config.registry)
         runtime = cls(
             config=config,
             client=client,
             # drafts are checked without a seal (signed=False): XSD, header, business rules with
             # the registry (recipients, unit kinds), as the hub will check them
-            checker=DocumentChecker(None, load_registry(config.registry)),
+            checker=DocumentChecker(None, registry),
             state=state,
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
+            certificates=CertificateBook(config.http.tls.clients if config.http.tls else []),
             inbox=InboxReader(config.store),
+            deadlines=DeadlineView(config.deadlines, registry),
             webhook=sender,
             metrics=metrics,
         )

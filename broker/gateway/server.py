@@ -9,6 +9,7 @@ import uvicorn
 from broker.gateway.app import create_app
 from broker.gateway.config import GatewayConfig
 from broker.gateway.runtime import GatewayRuntime
+from broker.gateway.tls import uvicorn_options
 from broker.logs import event
 
 log = logging.getLogger("liandong.gateway")
@@ -30,9 +31,17 @@ def serve(config: GatewayConfig) -> None:
                 access_log=False,  # every call is in the audit log instead
                 server_header=False,
                 timeout_graceful_shutdown=5,  # open event streams do not hold a stop up
+                **uvicorn_options(config.http.tls),  # HTTPS and client certificates when configured
             )
         )
-        event(log, "gateway.started", unit=config.unit, host=config.http.host, port=config.http.port)
+        event(
+            log,
+            "gateway.started",
+            unit=config.unit,
+            host=config.http.host,
+            port=config.http.port,
+            tls=config.http.tls is not None,
+        )
         server.run()
     finally:
         rt.stop()

@@ -1,4 +1,5 @@
-"""The gateway's own records, beside the unit's store: idempotency keys and answers given.
+"""The gateway's own records, beside the unit's store: idempotency keys and answers given
+(results, extension notices, review suggestions, lead reports: one of each per document).
 
 A separate SQLite file (WAL, ``synchronous=FULL``): the unit's store belongs to the transport;
 these two tables only say which request already made which document, so a repeated request
@@ -23,6 +24,14 @@ CREATE TABLE IF NOT EXISTS answers (
     digest       TEXT NOT NULL,      -- SHA-256 of the answer as posted
     receipt_id   TEXT NOT NULL,
     raw          BLOB NOT NULL       -- the sealed receipt (sent again if the gateway stopped before sending)
+);
+CREATE TABLE IF NOT EXISTS replies (
+    document_id  TEXT NOT NULL,      -- the inbox document answered
+    kind         TEXT NOT NULL,      -- ExtensionNotice, ReviewSuggestion, LeadReport (results: answers)
+    digest       TEXT NOT NULL,      -- SHA-256 of the answer as posted
+    reply_id     TEXT NOT NULL,
+    raw          BLOB NOT NULL,      -- the sealed answer (sent again if the gateway stopped before sending)
+    PRIMARY KEY (document_id, kind)
 );
 CREATE TABLE IF NOT EXISTS webhook (
     one          INTEGER PRIMARY KEY CHECK (one = 1),
@@ -62,18 +71,32 @@ class GatewayState:
         with self.lock:
             self._db.execute("INSERT OR IGNORE INTO idempotency VALUES (?, ?, ?)", (key, digest, document_id))
 
-    def answer(self, document_id: str) -> Given | None:
+    def answer(self, document_id: str, kind: str = "ExecutionReceipt") -> Given | None:
+        """The answer of type ``kind`` given to ``document_id`` (results keep their first table)."""
         with self.lock:
-            row = self._db.execute(
-                "SELECT digest, receipt_id, raw FROM answers WHERE document_id=?", (document_id,)
-            ).fetchone()
+            if kind == "ExecutionReceipt":
+                row = self._db.execute(
+                    "SELECT digest, receipt_id, raw FROM answers WHERE document_id=?", (document_id,)
+                ).fetchone()
+            else:
+                row = self._db.execute(
+                    "SELECT digest, reply_id, raw FROM replies WHERE document_id=? AND kind=?",
+                    (document_id, kind),
+                ).fetchone()
         return Given(row[0], row[1], bytes(row[2])) if row else None
 
-    def record_answer(self, document_id: str, digest: str, receipt_id: str, raw: bytes) -> None:
+    def record_answer(
+        self, document_id: str, digest: str, receipt_id: str, raw: bytes, kind: str = "ExecutionReceipt"
+    ) -> None:
         with self.lock:
-            self._db.execute(
-                "INSERT INTO answers VALUES (?, ?, ?, ?)", (document_id, digest, receipt_id, raw)
-            )
+            if kind == "ExecutionReceipt":
+                self._db.execute(
+                    "INSERT INTO answers VALUES (?, ?, ?, ?)", (document_id, digest, receipt_id, raw)
+                )
+            else:
+                self._db.execute(
+                    "INSERT INTO replies VALUES (?, ?, ?, ?, ?)", (document_id, kind, digest, receipt_id, raw)
+                )
 
     def webhook_cursor(self) -> int:
         """The cursor of the last event the webhook receiver accepted (0: none yet)."""

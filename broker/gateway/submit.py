@@ -15,6 +15,7 @@ from broker.documents import codec
 from broker.documents.document import BODY_BY_TYPE, CHINA_TZ, Document, Header
 from broker.documents.xmlmodel import DS_NS
 from broker.errors import problem
+from broker.gateway import kinds
 from broker.gateway.paths import with_json_paths
 from broker.gateway.problems import GatewayError, field_problems
 from broker.gateway.runtime import GatewayRuntime
@@ -57,6 +58,11 @@ def _document(data: object) -> Document:
     if isinstance(data, dict) and isinstance(data.get("Header"), dict) and isinstance(data.get("Body"), dict):
         body_type = BODY_BY_TYPE.get(str(data["Header"].get("DocumentType")))
     if body_type is not None:
+        # each "Kind" names the member of a choice (a rotating freeze, not a plain one)
+        if data["Body"].get(kinds.KIND) == body_type.xml_tag:
+            del data["Body"][kinds.KIND]  # the body's kind is the header's DocumentType
+        problems += kinds.resolve(data["Body"], body_type, ("Body",))
+    if body_type is not None and not problems:
         try:
             body_type.model_validate(data["Body"])
         except ValidationError as exc:

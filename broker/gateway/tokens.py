@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from broker.gateway.config import ApiToken
+from broker.gateway.config import ApiToken, ClientCertificate, subject_key
 
 
 def new_token() -> str:
@@ -44,3 +44,17 @@ class TokenBook:
             if hmac.compare_digest(stored, digest):
                 found = caller
         return found
+
+
+class CertificateBook:
+    """The client certificates of ``http.tls.clients``, by subject. The handshake has already
+    verified the certificate against ``client_ca``; this only says who it is and what it may do."""
+
+    def __init__(self, clients: list[ClientCertificate]):
+        self._by_subject = {c.subject: Caller(c.name, frozenset(c.scopes)) for c in clients}
+
+    def caller(self, subject: str) -> Caller | None:
+        try:
+            return self._by_subject.get(subject_key(subject))
+        except ValueError:
+            return None

@@ -41,19 +41,16 @@ Time
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from lxml import etree
 from pydantic import PrivateAttr
 
 from broker.deadlines.calendar import (
@@ -67,12 +64,17 @@ from broker.deadlines.calendar import (
 from broker.deadlines.policy import Deadline, DeadlinePolicy
 from broker.deadlines.terms import parse_day_end
 from broker.documents import bodies
-from broker.documents.catalogue import RELEASABLE, UnitKind
+from broker.documents.catalogue import UnitKind
 from broker.documents.xmlmodel import NS, XmlModel
 from broker.errors import LiandongError
+from broker.hub.case_completion import CaseCompletion
+from broker.hub.clock import SupervisionClock
 from broker.hub.ledger import DocumentRecord, LedgerTx
 from broker.hub.ledger.store import DeadlineRecord
+from broker.hub.ledger_documents import document_items, extension_of
+from broker.hub.liveness import HEARTBEAT, LivenessWatch
 from broker.hub.outbox import Job, record_issued
+from broker.hub.reminder_times import display, reminder_time
 from broker.hub.supervision import Supervisor
 from broker.logs import event
 from broker.parsing.hardened import parse
@@ -84,15 +86,11 @@ log = logging.getLogger("liandong.hub.supervision")
 
 _LD = "{" + NS + "}"
 _RULE_MAX = 255  # deadlines.rule is String(255)
-HEARTBEAT = "hub.heartbeat"
-OFFLINE = "unit.offline:"
 PROVISIONAL = "provisional:"
-COMPLETED = "case.completed:"
-OUTSTANDING = "outstanding:"
+PUNISHMENT_SINCE = "punishment.watch_since"
+PUNISHMENT = "punishment.overdue:"
+PUNISHMENT_DONE = "punishment.settled:"
 
-RELEASABLE_MEASURES: frozenset[str] = frozenset().union(*RELEASABLE.values())
-"""Measures that stay in place until released (freezes, seizures, bans, searches, records).
-Deductions, extractions and transfers are final: nothing is left to release."""
 
 _TYPE_ZH = {
     "AssistanceNotice": "协助执行通知书",
@@ -105,261 +103,6 @@ _TYPE_ZH = {
     "ItemEntrustment": "事项委托",
     "EntrustmentFeedback": "办理反馈",
 }
-
-
-def _real_now() -> datetime:
-    return datetime.now(CHINA_TZ)
-
-
-class SupervisionClock:
-    """Supervision time: ``start + (real - real_at_start) * speed``, in China time.
-
-    With the defaults it is real time. ``set`` and ``advance`` move it (tests; a demo can jump
-    over a holiday); the mapping :meth:`at` applies to every real instant the hub hands over.
-    Thread-safe.
-    """
-
-    def __init__(
-        self,
-        *,
-        speed: float = 1.0,
-        start: datetime | None = None,
-        real: Callable[[], datetime] = _real_now,
-    ) -> None:
-        if speed <= 0:
-            raise ValueError("the clock speed must be positive")
-        self._real = real
-        self._lock = threading.Lock()
-        self.speed = speed
-        now = real()
-        self._real0 = now
-        self._virt0 = _aware(start or now, "clock start").astimezone(CHINA_TZ)
-
-    def now(self) -> datetime:
-        return self.at(self._real())
-
-    def at(self, real: datetime) -> datetime:
-        """The supervision time of a real instant."""
-        _aware(real, "a real instant")
-        with self._lock:
-            return (self._virt0 + (real - self._real0) * self.speed).astimezone(CHINA_TZ)
-
-    def set(self, when: datetime) -> None:
-        """Make supervision time ``when`` now (it runs on from there at the same speed)."""
-        when = _aware(when, "clock time").astimezone(CHINA_TZ)
-        with self._lock:
-            self._real0, self._virt0 = self._real(), when
-
-    def advance(self, delta: timedelta) -> None:
-        self.set(self.now() + delta)
-
-
-def _aware(value: datetime, what: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{what} must be timezone-aware, got {value.isoformat()}")
-    return value
-
-
-# --- reminders: when ------------------------------------------------------------------------------
-
-
-def office_time_before(
-    due: datetime, hours: float, calendar: WorkingCalendar, *, day_start: float = 9, day_end: float = 17
-) -> datetime:
-    """The instant at which ``hours`` of office time (``day_start``–``day_end`` of working days,
-    China time; the measure of :meth:`WorkingCalendar.working_hours_between`) are left before ``due``."""
-    remaining = timedelta(hours=hours)
-    local = due.astimezone(CHINA_TZ)
-    if remaining <= timedelta(0):
-        return local
-    day = local.date()
-    for _ in range(3660):  # ten years of days: far beyond any period of the policy
-        if calendar.is_working_day(day):
-            midnight = datetime.combine(day, time(0), CHINA_TZ)
-            lo = midnight + timedelta(hours=day_start)
-            hi = min(midnight + timedelta(hours=day_end), local)
-            if hi > lo:
-                if hi - lo >= remaining:
-                    return hi - remaining
-                remaining -= hi - lo
-        day -= timedelta(days=1)
-    return datetime.combine(day, time(0), CHINA_TZ)
-
-
-def reminder_time(
-    served: datetime,
-    due: datetime,
-    calendar: WorkingCalendar,
-    *,
-    before_working_hours: float,
-    after_fraction: float,
-) -> datetime:
-    """When to send the reminder: when ``before_working_hours`` of office time are left, but not
-    before ``after_fraction`` of the period has run (so an "at once, max 24 hours" notice served
-    in the evening is not reminded at the moment of service). Never after ``due``."""
-    floor = served + (due - served) * after_fraction
-    try:
-        point = office_time_before(due, before_working_hours, calendar)
-    except LiandongError:  # a year the calendar does not know: the share of the period decides
-        point = floor
-    return min(max(floor, point), due).astimezone(CHINA_TZ)
-
-
-def display(at: datetime) -> str:
-    """``2026-02-25 24:00`` for the end of a day, ``2026-02-14 10:00`` otherwise (China time)."""
-    local = at.astimezone(CHINA_TZ)
-    if local.time() == time(0):
-        return f"{(local - timedelta(days=1)):%Y-%m-%d} 24:00"
-    return f"{local:%Y-%m-%d %H:%M}"
-
-
-# --- reading documents from the ledger --------------------------------------------------------------
-
-
-def _find(root: etree._Element, *path: str) -> etree._Element | None:
-    return root.find("/".join(_LD + p for p in path))
-
-
-def _text(elem: etree._Element | None, name: str) -> str | None:
-    if elem is None:
-        return None
-    child = elem.find(_LD + name)
-    return None if child is None or child.text is None else child.text.strip()
-
-
-def _local(elem: etree._Element) -> str:
-    return etree.QName(elem).localname
-
-
-def _amount(elem: etree._Element) -> tuple[Decimal, str] | None:
-    child = elem.find(_LD + "Amount")
-    if child is None or not child.text:
-        return None
-    try:
-        return Decimal(child.text.strip()), child.get("Currency", "CNY")
-    except InvalidOperation:
-        return None
-
-
-def document_items(doc_type: str, root: etree._Element) -> tuple[list[str], bool]:
-    """The item kinds a deadline rule can be keyed on, and whether the document is urgent."""
-    body = _find(root, doc_type)
-    if body is None:
-        return [], False
-    if doc_type == "AssistanceNotice":
-        return [_local(e) for e in body if isinstance(e.tag, str) and e.get("MeasureId")], False
-    if doc_type == "QueryNotice":
-        return [k for q in body.iter(_LD + "Query") if (k := _text(q, "Kind"))], False
-    if doc_type == "ReleaseNotice":
-        return [k for r in body.iter(_LD + "Release") if (k := _text(r, "Kind"))], False
-    if doc_type == "ItemEntrustment":
-        kinds = [k for i in body.iter(_LD + "Item") if (k := _text(i, "Kind"))]
-        return kinds, (_text(body, "Urgent") or "").lower() in ("true", "1")
-    if doc_type == "EntrustmentFeedback":
-        outcome = _text(body, "Outcome")
-        return ([outcome] if outcome else []), False
-    return [], False
-
-
-def _extension_of(root: etree._Element | None, shift: timedelta) -> tuple[str, datetime | None]:
-    """An extension notice's reason (stripped) and proposed deadline (on the supervision timeline)."""
-    body = _find(root, "ExtensionNotice") if root is not None else None
-    reason = (_text(body, "Reason") or "").strip()
-    proposed = _text(body, "ProposedDeadline")
-    return reason, (datetime.fromisoformat(proposed) + shift).astimezone(CHINA_TZ) if proposed else None
-
-
-@dataclass(frozen=True)
-class MeasureInPlace:
-    """A measure of an assistance notice, as far as the case-completion check needs it."""
-
-    document_id: str
-    measure_id: str
-    unit: str
-    measure_type: str
-    amount: tuple[Decimal, str] | None
-    continues: tuple[str, str] | None
-
-
-def outstanding_measures(notices: Iterable[DocumentRecord]) -> list[MeasureInPlace]:
-    """Measures of a case still in place: every releasable measure of its assistance notices,
-    minus those its release notices lift in full and those the unit reported as not executed.
-
-    - A release with an amount lifts that much; the measure stays outstanding until the released
-      amounts (same currency) reach its own amount (the example release of 100000.00 of a
-      500000.00 freeze says 其余继续冻结). A release without an amount lifts the whole measure.
-    - A continued freeze (续冻) and the freeze it continues are one freeze: releasing either lifts both.
-    - A measure the unit's receipt of result reports as ``NotExecuted`` was never in place, and one
-      a measure-status notice later reports as ``NotExecuted`` lapsed (a rotating seizure ends when
-      the first seizing court transfers the property, 001 art. 12).
-    - Deductions, extractions and transfers are final and never outstanding.
-    """
-    measures: dict[tuple[str, str], MeasureInPlace] = {}
-    released_full: set[tuple[str, str]] = set()
-    released_amounts: dict[tuple[str, str], dict[str, Decimal]] = {}
-    not_executed: set[tuple[str, str]] = set()
-    for document in notices:
-        root = parse(document.raw)
-        body = _find(root, document.doc_type)
-        if body is None:
-            continue
-        if document.doc_type == "AssistanceNotice":
-            for elem in body:
-                if not isinstance(elem.tag, str) or not elem.get("MeasureId"):
-                    continue
-                kind = _local(elem)
-                if kind not in RELEASABLE_MEASURES:
-                    continue
-                cont = _find(elem, "Continues")
-                key = (document.document_id, elem.get("MeasureId"))
-                measures[key] = MeasureInPlace(
-                    document_id=key[0],
-                    measure_id=key[1],
-                    unit=document.recipient,
-                    measure_type=kind,
-                    amount=_amount(elem),
-                    continues=(_text(cont, "DocumentId") or "", _text(cont, "MeasureId") or "")
-                    if cont is not None
-                    else None,
-                )
-        elif document.doc_type == "ReleaseNotice":
-            for release in body.iter(_LD + "Release"):
-                ref = _find(release, "Releases")
-                if ref is None:
-                    continue
-                key = (_text(ref, "DocumentId") or "", _text(ref, "MeasureId") or "")
-                amount = _amount(release)
-                if amount is None:
-                    released_full.add(key)
-                else:
-                    sums = released_amounts.setdefault(key, {})
-                    sums[amount[1]] = sums.get(amount[1], Decimal(0)) + amount[0]
-        elif document.doc_type == "ExecutionReceipt" and document.in_reply_to:
-            for result in body.iter(_LD + "MeasureResult"):
-                if _text(result, "Status") == "NotExecuted" and result.get("MeasureId"):
-                    not_executed.add((document.in_reply_to, result.get("MeasureId")))
-        elif document.doc_type == "MeasureStatusNotice" and _text(body, "Status") == "NotExecuted":
-            ref = _find(body, "Measure")
-            if ref is not None:
-                not_executed.add((_text(ref, "DocumentId") or "", _text(ref, "MeasureId") or ""))
-
-    def lifted(key: tuple[str, str], measure: MeasureInPlace | None) -> bool:
-        if key in released_full:
-            return True
-        if measure is not None and measure.amount is not None:
-            value, currency = measure.amount
-            return released_amounts.get(key, {}).get(currency, Decimal(0)) >= value
-        return False
-
-    def released(measure: MeasureInPlace) -> bool:
-        key = (measure.document_id, measure.measure_id)
-        if lifted(key, measure):
-            return True
-        if measure.continues is not None and lifted(measure.continues, measures.get(measure.continues)):
-            return True
-        return any(m.continues == key and lifted((m.document_id, m.measure_id), m) for m in measures.values())
-
-    return [m for key, m in measures.items() if key not in not_executed and not released(m)]
 
 
 # --- the supervisor --------------------------------------------------------------------------------
@@ -403,7 +146,7 @@ class _Opened:
     provisional: bool
 
 
-class DeadlineSupervisor(Supervisor):
+class DeadlineSupervisor(LivenessWatch, CaseCompletion, Supervisor):
     """The real :class:`Supervisor`: see the module docstring and docs/supervision.md."""
 
     def __init__(
@@ -602,7 +345,7 @@ class DeadlineSupervisor(Supervisor):
         at = self.clock.at(reply.received_at)
         try:  # read the reply first: an unreadable one must not fail the hub's transaction
             root = parse(reply.raw) if kind in ("EntrustmentFeedback", "ExtensionNotice") else None
-            extension = _extension_of(root, at - reply.received_at) if kind == "ExtensionNotice" else None
+            extension = extension_of(root, at - reply.received_at) if kind == "ExtensionNotice" else None
         except Exception as exc:
             event(
                 log,
@@ -699,32 +442,6 @@ class DeadlineSupervisor(Supervisor):
     def delivered(self, tx: LedgerTx, document_id: str, unit: str, at: datetime) -> None:
         tx.mark_picked_up(document_id, unit, self.clock.at(at))
 
-    def unit_status(self, unit: str, online: bool, at: datetime) -> None:
-        with self._status_lock:
-            self._statuses.append((unit, online, self.clock.at(at)))
-            self._last_status[unit] = online
-        self.request_scan()
-
-    def _case_completed(self, tx: LedgerTx, document: DocumentRecord) -> None:
-        """结案通报 (004 art. 35): the court's open deadlines in the case close; the outstanding
-        measures are listed by the next scan (it signs, the pipeline does not)."""
-        if not document.case_number:
-            return
-        at = self.clock.at(document.received_at)
-        rows = tx.open_deadlines_in_case(document.case_number, document.sender)
-        closed = tx.close_deadlines([r.document_id for r in rows])
-        if closed:
-            tx.audit(
-                "deadlines.closed",
-                actor="hub",
-                client=self.client_id,
-                document_id=document.document_id,
-                detail={"closed": closed, "documents": [r.document_id for r in rows][:100]},
-                at=document.received_at,
-            )
-        tx.add_state(COMPLETED + document.document_id, "pending", at)
-        self.request_scan()
-
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> None:
@@ -806,6 +523,7 @@ class DeadlineSupervisor(Supervisor):
                 ("non_delivery", lambda: self._batches(self._non_delivery, now, counts)),
                 ("outages", lambda: self._outages(now, counts)),
                 ("completions", lambda: self._completions(counts)),
+                ("punishment_reports", lambda: self._batches(self._punishment_reports, now, counts)),
             ]
             for name, step in steps:
                 try:
@@ -886,6 +604,52 @@ class DeadlineSupervisor(Supervisor):
                 )
         return len(rows), jobs
 
+    def _punishment_reports(self, tx: LedgerTx, now: datetime) -> tuple[int, list[Job]]:
+        """惩戒执行情况反馈 (003 联合惩戒备忘录 二): a punishing unit whose quarter's deadline passed
+        without its report gets a reminder, and the office an escalation, once per quarter
+        (claimed in ``supervision_state``, so once across restarts and hubs). Only quarters that
+        end after supervision first ran are watched: a new network owes nothing for its past."""
+        from broker.hub import punishment_reports as pr
+
+        tx.add_state(PUNISHMENT_SINCE, "watching", now)
+        since_entry = tx.get_state(PUNISHMENT_SINCE)
+        since = since_entry.at if since_entry is not None and since_entry.at is not None else now
+        units = pr.punishing_units(self.hub.registry)
+        office = self.hub.registry.office
+        jobs: list[Job] = []
+        for quarter in pr.quarters_between(since, now):
+            done = f"{PUNISHMENT_DONE}{quarter.label}"
+            if tx.get_state(done) is not None:
+                continue  # every unit's deadline had passed and was dealt with: never read again
+            late = pr.missing(units, pr.reported_units(self.hub.ledger.engine, quarter), quarter, self.policy, self._fallback, now)
+            for entry in late:
+                if not tx.add_state(f"{PUNISHMENT}{entry.unit}:{quarter.label}", "reminded", now):
+                    continue
+                about = pr.regarding(entry.unit, quarter)
+                due = entry.due_at.astimezone(CHINA_TZ)
+                label = f"{quarter.year}年第{quarter.quarter}季度"
+                reminder = bodies.Reminder(
+                    regarding=about,
+                    unit=entry.unit,
+                    due_at=due,
+                    message=f"{label}惩戒执行情况反馈的期限已于 {display(due)} 届满，请尽快报送（联合惩戒备忘录 二）。",
+                )
+                escalation = bodies.Escalation(
+                    regarding=about,
+                    unit=entry.unit,
+                    due_at=due,
+                    overdue_since=due,
+                    message=f"{self._name(entry.unit)}未按期报送{label}惩戒执行情况反馈，期限 {display(due)} 已届满，请予督办。",
+                )
+                jobs.append(self._issue(tx, reminder, entry.unit))
+                jobs.append(self._issue(tx, escalation, office))
+                event(log, "punishment_report.overdue", unit=entry.unit, quarter=quarter.label)
+            # A quarter whose deadlines have all passed is settled: later scans skip its reports
+            # (a unit enrolled after that owes the office, not a reminder, for it).
+            if all(pr.due_at(self.policy, self._fallback, quarter, u.kind.value) <= now for u in units):
+                tx.add_state(done, "settled", now)
+        return 0, jobs
+
     def _non_delivery(self, tx: LedgerTx, now: datetime) -> tuple[int, list[Job]]:
         hours = self.settings.non_delivery_after_hours
         rows = tx.deadlines_not_picked_up(now - timedelta(hours=hours), limit=self.settings.scan_batch)
@@ -909,109 +673,6 @@ class DeadlineSupervisor(Supervisor):
                 self._issue(tx, body, row.court, regarding=row.document_id, case_number=row.case_number)
             )
         return len(rows), jobs
-
-    # --- liveness ------------------------------------------------------------------------------
-
-    def _check_restart(self) -> None:
-        """At start: a heartbeat older than the threshold means the hub service was down."""
-        now = self.clock.now()
-        threshold = timedelta(minutes=self.settings.hub_outage_after_minutes)
-        jobs: list[Job] = []
-        with self.hub.ledger.transaction() as tx:
-            last = tx.get_state(HEARTBEAT)
-            if last is not None and last.at is not None and now - last.at > threshold:
-                state = last.value.partition(":")[0]
-                how = "正常停机" if state == "stopped" else "异常中断（未正常停机）"
-                body = bodies.AnomalyNotice(
-                    kind=bodies.AnomalyKind.HUB_RESTARTED,
-                    detected_at=now,
-                    since=last.at.astimezone(CHINA_TZ),
-                    description=(
-                        f"执行联动枢纽自 {display(last.at)} 起停止服务（{how}），于 {display(now)} 恢复，"
-                        f"历时 {_duration(now - last.at)}；期间积压的文书、催办和督办已在恢复后处理。"
-                    ),
-                )
-                jobs.append(self._issue(tx, body, self.hub.registry.office))
-                event(
-                    log,
-                    "hub.outage",
-                    logging.WARNING,
-                    since=last.at.isoformat(),
-                    detected_at=now.isoformat(),
-                    state=state,
-                )
-            tx.put_state(HEARTBEAT, f"running:{self.client_id}", now)
-        self.hub.enqueue(jobs)
-
-    def _heartbeat(self, now: datetime) -> None:
-        with self.hub.ledger.transaction() as tx:
-            tx.put_state(HEARTBEAT, f"running:{self.client_id}", now)
-
-    def _flush_statuses(self, counts: Counter[str]) -> None:
-        with self._status_lock:
-            batch, self._statuses = self._statuses, []
-        if not batch:
-            return
-        jobs: list[Job] = []
-        try:
-            with self.hub.ledger.transaction() as tx:
-                for unit, online, at in batch:
-                    entry_unit = self.hub.registry.unit(unit)
-                    if entry_unit is None or entry_unit.kind in self.settings.offline_exempt_kinds:
-                        continue
-                    key = OFFLINE + unit
-                    if not online:
-                        tx.add_state(key, "offline", at)  # an outage already known keeps its start
-                        continue
-                    entry = tx.delete_state(key)
-                    if entry is not None and entry.value == "notified":
-                        body = bodies.AnomalyNotice(
-                            kind=bodies.AnomalyKind.UNIT_BACK_ONLINE,
-                            unit=unit,
-                            detected_at=at,
-                            since=entry.at.astimezone(CHINA_TZ) if entry.at else None,
-                            description=f"{self._name(unit)}已恢复连接，积压文书正在补发。",
-                        )
-                        jobs.append(self._issue(tx, body, self.hub.registry.office))
-        except Exception:
-            with self._status_lock:
-                self._statuses[:0] = batch  # try again at the next scan
-            raise
-        self.hub.enqueue(jobs)
-        counts["back_online"] += len(jobs)
-
-    def _outages(self, now: datetime, counts: Counter[str]) -> None:
-        minutes = self.settings.unit_offline_after_minutes
-        jobs: list[Job] = []
-        with self.hub.ledger.transaction() as tx:
-            for entry in tx.states(
-                OFFLINE,
-                value="offline",
-                before=now - timedelta(minutes=minutes),
-                limit=self.settings.scan_batch,
-            ):
-                unit = entry.key[len(OFFLINE) :]
-                with self._status_lock:
-                    seen_online = self._last_status.get(unit) is True
-                if seen_online:  # a stale entry (another hub's late write): this hub sees it online
-                    tx.delete_state(entry.key)
-                    continue
-                if not tx.replace_state(entry.key, "offline", "notified"):
-                    continue
-                since = entry.at.astimezone(CHINA_TZ) if entry.at else None
-                body = bodies.AnomalyNotice(
-                    kind=bodies.AnomalyKind.UNIT_OFFLINE,
-                    unit=unit,
-                    detected_at=now,
-                    since=since,
-                    description=(
-                        f"{self._name(unit)}自 {display(entry.at) if entry.at else '—'} 起离线已超过 {minutes:g} 分钟；"
-                        "发给该单位的文书暂存于枢纽，待其恢复后补发。"
-                    ),
-                )
-                jobs.append(self._issue(tx, body, self.hub.registry.office))
-        self.hub.enqueue(jobs)
-        counts["unit_offline"] += len(jobs)
 
     # --- provisional deadlines ---------------------------------------------------------------------
 
@@ -1069,61 +730,6 @@ class DeadlineSupervisor(Supervisor):
         )
         return True
 
-    # --- case completed ------------------------------------------------------------------------------
-
-    def _completions(self, counts: Counter[str]) -> None:
-        """One transaction per completed case (they are rare); one that cannot be processed is
-        logged and dropped rather than retried forever."""
-        while True:
-            with self.hub.ledger.transaction() as tx:
-                pending = tx.states(COMPLETED, value="pending", limit=1)
-            if not pending:
-                return
-            key = pending[0].key
-            try:
-                with self.hub.ledger.transaction() as tx:
-                    jobs = self._completion(tx, key) if tx.delete_state(key) is not None else []
-            except Exception:
-                log.exception("supervision.completion_failed", extra={"fields": {"key": key}})
-                with self.hub.ledger.transaction() as tx:
-                    tx.put_state(key, "failed", self.clock.now())
-                continue
-            self.hub.enqueue(jobs)
-            counts["outstanding"] += len(jobs)
-
-    def _completion(self, tx: LedgerTx, key: str) -> list[Job]:
-        completion = tx.get_document(key[len(COMPLETED) :])
-        if completion is None or not completion.case_number:
-            return []
-        case = completion.case_number
-        measures = outstanding_measures(
-            tx.case_documents(case, ("AssistanceNotice", "ReleaseNotice", "ExecutionReceipt", "MeasureStatusNotice"))
-        )
-        listed = sorted((m.document_id, m.measure_id) for m in measures)
-        digest = hashlib.sha256(json.dumps(listed).encode()).hexdigest()
-        told = f"{OUTSTANDING}{completion.sender}:{case}"
-        last = tx.get_state(told)
-        if last is not None and last.value == digest:
-            return []  # the court was told this very list already (one completion notice per unit)
-        tx.put_state(told, digest, self.clock.now())
-        if not measures:
-            return []
-        body = bodies.OutstandingMeasuresNotice(
-            measures=[
-                bodies.OutstandingMeasure(
-                    document_id=UUID(m.document_id),
-                    measure_id=m.measure_id,
-                    unit=m.unit,
-                    measure_type=m.measure_type,
-                )
-                for m in measures
-            ]
-        )
-        return [
-            self._issue(tx, body, recipient, regarding=completion.document_id, case_number=case)
-            for recipient in dict.fromkeys((completion.sender, self.hub.registry.office))
-        ]
-
     # --- helpers ---------------------------------------------------------------------------------------
 
     def _name(self, code: str) -> str:
@@ -1168,21 +774,6 @@ def _type_zh(doc_type: str) -> str:
     return _TYPE_ZH.get(doc_type, doc_type)
 
 
-def _duration(span: timedelta) -> str:
-    minutes = int(span.total_seconds() // 60)
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [f"{days} 天" if days else "", f"{hours} 小时" if hours else "", f"{minutes} 分钟"]
-    return " ".join(p for p in parts if p)
-
-
 __all__ = [
     "DeadlineSupervisor",
-    "MeasureInPlace",
-    "SupervisionClock",
-    "display",
-    "document_items",
-    "office_time_before",
-    "outstanding_measures",
-    "reminder_time",
 ]

@@ -193,7 +193,7 @@ class _HubCollector(Collector):
 
 
 def _supervision_now(hub: Hub) -> datetime:
-    """Deadlines are in supervision time (:class:`broker.hub.deadlines.SupervisionClock`)."""
+    """Deadlines are in supervision time (:class:`broker.hub.clock.SupervisionClock`)."""
     clock = getattr(hub.supervisor, "clock", None)
     return clock.now() if clock is not None else received_now()
 

@@ -157,8 +157,29 @@ def render_text(report: Report, console: Console) -> None:
         left_out = len(report.weeks) - len(served_weeks)
         weeks.caption = f"{left_out} 周无送达文书，未列出 / {left_out} week(s) without documents left out"
     console.print(weeks)
+    _render_obligations(report, console)
     for note in NOTES:
         console.print(note, style="dim")
+
+
+def _render_obligations(report: Report, console: Console) -> None:
+    """Entrustment ratings and complaints (003 事项委托 art. 13) and the punishing units that have
+    not sent a quarter's report (003 联合惩戒备忘录 二), when there are any."""
+    if report.entrustments:
+        table = Table(title="事项委托评价与投诉 entrustment ratings and complaints, by entrusted court", title_justify="left")
+        for header in (L.UNIT, L.NAME, "评价 ratings", "平均分 mean score", "投诉 complaints", "已说明 explained"):
+            table.add_column(header)
+        for c in report.entrustments:
+            mean = "—" if c.mean_score is None else f"{c.mean_score:.1f}"
+            table.add_row(c.court, c.name or "", str(c.ratings), mean, str(c.complaints), str(c.explained))
+        console.print(table)
+    if report.punishment_missing:
+        table = Table(title="未按期报送惩戒执行情况的单位 units that have not sent a quarterly punishment report", title_justify="left")
+        for header in (L.UNIT, L.NAME, L.KIND, "季度 quarter", "期限 due"):
+            table.add_column(header)
+        for m in report.punishment_missing:
+            table.add_row(m.unit, m.name, L.kind_name(m.kind), m.quarter.label, _at(m.due_at))
+        console.print(table)
 
 
 def text_report(report: Report, width: int = 220, *, detail: bool = False) -> str:
@@ -472,6 +493,36 @@ def _table_html(
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+def _obligations_html(report: Report) -> str:
+    """The text report's :func:`_render_obligations` tables, as HTML."""
+    esc = html.escape
+    parts = []
+    if report.entrustments:
+        rows = "".join(
+            f"<tr><td><code>{esc(c.court)}</code></td><td>{esc(c.name or '')}</td><td class=\"n\">{c.ratings}</td>"
+            f"<td class=\"n\">{'—' if c.mean_score is None else f'{c.mean_score:.1f}'}</td>"
+            f"<td class=\"n\">{c.complaints}</td><td class=\"n\">{c.explained}</td></tr>"
+            for c in report.entrustments
+        )
+        parts.append(
+            '<h2 id="entrustments">Entrustment ratings and complaints 事项委托评价与投诉</h2>'
+            "<table><thead><tr><th>court</th><th>name</th><th>评价 ratings</th><th>平均分 mean</th>"
+            f"<th>投诉 complaints</th><th>已说明 explained</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    if report.punishment_missing:
+        rows = "".join(
+            f"<tr><td><code>{esc(m.unit)}</code></td><td>{esc(m.name)}</td><td>{esc(L.kind_name(m.kind))}</td>"
+            f"<td>{esc(m.quarter.label)}</td><td>{esc(_at(m.due_at))}</td></tr>"
+            for m in report.punishment_missing
+        )
+        parts.append(
+            '<h2 id="punishment-reports">Quarterly punishment reports not sent 未按期报送惩戒执行情况</h2>'
+            "<table><thead><tr><th>unit</th><th>name</th><th>kind</th><th>quarter</th><th>due</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+    return "\n".join(parts)
+
+
 def to_html(report: Report, font: ChartFont | None, *, generated_at: datetime | None = None) -> str:
     """The report as one self-contained HTML document (charts inline)."""
     esc = html.escape
@@ -513,6 +564,7 @@ def to_html(report: Report, font: ChartFont | None, *, generated_at: datetime | 
 {figures}
 <h2>By week of service 按周</h2>
 {_table_html(week_rows, (L.WEEK, L.DAYS))}
+{_obligations_html(report)}
 <h2>Documents behind the counts 明细</h2>
 {detail_html(report)}
 <h2>Notes 说明</h2>

@@ -77,12 +77,16 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from broker.deadlines.calendar import CHINA_TZ, WorkingCalendar, local_date
+from broker.hub.entrustment_stats import CourtEntrustments
 from broker.hub.ledger.records import require_aware
+from broker.hub.punishment_reports import MissingReport
 from broker.hub.ledger.schema import deadlines
 from broker.hub.report_labels import NOT_SUPERVISED_KINDS
 
 if TYPE_CHECKING:
+    from broker.deadlines.policy import DeadlinePolicy
     from broker.hub.ledger import Ledger
+    from broker.registry import Registry
 
 
 class Outcome(str, Enum):
@@ -232,6 +236,10 @@ class Report:
     units: list[UnitReport]
     totals: Measures
     weeks: list[WeekReport]
+    entrustments: list[CourtEntrustments] = field(default_factory=list)
+    """Ratings and complaints per entrusted court (003 事项委托 art. 13, :mod:`broker.hub.entrustment_stats`)."""
+    punishment_missing: list[MissingReport] = field(default_factory=list)
+    """Punishing units that had not sent a quarter's report by its deadline (003 联合惩戒备忘录 二)."""
 
     @property
     def empty(self) -> bool:
@@ -374,7 +382,20 @@ def report_from_ledger(
     as_of: datetime,
     calendar: WorkingCalendar,
     names: Mapping[str, str] | None = None,
+    registry: Registry | None = None,
+    policy: DeadlinePolicy | None = None,
 ) -> Report:
-    """:func:`load_rows` then :func:`build_report`."""
+    """:func:`load_rows` then :func:`build_report`; with the member ``registry``, also the
+    entrustments' ratings and complaints and the punishing units' missing quarterly reports
+    (their deadlines by ``policy``, the shipped one by default)."""
+    from broker.hub import entrustment_stats, punishment_reports
+
     rows = load_rows(ledger, since, until)
-    return build_report(rows, since=since, until=until, as_of=as_of, calendar=calendar, names=names)
+    report = build_report(rows, since=since, until=until, as_of=as_of, calendar=calendar, names=names)
+    docs = entrustment_stats.load(ledger.engine, max(until, as_of))
+    report.entrustments = entrustment_stats.build(docs, since=since, until=until, as_of=as_of, names=names)
+    if registry is not None:
+        report.punishment_missing = punishment_reports.missing_reports(
+            ledger.engine, registry, since=since, until=until, as_of=as_of, calendar=calendar, policy=policy
+        )
+    return report

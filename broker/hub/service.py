@@ -55,6 +55,7 @@ from broker.hub.intake import Intake, IntakeChecker, Payload
 from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
 from broker.hub.metrics import HubMetrics
 from broker.hub.notices import HubNotary, IssuedNotice, received_now
+from broker.hub.ratings import rating_problem
 from broker.hub.outbox import Job, record_delivery, record_issued
 from broker.hub.readiness import broker_check, readiness, seal_check, storage_check
 from broker.hub.registry_reload import RegistryWatch
@@ -657,6 +658,8 @@ class Hub:
                 return self._reject_late(
                     tx, message, result, [problem("ROUTE_REPLY_WRONG_RECIPIENT", expected=original.sender)]
                 )
+            if result.doc_type == "EntrustmentRating" and (wrong := rating_problem(payload.raw, original)):
+                return self._reject_late(tx, message, result, [wrong])  # 003 事项委托 第十三条
         seen[result.document_id] = result
         return self._accept(tx, message, payload, result, original)
 

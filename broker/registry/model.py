@@ -64,6 +64,11 @@ class UnitEntry(BaseModel):
     )
     certificate_fingerprints: list[str] = Field(default_factory=list, description=_PINS_DESCRIPTION)
     enforcement_accounts: list[EnforcementAccountEntry] = Field(default_factory=list)
+    superior: str | None = Field(
+        default=None,
+        description="courts: unit code of the superior court, which takes complaints about this court's "
+        "entrustments (003 事项委托 art. 13)",
+    )
 
     _code = field_validator("code")(_check_code)
 
@@ -169,6 +174,15 @@ class Registry(BaseModel):
                 raise LocatedError(
                     f"unit {unit.code} is of kind LinkageOffice: only the office ({self.office}) may have that kind",
                     ("units", i, "kind"),
+                )
+        # A superior court is a listed court (003 事项委托 art. 13: complaints go there).
+        courts = {u.code for u in self.units if u.kind is UnitKind.COURT}
+        for i, unit in enumerate(self.units):
+            if unit.superior is not None and (unit.kind is not UnitKind.COURT or unit.superior not in courts - {unit.code}):
+                raise LocatedError(
+                    f"unit {unit.code}: superior {unit.superior} must be another listed unit of kind Court, "
+                    "and only courts have one",
+                    ("units", i, "superior"),
                 )
         return self
 

@@ -117,3 +117,25 @@ def enforcement_account_registered(ctx: RuleContext) -> Iterator[Problem]:
         key = (child_text(elem, "BankName"), child_text(elem, "AccountNumber"), child_text(elem, "Currency") or "CNY")
         if key not in registered:
             yield report("RULE_ENFORCEMENT_ACCOUNT_UNREGISTERED", elem, account=key[1] or "?")
+
+
+_COMPLAINED_COURT = xpath("string(/ld:Document/ld:EntrustmentComplaint/ld:EntrustedCourt)")
+
+
+@rule(
+    "RULE_NOT_SUPERIOR_COURT",
+    types={"EntrustmentComplaint", "ComplaintExplanation"},
+    registry=True,
+    source="003 事项委托 第十三条",
+)
+def complaint_goes_to_the_superior_court(ctx: RuleContext) -> Iterator[Problem]:
+    """A complaint about an entrustment goes to the entrusted court's superior court, and the
+    court complained about explains itself to that same court. The registry names each court's
+    superior (``superior``); where it names none, any other court is accepted, but never the
+    court complained about itself (it may explain, not judge the complaint)."""
+    assert ctx.registry is not None
+    court = _COMPLAINED_COURT(ctx.root) if ctx.doc_type == "EntrustmentComplaint" else ctx.sender
+    entry = ctx.registry.unit(court)
+    expected = entry.superior if entry is not None else None
+    if ctx.recipient == court or (expected is not None and ctx.recipient != expected):
+        yield report("RULE_NOT_SUPERIOR_COURT", doc_type=ctx.doc_type, court=court, expected=expected or "—")
