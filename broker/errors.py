@@ -210,7 +210,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("GW_SEAL_EXPIRING", "本单位电子印章证书将于 {not_after} 到期（剩余 {days_left} 天，不足 {threshold_days} 天），请及时更换", "this unit's seal certificate expires on {not_after} ({days_left} days left, fewer than {threshold_days}): renew it"),
     ErrorSpec("GW_SEAL_NOT_VALID", "本单位电子印章证书不在有效期内（{not_before} 至 {not_after}），网关盖章的文书将无法验证", "this unit's seal certificate is not within its validity ({not_before} to {not_after}): the documents the gateway seals will not verify"),
     # the gateway's folders (broker.gateway.folders, docs/gateway.md "Folders")
-    ErrorSpec("GW_FOLDER_FILE_TYPE", "发件目录中的文件 {name} 无法处理：只接受 .json 或 .xml 文书，或名为 <文书编号>.result.json 的执行结果", "the file {name} in the outgoing folder cannot be handled: only .json or .xml documents, or a result named <document id>.result.json"),
+    ErrorSpec("GW_FOLDER_FILE_TYPE", "发件目录中的文件 {name} 无法处理：只接受 .json 或 .xml 文书，或名为 <文书编号>.result.json（或 .extension.json、.review.json、.lead.json）的答复", "the file {name} in the outgoing folder cannot be handled: only .json or .xml documents, or an answer named <document id>.result.json (or .extension.json, .review.json, .lead.json)"),
     ErrorSpec("GW_FOLDER_FILE_TOO_LARGE", "发件目录中的文件超过上限 {limit} 字节", "the file in the outgoing folder exceeds the limit of {limit} bytes"),
 )
 

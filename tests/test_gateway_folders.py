@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,13 @@ def test_freeze_and_its_result_travel_as_files(folders):
         assert view["files"]["pdf"] is None
     sealed = (bank.incoming / f"{document_id}.xml").read_bytes()
 
-    # the bank answers with a file named after the document
+    # the bank asks for more time, then answers: files named after the document and the answer
+    later = (datetime.now(timezone(timedelta(hours=8))) + timedelta(days=3)).isoformat(timespec="seconds")
+    extension = {"Reason": "账户明细需人工核对，延后答复。", "ProposedDeadline": later}  # 002 四.7
+    extension = json.dumps(extension, ensure_ascii=False).encode()
+    bank.drop(f"{document_id}.extension.json", extension)
+    where, asked = bank.outcome(f"{document_id}.extension.json")
+    assert where == "sent" and asked["kind"] == "extension" and asked["new"] is True, asked
     result = (FIXTURES / "result.json").read_bytes()
     bank.drop(f"{document_id}.result.json", result)
     where, answered = bank.outcome(f"{document_id}.result.json")
@@ -137,8 +144,10 @@ def test_freeze_and_its_result_travel_as_files(folders):
 
     # the court's incoming folder: the hub's service receipt and the bank's receipt
     served = court.arrived(lambda v: v["type"] == "served" and v["document_id"] == document_id)
-    got = court.arrived(lambda v: v["type"] == "answered" and v["document_id"] == document_id)
-    assert got["id"] == receipt_id and got["arrived"]["type"] == "ExecutionReceipt"
+    got = court.arrived(lambda v: v["type"] == "answered" and v["id"] == receipt_id)
+    assert got["document_id"] == document_id and got["arrived"]["type"] == "ExecutionReceipt"
+    extended = court.arrived(lambda v: v["id"] == asked["receipt_id"])
+    assert extended["arrived"]["type"] == "ExtensionNotice" and extended["document_id"] == document_id
     assert got["document"]["Body"]["Results"][0]["Status"] == "PartiallyExecuted"
 
     # the same result again (a unit's system that dropped it twice): the same receipt, not a second

@@ -3,12 +3,12 @@ at all, only files (docs/gateway.md section 9).
 
 - **outgoing**: a file dropped there is checked, sealed and sent through the same code as the
   HTTP API (:func:`broker.gateway.submit.submit` for a document, :func:`broker.gateway.answer.answer`
-  for a result), then moved to ``outgoing/sent/`` with ``<name>.sent.json`` beside it (the ids),
+  for an answer), then moved to ``outgoing/sent/`` with ``<name>.sent.json`` beside it (the ids),
   or to ``outgoing/failed/`` with ``<name>.error.json`` beside it (each problem's code, Chinese
   and English message, path: the body the HTTP API would have answered). What a file is, by
-  its name: ``<document id>.result.json`` is a result (the ``ExecutionReceipt`` JSON of
-  ``POST /v1/inbox/{id}/result``) for that inbox document; any other ``*.json`` is a document
-  as JSON, any other ``*.xml`` an unsigned document.
+  its name: ``<document id>.<kind>.json`` is an answer to that inbox document, ``kind`` being
+  the endpoint of ``POST /v1/inbox/{id}/<kind>`` (``result``, ``extension``, ``review``,
+  ``lead``); any other ``*.json`` is a document as JSON, any other ``*.xml`` an unsigned document.
 - **incoming**: each document that arrives (verified by the transport) is written there as
   ``<document id>.xml`` (the sealed XML, byte for byte), ``<document id>.pdf`` when
   :mod:`broker.render` is installed (:func:`pdf_of`), and ``<document id>.json`` last (the event
@@ -51,14 +51,14 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 
-from broker.documents.bodies import ExecutionReceipt
+from broker.documents.bodies import ExecutionReceipt, ExtensionNotice, LeadReport, ReviewSuggestion
 from broker.errors import LiandongError, Problem
 from broker.gateway.config import FoldersSide
 from broker.gateway.events import event_of
 from broker.gateway.inbox import Arrival, InboxReader
-from broker.gateway.problems import GatewayError, field_problems
+from broker.gateway.problems import GatewayError
 from broker.gateway.status import _CASE, document_json, items_of
 from broker.logs import event
 from broker.parsing.hardened import parse
@@ -70,12 +70,15 @@ log = logging.getLogger("liandong.gateway.folders")
 
 SENT, FAILED = "sent", "failed"
 CURSOR = ".cursor"
-RESULT = re.compile(
-    r"^(?P<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\.result\.json$"
+ANSWER_FILE = re.compile(
+    r"^(?P<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})"
+    r"\.(?P<kind>result|extension|review|lead)\.json$"
 )
+"""``<document id>.<kind>.json``: an answer, named as its endpoint ``/v1/inbox/{id}/<kind>``
+(:data:`broker.gateway.answer.PATHS`)."""
 _PARTIAL = (".tmp", ".part", ".partial", ".crdownload")
 """Names a writer still at work uses: never picked up."""
-_RECEIPT = TypeAdapter(ExecutionReceipt)
+_MODELS = {m.xml_tag: m for m in (ExecutionReceipt, ExtensionNotice, ReviewSuggestion, LeadReport)}
 
 
 # --- writing without a half-written file ever visible -------------------------------------------
@@ -160,10 +163,12 @@ def handle(rt: GatewayRuntime, name: str, raw: bytes) -> Done:
         raise GatewayError.of("GW_FOLDER_FILE_TOO_LARGE", limit=rt.config.http.max_body_bytes)
     lower = name.lower()
     try:
-        if found := RESULT.match(name):
+        if found := ANSWER_FILE.match(name):
             document_id = found["id"].lower()
-            done = answers.answer(rt, document_id, _receipt(raw))
-            return Done({"answers": document_id, "receipt_id": done.receipt_id, "new": done.new})
+            done = answers.answer(rt, document_id, _answer(found["kind"], raw))
+            return Done(
+                {"answers": document_id, "kind": found["kind"], "receipt_id": done.receipt_id, "new": done.new}
+            )
         if lower.endswith(".json") or lower.endswith(".xml"):
             # no Idempotency-Key: the document's own id is the key (a name may be used again)
             sent = submit.submit(rt, raw, "json" if lower.endswith(".json") else "xml", None)
@@ -173,18 +178,14 @@ def handle(rt: GatewayRuntime, name: str, raw: bytes) -> Done:
     raise GatewayError.of("GW_FOLDER_FILE_TYPE", name=name)
 
 
-def _receipt(raw: bytes) -> ExecutionReceipt:
-    """The posted result, as ``POST /v1/inbox/{id}/result`` reads it (the same codes)."""
-    try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError) as exc:
-        raise GatewayError.of(
-            "GW_JSON_MALFORMED", detail=str(exc) if isinstance(exc, ValueError) else "too deep"
-        ) from None
-    try:
-        return _RECEIPT.validate_python(data)
-    except ValidationError as exc:
-        raise GatewayError(field_problems(exc.errors(include_input=False))) from None
+def _answer(kind: str, raw: bytes) -> Any:
+    """The answer in ``raw``, read as ``POST /v1/inbox/{id}/<kind>`` reads it (the same codes)."""
+    from broker.gateway import answer as answers
+    from broker.gateway.routes.answers import _parse  # the endpoint's own reading: one way to do it
+
+    model = next(m for m, path in answers.PATHS.items() if path == kind)
+    cls = _MODELS[model]
+    return _parse(cls, TypeAdapter(cls), raw)
 
 
 class Outgoing:
