@@ -114,6 +114,19 @@ def paced(items: list[Any], rate: float | None, workers: int, one) -> float:  # 
     return start
 
 
+def wait_for_hub(broker: MosquittoProcess, hub: str, timeout: float = 120.0) -> None:
+    """Until Mosquitto has logged the hub's connection, then 2 s for its subscription and workers:
+    a document published before the hub subscribes is lost. A fixed 4 s wait was too short on a
+    busy machine (the hub connected 9 s after start and the warm-up waited forever)."""
+    assert broker.log_path is not None
+    deadline = time.monotonic() + timeout
+    while f"as {hub} " not in broker.log_path.read_text(encoding="utf-8", errors="replace"):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the hub did not connect within {timeout:.0f} s")
+        time.sleep(0.2)
+    time.sleep(2)
+
+
 # --- the Python client ------------------------------------------------------------------------
 
 
@@ -307,7 +320,7 @@ def run(quick: bool = False, documents: int | None = None, rounds: int | None = 
             hub = run_hub(config_path, var / "hub.log")
             try:
                 bank = Receiver(BANK, broker.port, _ID)
-                time.sleep(4)  # the hub subscribes (a document before that is lost) and starts its workers
+                wait_for_hub(broker, registry.hub.code)
                 python_round(broker.port, var / "warm", notices(20), [], None)  # warm-up: not recorded
                 results: dict[str, list[dict[str, Any]]] = {"python": [], "gateway": []}
                 machine = MachineMeter()

@@ -226,6 +226,9 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("CONSOLE_UNIT_UNKNOWN", "本控制台没有单位 {unit}", "this console serves no unit {unit}"),
     ErrorSpec("CONSOLE_NO_LEDGER", "控制台未配置枢纽台账，无法显示督办统计", "the console has no hub ledger configured: no supervision figures"),
     ErrorSpec("CONSOLE_FIELD_INVALID", "{field} 填写有误：{detail}", "{field} is not valid: {detail}"),
+    # the gateway's folders (broker.gateway.folders, docs/gateway.md "Folders")
+    ErrorSpec("GW_FOLDER_FILE_TYPE", "发件目录中的文件 {name} 无法处理：只接受 .json 或 .xml 文书，或名为 <文书编号>.result.json（或 .extension.json、.review.json、.lead.json）的答复", "the file {name} in the outgoing folder cannot be handled: only .json or .xml documents, or an answer named <document id>.result.json (or .extension.json, .review.json, .lead.json)"),
+    ErrorSpec("GW_FOLDER_FILE_TOO_LARGE", "发件目录中的文件超过上限 {limit} 字节", "the file in the outgoing folder exceeds the limit of {limit} bytes"),
 )
 
 CATALOGUE: dict[str, ErrorSpec] = {spec.code: spec for spec in _SPECS}

@@ -31,7 +31,12 @@ def test_liandong_demo_runs_the_whole_story_and_stops_cleanly():
     # the manual desk (issue 13): the console's address, the demo accounts, the clerk's answer
     assert "/console/login" in out and "demo accounts" in out
     assert "the clerk's receipt" in out and "M1 PartiallyExecuted" in out
+    # the housing fund centre, served only through its gateway by curl and jq, answered the
+    # court's query and freeze and the release at case completion: three sealed receipts
+    assert "housing fund centre (curl and jq through its gateway, no Python): 3 sealed receipts" in out
     assert elapsed < 60, f"the demo took {elapsed:.0f} s"
     # every process it started was stopped: no Mosquitto of the demo is left behind
     leftover = subprocess.run(["pgrep", "-f", "liandong-demo-"], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
+    script = subprocess.run(["pgrep", "-f", "broker/demo/housing_fund.sh"], capture_output=True, text=True)
+    assert script.stdout.strip() == ""  # nor the curl unit's script

@@ -1,9 +1,11 @@
 """A whole network on this machine: Mosquitto with the generated TLS configuration, the hub on
-SQLite, every reference adapter, three courts and the linkage office — for ``liandong demo``.
+SQLite, every reference adapter, three courts and the linkage office, and a housing fund centre
+served only through its gateway by a curl script (:mod:`broker.demo.curl_unit`) — for ``liandong demo``.
 
 Everything is started from the example PKI and registry (``certs-example/``,
 ``examples/network.yaml``) with its state in one working directory, and stopped again by
-:meth:`LocalNetwork.stop` (the only child process is Mosquitto; the rest runs in this process).
+:meth:`LocalNetwork.stop` (the child processes are Mosquitto, and the housing fund centre's gateway
+and script; the rest runs in this process).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from broker.court import CourtClient
+from broker.demo.curl_unit import CurlUnit
 from broker.hub.service import Hub
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
 from broker.registry import Registry, load_registry
@@ -31,6 +34,7 @@ POLICE = "11445300MB00000046"
 REGISTRY = "12445300MB00000056"
 MARKET = "11445300MB0000006C"
 CREDIT = "11100000MB0000007D"
+HOUSING_FUND = "12445300MB0000010P"  # 云浮市住房公积金管理中心: curl and jq through its gateway
 
 
 class Recorder:
@@ -114,6 +118,7 @@ class LocalNetwork:
         registry_file = registry_with_suites(workdir / "registry", ["sm2"])
         return cls(workdir, clock_start, load_registry(registry_file), registry_file=registry_file, seals=EXAMPLE_SM2_CERTS)
     desk: Any = None  # broker.demo.desk.Desk once a unit is served by the console's manual desk
+    curl_unit: CurlUnit | None = None
 
     @property
     def office(self) -> Party:
@@ -154,6 +159,12 @@ class LocalNetwork:
         for name in ("bank", "realestate", "police", "market", "credit"):
             self.start_adapter(name)
         on_step("adapters: bank, real-estate registry, public security, market regulation, credit platform")
+        self.curl_unit = CurlUnit(self._unit_config(HOUSING_FUND), self.workdir / "housing-fund")
+        self.curl_unit.start()
+        on_step(
+            f"housing fund centre: its gateway on {self.curl_unit.base}, answered by a shell script "
+            "with curl and jq (no Python)"
+        )
 
     def start_adapter(self, name: str) -> Any:
         from adapters.sdk import AdapterService, ExecutionSettings, load_adapter, load_adapter_config
@@ -197,6 +208,9 @@ class LocalNetwork:
         if self.desk is not None:
             self.desk.stop()
             self.desk = None
+        if self.curl_unit is not None:
+            self.curl_unit.stop()
+            self.curl_unit = None
         for name in list(self.adapters):
             self.stop_adapter(name)
         for party in self.parties.values():

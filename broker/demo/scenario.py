@@ -15,12 +15,32 @@ from uuid import UUID
 
 from rich.console import Console
 
-from broker.demo.network import BANK, COURT_A, COURT_B, COURT_C, CREDIT, MARKET, POLICE, REGISTRY, LocalNetwork, Party
-from broker.documents.bodies import EntrustmentFeedback, PunishmentEntry, PunishmentReport, ReleaseNotice
+from broker.demo.network import (
+    BANK,
+    COURT_A,
+    COURT_B,
+    COURT_C,
+    CREDIT,
+    HOUSING_FUND,
+    MARKET,
+    POLICE,
+    REGISTRY,
+    LocalNetwork,
+    Party,
+)
+from broker.documents.bodies import (
+    AssistanceNotice,
+    EntrustmentFeedback,
+    PunishmentEntry,
+    PunishmentReport,
+    QueryNotice,
+    ReleaseNotice,
+)
 from broker.documents.catalogue import RELEASABLE
-from broker.documents.common import MeasureRef, RulingRef
+from broker.documents.common import FundAccount, MeasureRef, Period, RulingRef
 from broker.documents.document import Document, now
-from broker.documents.measures import Release, ReleaseReason
+from broker.documents.measures import HousingFundFreeze, Release, ReleaseReason
+from broker.documents.queries import Query, QueryKind
 from broker.restamp import restamp
 from broker.sandbox import ROOT
 from broker.transport import topics
@@ -104,6 +124,7 @@ class Scenario:
         self.step("查封不动产 — seizures at the registry, with a review suggestion", self.seizures)
         self.step("公安协助 — exit restriction, vehicle seizure, locating the debtor; a lead report", self.police)
         self.step("股权冻结并公示 — equity freeze with publicity", self.equity)
+        self.step("住房公积金 — a query and a freeze at the housing fund centre, answered by curl through its gateway", self.housing_fund)
         self.step("失信被执行人名单 — listing, correction, a wrongful listing revoked, restriction order", self.listing)
         self.step("事项委托 — court-to-court entrustment and its feedback", self.entrustment)
         self.step("司法建议与惩戒反馈 — a judicial suggestion and a quarterly punishment report", self.suggestion)
@@ -176,6 +197,50 @@ class Scenario:
         receipt = self.receipt(self.a, document_id)
         published = [r.publicity_date for r in receipt.body.results if getattr(r, "publicity_date", None)]
         return f"{self.statuses(receipt)}; publicised {published[0].isoformat() if published else '—'}"
+
+    def housing_fund(self) -> str:
+        """The centre has no Python: its shell script reads the gateway's inbox with curl and
+        answers; the gateway seals the receipts (004 art. 29: housing fund queried, frozen)."""
+        bank_notice = example("AssistanceNotice")
+        subject = bank_notice.body.measures[0].subject  # 陈国强
+        officers = bank_notice.header.officers
+        query = Document.create(
+            QueryNotice(queries=[Query(query_id="Q1", kind=QueryKind.HOUSING_FUND, subject=subject)]),
+            sender=COURT_A,
+            recipient=HOUSING_FUND,
+            case_number=CASE_A,
+            officers=officers,
+        )
+        query_id = self.publish(self.a, query)
+        self.notices[query_id] = query
+        found = self.receipt(self.a, query_id)
+        record = found.body.results[0].records[0]
+        today = now().date()
+        freeze = Document.create(
+            AssistanceNotice(
+                ruling=bank_notice.body.ruling,
+                measures=[
+                    HousingFundFreeze(
+                        measure_id="M1",
+                        subject=subject,
+                        account=FundAccount(account_number=record.account.account_number),
+                        amount=record.balance,
+                        period=Period(start=today, end=today + timedelta(days=364)),
+                    )
+                ],
+            ),
+            sender=COURT_A,
+            recipient=HOUSING_FUND,
+            case_number=CASE_A,
+            officers=officers,
+        )
+        freeze_id = self.publish(self.a, freeze)
+        self.notices[freeze_id] = freeze
+        frozen = self.receipt(self.a, freeze_id)
+        return (
+            f"query: {self.statuses(found)} (balance {record.balance.value} {record.balance.currency}); "
+            f"freeze: {self.statuses(frozen)} — both receipts built and sealed by the centre's gateway"
+        )
 
     def listing(self) -> str:
         # The platform's example data already lists 陈国强 in this case; the court now lists his

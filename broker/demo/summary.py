@@ -11,7 +11,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from broker.checking import DocumentChecker
-from broker.demo.network import LocalNetwork
+from broker.demo.network import HOUSING_FUND, LocalNetwork
 from broker.demo.scenario import CASE_A, CASE_B
 from broker.documents.catalogue import DIRECTIONS
 from broker.documents.document import CHINA_TZ
@@ -29,6 +29,12 @@ def verify_everything(net: LocalNetwork) -> tuple[int, int, collections.Counter[
     stores += [service.unit.store for service in net.adapters.values()]
     if net.desk is not None:  # the bank's store, now the desk's (its adapter stopped)
         stores.append(net.desk.runtime.store)
+    opened = []
+    if net.curl_unit is not None:  # the curl unit's gateway keeps its store in a file of the demo's folder
+        from broker.transport.store import UnitStore
+
+        opened.append(UnitStore(net.curl_unit.store))
+        stores += opened
     verified = total = 0
     types: collections.Counter[str] = collections.Counter()
     for store in stores:
@@ -41,6 +47,8 @@ def verify_everything(net: LocalNetwork) -> tuple[int, int, collections.Counter[
             if checked.verified is not None and not problems:
                 verified += 1
                 types[entry.doc_type] += 1
+    for store in opened:
+        store.close()
     return verified, total, types
 
 
@@ -91,6 +99,11 @@ def summary(net: LocalNetwork) -> dict[str, Any]:
         )
         rejected = conn.execute(select(rejections.c.id)).all()
         rows = conn.execute(select(deadlines)).all()
+        curl_receipts = conn.execute(
+            select(documents.c.document_id).where(
+                documents.c.sender == HOUSING_FUND, documents.c.doc_type == "ExecutionReceipt"
+            )
+        ).all()
     on_time = sum(1 for r in rows if r.answered_at is not None and r.answered_at <= r.due_at)
     late = sum(1 for r in rows if r.answered_at is not None and r.answered_at > r.due_at)
     return {
@@ -101,6 +114,7 @@ def summary(net: LocalNetwork) -> dict[str, Any]:
         "late": late,
         "open": sum(1 for r in rows if r.state == "open"),
         "chain": ledger.verify(),
+        "curl_receipts": len(curl_receipts),
     }
 
 
@@ -123,6 +137,10 @@ def print_summary(net: LocalNetwork, console: Console, verified: tuple[int, int,
         f"  document types used: {len(seen)} of {len(DIRECTIONS)}; rejected payloads: {facts['rejected']}; "
         f"deadlines watched: {facts['deadlines']} ({facts['on_time']} answered on time, {facts['late']} late, "
         f"{facts['open']} open)"
+    )
+    console.print(
+        f"  housing fund centre (curl and jq through its gateway, no Python): "
+        f"{facts['curl_receipts']} sealed receipts through the hub"
     )
     console.print(
         f"  seals checked again: {ok} of {total} documents received verify; "

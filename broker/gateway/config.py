@@ -155,17 +155,39 @@ class DeadlineSide(Section):
     )
 
 
+class FoldersSide(Section):
+    """Folders for the smallest units (:mod:`broker.gateway.folders`, docs/gateway.md section 9):
+    a file dropped in ``outgoing`` is checked, sealed and sent; each document that arrives is
+    written into ``incoming``. Either may be left out."""
+
+    outgoing: Path | None = Field(
+        None, description="watched: documents and answers to send; sent/ and failed/ are made inside it"
+    )
+    incoming: Path | None = Field(None, description="each arriving document is written here (XML, JSON, PDF)")
+    pdf: bool = Field(
+        True, description="also <id>.pdf for each arriving document, when broker.render is installed (it costs CPU)"
+    )
+    poll_seconds: float = Field(1.0, gt=0, description="how often both folders are looked at")
+    settle_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="a file changed more recently than this is left for the next look (it may still be written)",
+    )
+
+
 class GatewayConfig(UnitConfig):
-    """``liandong gateway run --config gateway.yaml``: the unit's settings plus ``http``."""
+    """``liandong gateway run --config gateway.yaml``: the unit's settings plus ``http`` (and
+    ``folders``, when the unit also works through folders)."""
 
     http: HttpSide
     deadlines: DeadlineSide = Field(
         default_factory=DeadlineSide, description="the policy and calendar behind the 'overdue' state"
     )
+    folders: FoldersSide | None = None
 
     def unit_config(self) -> UnitConfig:
         """The unit part alone: what the court client and the transport are given."""
-        return UnitConfig.model_validate(self.model_dump(exclude={"http", "deadlines"}))
+        return UnitConfig.model_validate(self.model_dump(exclude={"http", "deadlines", "folders"}))
 
 
 def load_gateway_config(path: str | Path) -> GatewayConfig:

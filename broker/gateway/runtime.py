@@ -9,6 +9,7 @@ from broker.court import CourtClient
 from broker.gateway.audit import AuditLog
 from broker.gateway.config import GatewayConfig
 from broker.gateway.deadlines import DeadlineView
+from broker.gateway.folders import FolderWorker
 from broker.gateway.inbox import InboxReader
 from broker.gateway.operations import GatewayMetrics
 from broker.gateway.state import GatewayState
@@ -35,6 +36,8 @@ class GatewayRuntime:
     deadlines: DeadlineView
     webhook: WebhookSender | None = field(default=None)
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    folders: FolderWorker | None = field(default=None)
+    """The outgoing and incoming folders (:mod:`broker.gateway.folders`), when configured."""
 
     @classmethod
     def build(cls, config: GatewayConfig) -> GatewayRuntime:
@@ -45,7 +48,7 @@ class GatewayRuntime:
         sender = WebhookSender(hook, config.store, state, metrics.webhook_failures.inc) if hook else None
         metrics.watch(lambda: client.unit.connected, sender.pending if sender else None)
         registry = load_registry(config.registry)
-        return cls(
+        runtime = cls(
             config=config,
             client=client,
             # drafts are checked without a seal (signed=False): XSD, header, business rules with
@@ -60,6 +63,9 @@ class GatewayRuntime:
             webhook=sender,
             metrics=metrics,
         )
+        if config.folders is not None:
+            runtime.folders = FolderWorker(runtime, config.folders)
+        return runtime
 
     @property
     def unit(self) -> str:
@@ -73,8 +79,12 @@ class GatewayRuntime:
         self.client.start(timeout)
         if self.webhook is not None:
             self.webhook.start()
+        if self.folders is not None:
+            self.folders.start()
 
     def stop(self) -> None:
+        if self.folders is not None:  # before the session and store it sends through are closed
+            self.folders.stop()
         if self.webhook is not None:  # before the state it writes its cursor to is closed
             self.webhook.stop()
         self.client.stop()

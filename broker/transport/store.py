@@ -48,6 +48,9 @@ CREATE TABLE IF NOT EXISTS sent (
 );
 CREATE INDEX IF NOT EXISTS sent_state ON sent(state);
 CREATE INDEX IF NOT EXISTS sent_digest ON sent(digest);
+-- the gateway's events find the document each hub answer settled by it (broker/gateway/inbox.py):
+-- without the index SQLite builds a temporary one for every query, twenty times a second per stream
+CREATE INDEX IF NOT EXISTS sent_answer ON sent(answer_id);
 """
 
 
