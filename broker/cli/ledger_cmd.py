@@ -6,8 +6,9 @@ Output carries ids, types, codes, digests and times only, never document content
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn, Optional, TypeVar
 
 import typer
 from rich.table import Table
@@ -29,6 +30,8 @@ UrlOpt = Annotated[
 ConfigOpt = Annotated[
     Optional[Path], typer.Option("--config", help="the hub's configuration: its ledger section is used", exists=True)
 ]
+T = TypeVar("T")
+
 SchemaOpt = Annotated[Optional[str], typer.Option("--schema", help="PostgreSQL schema holding the ledger")]
 
 
@@ -69,16 +72,24 @@ def _cannot_read(exc: SQLAlchemyError) -> NoReturn:
     raise typer.Exit(2) from None
 
 
-def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None) -> None:
-    """Check every audit hash chain, every anchor and the stored evidence; print every chain's
-    head. Exit 0 when intact, 1 otherwise."""
+def _with_ledger(url: str | None, schema: str | None, config: Path | None, act: Callable[[Ledger], T]) -> T:
+    """``act(ledger)`` on the ledger these options name, closed afterwards; a ledger that refuses
+    (``LedgerError``) or cannot be read exits 2 with the reason."""
     ledger = _open(url, schema, config)
     try:
-        report = ledger.verify()
+        return act(ledger)
+    except LedgerError as exc:
+        _ledger_error(exc)
     except SQLAlchemyError as exc:
         _cannot_read(exc)
     finally:
         ledger.close()
+
+
+def verify(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None) -> None:
+    """Check every audit hash chain, every anchor and the stored evidence; print every chain's
+    head. Exit 0 when intact, 1 otherwise."""
+    report = _with_ledger(url, schema, config, Ledger.verify)
     head = f"head seq {report.head_seq} hash {report.head_hash}"
     rows = _rows(report)
     if report.ok:
@@ -118,15 +129,7 @@ def migrate(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = No
     with --partition, new entries go to chains by court or case. Run with the hubs stopped."""
     from broker.hub.ledger.migrate import migrate as run_migration
 
-    ledger = _open(url, schema, config)
-    try:
-        done = run_migration(ledger, partition)
-    except LedgerError as exc:
-        _ledger_error(exc)
-    except SQLAlchemyError as exc:
-        _cannot_read(exc)
-    finally:
-        ledger.close()
+    done = _with_ledger(url, schema, config, lambda ledger: run_migration(ledger, partition))
     what = f"moved {done.entries} entries to chain main" if done.entries else "already a ledger of chains"
     parted = f"; new entries partitioned by {done.partition}" if done.partition not in (None, "single") else ""
     out.print(f"[green]migrated[/green]: {what}; head seq {done.head_seq} hash {done.head_hash}{parted}")
@@ -135,15 +138,7 @@ def migrate(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = No
 def anchor(url: UrlOpt = None, schema: SchemaOpt = None, config: ConfigOpt = None) -> None:
     """Write an anchor entry binding every chain's head now; print its hash (the value to record
     or publish outside)."""
-    ledger = _open(url, schema, config)
-    try:
-        entry = ledger.anchor()
-    except LedgerError as exc:
-        _ledger_error(exc)
-    except SQLAlchemyError as exc:
-        _cannot_read(exc)
-    finally:
-        ledger.close()
+    entry = _with_ledger(url, schema, config, Ledger.anchor)
     if entry is None:
         out.print("no chain moved since the last anchor (or the ledger is empty): nothing written")
         return
@@ -177,13 +172,7 @@ def show(
     config: ConfigOpt = None,
 ) -> None:
     """Show one document's story: its audit entries and those of its receipts, replies and notices."""
-    ledger = _open(url, schema, config)
-    try:
-        entries = ledger.story(document_id)
-    except SQLAlchemyError as exc:
-        _cannot_read(exc)
-    finally:
-        ledger.close()
+    entries = _with_ledger(url, schema, config, lambda ledger: ledger.story(document_id))
     if not entries:
         err.print(f"no audit entries for document {document_id}")
         raise typer.Exit(1)
