@@ -189,6 +189,17 @@ def bad_subject_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate
     return _resign(cert.public_bytes(serialization.Encoding.DER), tbs, tbs.replace(name, name[:-2] + b"\xff\xfe"))
 
 
+def duplicate_extension_certificate(key: ec.EllipticCurvePrivateKey) -> x509.Certificate:
+    """A certificate of the example CA with two KeyUsage extensions (its ExtendedKeyUsage's OID
+    turned into KeyUsage's, the same length): cryptography raises DuplicateExtension, no ValueError
+    (found by tests/test_fuzz_checker.py)."""
+    cert = seal_certificate(key.public_key())
+    tbs = cert.tbs_certificate_bytes
+    eku, ku = bytes.fromhex("0603551d25"), bytes.fromhex("0603551d0f")  # 2.5.29.37, 2.5.29.15
+    assert tbs.count(eku) == 1 and tbs.count(ku) == 1
+    return _resign(cert.public_bytes(serialization.Encoding.DER), tbs, tbs.replace(eku, ku))
+
+
 def signer(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, cert: x509.Certificate) -> DocumentSigner:
     ca, _ = _issuing_ca()
     return DocumentSigner(key, cert, [ca])
@@ -203,6 +214,17 @@ def _malformed_extension(oid: x509.ObjectIdentifier) -> DocumentSigner:
     key = ec.generate_private_key(ec.SECP256R1())
     # an OCTET STRING where the extension's own structure belongs
     return signer(key, seal_certificate(key.public_key(), replace={oid: b"\x04\x03abc"}))
+
+
+def _duplicate_extension_seal() -> bytes:
+    # DocumentSigner reads the certificate's extensions, so the document is sealed with a good
+    # certificate for the same key and the bad one put in its place in KeyInfo (see _bad_subject)
+    key = ec.generate_private_key(ec.SECP256R1())
+    raw = sealed(unsigned(), signer(key, seal_certificate(key.public_key())))
+    bad = duplicate_extension_certificate(key).public_bytes(serialization.Encoding.DER)
+    start = raw.index(b"<ds:X509Certificate>") + len(b"<ds:X509Certificate>")
+    end = raw.index(b"</ds:X509Certificate>", start)
+    return raw[:start] + base64.encodebytes(bad) + raw[end:]
 
 
 def _sm2_seal() -> DocumentSigner:
@@ -299,6 +321,7 @@ CLASSES: tuple[Hostile, ...] = (
         _sealed_by(lambda: _malformed_extension(ExtensionOID.EXTENDED_KEY_USAGE)),
         "CERT_EXTENSION_MALFORMED",
     ),
+    Hostile("two KeyUsage extensions", _duplicate_extension_seal, "CERT_EXTENSION_MALFORMED"),
     Hostile("subject name not valid UTF-8", _bad_subject, "CERT_NAME_MALFORMED"),
     Hostile("certificate of X.509 version 38", _unknown_version, "CERT_MALFORMED"),
     Hostile("IssuedAt in year 9999", _notice_with("/ld:Document/ld:Header/ld:IssuedAt", YEAR_9999), "DOC_TIME_OUT_OF_RANGE"),

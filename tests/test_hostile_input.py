@@ -84,6 +84,7 @@ def test_the_messages_name_what_is_wrong(checker: DocumentChecker, built: dict[s
     assert "SM2" in message("curve SM2 (unknown to cryptography)", "CERT_KEY_INVALID")
     for extension in ("KeyUsage", "BasicConstraints", "ExtendedKeyUsage"):
         assert f" {extension} extension" in message(f"malformed {extension}", "CERT_EXTENSION_MALFORMED")
+    assert " KeyUsage extension" in message("two KeyUsage extensions", "CERT_EXTENSION_MALFORMED")
     text = message("IssuedAt in year 9999", "DOC_TIME_OUT_OF_RANGE")
     assert "Header/IssuedAt" in text and "1800" in text and "2199" in text
 

@@ -57,7 +57,7 @@ def _check_ca(ca: x509.Certificate, below: int, at: datetime) -> None:
     """``ca`` may issue a chain with ``below`` CA certificates under it (self-issued aside)."""
     try:
         extensions = ca.extensions
-    except ValueError:
+    except (ValueError, x509.DuplicateExtension):
         raise _untrusted("a CA certificate of the chain has a malformed extension") from None
     try:
         bc = extensions.get_extension_for_class(x509.BasicConstraints)
@@ -78,7 +78,11 @@ def _check_ca(ca: x509.Certificate, below: int, at: datetime) -> None:
 
 
 def _check_critical(cert: x509.Certificate) -> None:
-    for ext in cert.extensions:
+    try:
+        extensions = cert.extensions
+    except (ValueError, x509.DuplicateExtension):
+        raise _untrusted("a certificate of the chain has a malformed extension") from None
+    for ext in extensions:
         if ext.critical and ext.oid not in _UNDERSTOOD:
             raise _untrusted(f"unknown critical extension {ext.oid.dotted_string}")
 

@@ -35,7 +35,7 @@ from cryptography.x509 import verification as xv
 from broker.errors import LiandongError, problem
 from broker.logs import event
 from broker.signing import sm2, sm2_chain
-from broker.signing.certificate_der import malformed_extension, public_key_curve
+from broker.signing.certificate_der import extension_name, malformed_extension, public_key_curve
 from broker.signing.keys import load_certificates
 from broker.signing.profile import ALLOWED_CURVES, DOCUMENT_SIGNING_EKU, MIN_RSA_BITS
 
@@ -130,6 +130,8 @@ def _extensions(cert: x509.Certificate) -> x509.Extensions:
         return cert.extensions
     except ValueError:
         raise _fail("CERT_EXTENSION_MALFORMED", extension=malformed_extension(cert)) from None
+    except x509.DuplicateExtension as exc:  # RFC 5280 4.2: an extension appears at most once
+        raise _fail("CERT_EXTENSION_MALFORMED", extension=extension_name(exc.oid.dotted_string)) from None
 
 
 def check_key_usage(cert: x509.Certificate) -> None:
