@@ -176,6 +176,8 @@ def test_a_freeze_through_two_gateways_is_sealed_sm2_and_verifies(sm2_network):
             "the court to see the receipt",
         )
         [receipt] = status["answers"]
+        page = court.get(f"/v1/documents/{document_id}/html")  # the 文书 with the gateway's own verdict
+        assert page.status == 200 and "seal verifies" in page.body.decode(), page.body[-2000:]
         handed_out = {
             "notice": bank.get(item["xml_url"]).body,
             "service-receipt": court.get(status["service"]["xml_url"]).body,
