@@ -139,6 +139,7 @@ _SPECS: tuple[ErrorSpec, ...] = (
     ErrorSpec("PKI_CSR_CODE_MISMATCH", "证书请求所载单位代码 {unit_code} 与预期的 {expected} 不一致", "the certificate request names unit {unit_code}, not the expected {expected}"),
     ErrorSpec("PKI_CSR_KEY", "证书请求的公钥类型不受支持（{detail}）：只接受 P-256 或 RSA", "the certificate request's key is not supported ({detail}): P-256 or RSA only", "docs/signature-profile.md"),
     ErrorSpec("PKI_CA_MISSING", "缺少签发证书的 CA 文件：{files}", "the issuing CA's files are missing: {files}"),
+    ErrorSpec("PKI_CA_SUITE", "印章 CA {ca} 签发 {ca_suite} 证书，与所选算法套件 {suite} 不符（SM2 印章请用 --seal-ca 指定 SM2 CA）", "the seal CA {ca} issues {ca_suite} certificates, not {suite} (for SM2 seals name the SM2 CA with --seal-ca)", "docs/signature-profile.md 4.7"),
     ErrorSpec("PKI_FILE_EXISTS", "文件 {path} 已存在，不予覆盖", "{path} exists already and is not overwritten"),
     # --- routing and hub -----------------------------------------------------------------------------
     ErrorSpec("ROUTE_SENDER_MISMATCH", "发送方 {sender} 与发布客户端 {client_unit} 不一致", "the sender {sender} is not the publishing client {client_unit}"),

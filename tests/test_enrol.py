@@ -25,13 +25,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from typer.testing import CliRunner
 
+from broker.checking import DocumentChecker
 from broker.cli.main import app
 from broker.documents.identifiers import make_uscc
 from broker.errors import CATALOGUE
 from broker.hub.registry_reload import RegistryWatch
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
 from broker.registry import load_registry
-from broker.signing import DocumentSigner, issuing
+from broker.sandbox import EXAMPLE_SM2_CERTS, registry_with_suites
+from broker.signing import DocumentSigner, TrustStore, issuing, sm2
+from broker.signing.suites import SM2_SM3
 from tests.network import (
     COURT,
     HUB,
@@ -364,6 +367,51 @@ def test_enrol_refuses_before_writing_any_file(network_copy):
             "--region", "445300", "--out", str(pki / "units" / "x"), *[x for kv in args.items() for x in kv],
         )  # fmt: skip
         assert result.exit_code == 2 and code in result.output, result.output
+        assert not (pki / "units").exists()
+        assert registry.read_bytes() == before
+
+
+def test_enrol_sm2_seal_from_the_sm2_ca_and_tls_from_the_tls_ca(network_copy):
+    """``--suite sm2`` (issue 15, docs/signature-profile.md 4.7): the seal is an SM2 key certified
+    by the SM2 CA and travels with that CA's chain; the broker login stays P-256 from the TLS CA.
+    The new unit's seal verifies on an SM2-only network that has just listed it."""
+    registry, pki = network_copy
+    unit = pki / "units" / NEW
+    result = cli(
+        "pki", "enrol", "--registry", str(registry), "--ca", str(CERTS), "--seal-ca", str(EXAMPLE_SM2_CERTS),
+        "--suite", "sm2", "--code", NEW, "--name", NEW_NAME, "--kind", "Bank", "--region", "445300", "--out", str(unit),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    seal = x509.load_pem_x509_certificate((unit / "sign.pem").read_bytes())
+    assert sm2.is_sm2_certificate_key(seal) and seal.signature_algorithm_oid == sm2.SM2_WITH_SM3_OID
+    assert seal.issuer == issuing.CertificateAuthority.load(EXAMPLE_SM2_CERTS).cert.subject
+    assert (unit / "chain.pem").read_bytes() == (EXAMPLE_SM2_CERTS / "chain.pem").read_bytes()
+    tls = x509.load_pem_x509_certificate((unit / "tls.pem").read_bytes())
+    assert tls.issuer == issuing.CertificateAuthority.load(CERTS).cert.subject
+    assert isinstance(tls.public_key(), ec.EllipticCurvePublicKey) and tls.public_key().curve.name == "secp256r1"
+    assert list(tls.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.CLIENT_AUTH
+    ]
+
+    signer = DocumentSigner.from_files(unit / "sign.key", unit / "sign.pem", unit / "chain.pem")
+    receipt = signer.sign(fresh("ExecutionReceipt", sender=NEW))
+    assert SM2_SM3.encode() in receipt
+    sm2_only = load_registry(registry_with_suites(pki / "sm2-net", ["sm2"], registry))
+    trust = TrustStore.from_files([EXAMPLE_SM2_CERTS / "root-ca.pem"], [EXAMPLE_SM2_CERTS / "crl.pem"])
+    checked = DocumentChecker(trust, sm2_only).check(receipt)
+    assert checked.ok, checked.codes
+
+
+def test_enrol_sm2_refuses_a_seal_ca_of_another_suite_before_writing_any_file(network_copy):
+    registry, pki = network_copy
+    before = registry.read_bytes()
+    for extra in (["--suite", "sm2"], ["--seal-ca", str(EXAMPLE_SM2_CERTS)]):  # no SM2 CA; an SM2 CA, P-256 seal
+        result = cli(
+            "pki", "enrol", "--registry", str(registry), "--ca", str(CERTS), "--code", NEW, "--name", NEW_NAME,
+            "--kind", "Bank", "--region", "445300", "--out", str(pki / "units" / "x"), *extra,
+        )  # fmt: skip
+        assert result.exit_code == 2 and "PKI_CA_SUITE" in result.output, result.output
+        assert "印章 CA" in result.output
         assert not (pki / "units").exists()
         assert registry.read_bytes() == before
 

@@ -5,6 +5,7 @@
     liandong pki issue DIR/sign.csr --ca certs/ --usage seal --code C -o DIR/sign.pem
     liandong pki register --registry R --code C --name N --kind HousingFund --region 445300
     liandong pki enrol --registry R --ca certs/ --code C --name N --kind K --region 445300 --out DIR
+    liandong pki enrol ... --suite sm2 --seal-ca certs/sm2/   # an SM2 seal; TLS from --ca
 
 ``enrol`` does all of it; then ``kill -HUP`` the broker (``liandong broker run`` rewrites its
 ACL) — the hub sees the registry change by itself. See docs/deployment.md, "Enrolling a unit".
@@ -16,7 +17,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -181,10 +182,23 @@ def enrol(
     region: RegionOpt,
     out_dir: Annotated[Path, typer.Option("--out", help="the unit's folder: sign.*, tls.*, chain.pem")],
     force: ForceOpt = False,
+    suite: Annotated[
+        str, typer.Option("--suite", help="the seal's algorithm: ecdsa-p256 or sm2 (SM2/SM3; TLS stays P-256)")
+    ] = "ecdsa-p256",
+    seal_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--seal-ca",
+            help="PKI folder of the CA that issues the seal (default: --ca); "
+            "for --suite sm2 the SM2 CA, like certs-example/sm2",
+        ),
+    ] = None,
 ) -> None:
     """The whole flow: keys and requests, both certificates, the CA chain, the registry entry."""
+    if suite not in ("ecdsa-p256", "sm2"):
+        raise typer.BadParameter("ecdsa-p256 or sm2", param_hint="--suite")
     try:
-        enrol_unit(registry, ca, code, name, kind, region, out_dir, force)
+        enrol_unit(registry, ca, code, name, kind, region, out_dir, force, suite=suite, seal_ca=seal_ca)
     except LiandongError as exc:
         fail(exc)
     out.print(
@@ -193,22 +207,45 @@ def enrol(
 
 
 def enrol_unit(
-    registry: Path, ca: Path, code: str, name: str, kind: str, region: str, folder: Path, force: bool = False
+    registry: Path,
+    ca: Path,
+    code: str,
+    name: str,
+    kind: str,
+    region: str,
+    folder: Path,
+    force: bool = False,
+    *,
+    suite: str = "ecdsa-p256",
+    seal_ca: Path | None = None,
 ) -> None:
-    """Everything is checked (code, kind, duplicate, CA files) before the first file is written."""
+    """Everything is checked (code, kind, duplicate, CA files, the seal CA's suite) before the
+    first file is written.
+
+    ``suite`` ``sm2`` (docs/signature-profile.md 4.7): the seal is an SM2 key certified by
+    ``seal_ca`` (an SM2 CA, like certs-example/sm2) and ``chain.pem`` is that CA's chain, which
+    the seal travels with; the TLS certificate still comes from ``ca`` (the MQTT link stays TLS
+    with P-256 or RSA, TLCP is out of scope)."""
     entry = {"code": code, "name": name, "kind": kind, "region": region}
     issuing.make_request(issuing.new_key(), code, name, "seal")  # PKI_CODE_INVALID first
     check_new_unit(load_registry(registry), entry)
-    authority = issuing.CertificateAuthority.load(ca)
-    if not (ca / "chain.pem").is_file():
-        raise LiandongError.of("PKI_CA_MISSING", files=str(ca / "chain.pem"))
-    make_keys(code, name, folder, force)
+    seal_ca = seal_ca or ca
+    authorities = {"tls": issuing.CertificateAuthority.load(ca), "seal": issuing.CertificateAuthority.load(seal_ca)}
+    for folder_ca in {ca, seal_ca}:
+        if not (folder_ca / "chain.pem").is_file():
+            raise LiandongError.of("PKI_CA_MISSING", files=str(folder_ca / "chain.pem"))
+    ca_suite = "sm2" if sm2.is_sm2_private_key(authorities["seal"].key) else "rsa/ecdsa-p256"
+    if (ca_suite == "sm2") != (suite == "sm2"):  # found now, not by `issue` after the keys were written
+        raise LiandongError.of("PKI_CA_SUITE", ca=str(seal_ca), ca_suite=ca_suite, suite=suite)
+    make_keys(code, name, folder, force, suite)
     for usage, stem in (("seal", "sign"), ("tls", "tls")):
         csr = issuing.load_request((folder / f"{stem}.csr").read_bytes(), str(folder / f"{stem}.csr"))
         _write(
-            folder / f"{stem}.pem", issuing.pem(issuing.issue(csr, authority, usage, expect_code=code)), force
-        )  # type: ignore[arg-type]
-    shutil.copyfile(ca / "chain.pem", folder / "chain.pem")
+            folder / f"{stem}.pem",
+            issuing.pem(issuing.issue(csr, authorities[usage], usage, expect_code=code)),  # type: ignore[arg-type]
+            force,
+        )
+    shutil.copyfile(seal_ca / "chain.pem", folder / "chain.pem")  # the seal's chain (SealFiles.chain)
     add_unit(registry, entry)
     err.print(f"added {code} ({kind}) to {registry}")
 
