@@ -12,10 +12,11 @@ from broker.documents.catalogue import DIRECTIONS
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_liandong_demo_runs_the_whole_story_and_stops_cleanly():
+def test_liandong_demo_runs_the_whole_story_and_stops_cleanly(tmp_path: Path):
+    workdir = tmp_path / "demo"  # its own folder: what it leaves running is told from other tests'
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "broker.cli.main", "demo"],
+        [sys.executable, "-m", "broker.cli.main", "demo", "--workdir", str(workdir)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -36,7 +37,7 @@ def test_liandong_demo_runs_the_whole_story_and_stops_cleanly():
     assert "housing fund centre (curl and jq through its gateway, no Python): 3 sealed receipts" in out
     assert elapsed < 60, f"the demo took {elapsed:.0f} s"
     # every process it started was stopped: no Mosquitto of the demo is left behind
-    leftover = subprocess.run(["pgrep", "-f", "liandong-demo-"], capture_output=True, text=True)
+    leftover = subprocess.run(["pgrep", "-f", str(workdir)], capture_output=True, text=True)
     assert leftover.stdout.strip() == ""
     script = subprocess.run(["pgrep", "-f", "broker/demo/housing_fund.sh"], capture_output=True, text=True)
     assert script.stdout.strip() == ""  # nor the curl unit's script
