@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from broker.console import AccountStore, create_console
 from broker.console.oversight import LedgerView
+from broker.documents.document import CHINA_TZ
 from broker.gateway.app import create_app
 from broker.gateway.config import GatewayConfig
 from broker.gateway.runtime import GatewayRuntime
@@ -76,6 +77,10 @@ def _gateway_config(unit: str, port: int, var: Path) -> GatewayConfig:
         "audit_log": str(var / f"{unit}-audit.jsonl"),
         "tokens": [{"name": "unused", "sha256": "0" * 64, "scopes": ["read"]}],
     }
+    if unit == COURT2:
+        # the second court's deadline clock runs 40 days ahead: what nobody answered is overdue
+        # in its status without waiting (docs/gateway.md "Status")
+        data["deadlines"] = {"clock_start": (datetime.now(CHINA_TZ) + timedelta(days=40)).isoformat()}
     return GatewayConfig.model_validate(data)
 
 
@@ -605,3 +610,113 @@ def test_bad_input_gets_a_page_with_its_code_never_a_traceback(console, browser,
     login(browser, console, "officer")
     code, body = http_get(browser, f"{console.base}/u/{COURT}/compose?measures=abc")
     assert code == 200 and b'name="M1.kind"' in body  # a count it cannot read is one measure
+
+
+# --- the clerk's other answers; overdue and released on the court's pages ------------------------
+
+
+def post_form(browser, url: str, form: dict[str, str]) -> tuple[int, str, str]:
+    """POST a form with the browser's session and the page's CSRF token (no redirect followed):
+    status, body, Location."""
+    import re
+    import urllib.parse
+
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    _, body = http_get(browser, url.rsplit("/", 1)[0] if url.endswith(("/extension", "/review")) else url)
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(
+        url, data=urllib.parse.urlencode({"csrf_token": token, **form}).encode(), headers={"Cookie": cookie}
+    )
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as r:
+            return r.status, r.read().decode(), r.headers.get("Location", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers.get("Location", "")
+
+
+CASE2 = "（2026）粤5302执77号"
+
+
+@pytest.fixture(scope="module")
+def court2_freezes(console):
+    """Two freezes the second court published to the bank (through the gateway's submit path,
+    as the console's publish does), both served: one the clerk answers with an extension and a
+    review suggestion, one nobody answers (overdue by the court's clock, then released)."""
+    from broker.console.app import _freeze_notice
+    from broker.gateway import submit
+
+    rt = console.desks[COURT2]
+    ids = []
+    for n in (1, 2):
+        draft = _freeze_notice(rt, freeze_form(CaseNumber=CASE2, **{"M1.Amount.Value": f"{n}000.00"}), 1)
+        ids.append(submit.submit(rt, draft, "xml", f"test:court2:{n}").document_id)
+    deadline = time.monotonic() + WAIT
+    while not all(rt.store.get_sent(i).answer_id for i in ids) or not all(
+        console.desks[BANK].store.get_received(i) for i in ids
+    ):
+        assert time.monotonic() < deadline, "the second court's freezes were not served"
+        time.sleep(0.1)
+    return ids
+
+
+def test_the_clerk_sends_an_extension_notice_once_and_a_review_suggestion(console, browser, court2_freezes):
+    """In the browser: the clerk asks for more time with a reason and a proposed last day
+    (002 四.7); the sealed extension notice goes out once — the same form posted again sends
+    nothing more, another one is refused (GW_ANSWER_CONFLICT). Then a review suggestion
+    (001 第二十条), which the court's page shows beside it."""
+    extended, _ = court2_freezes
+    bank = console.desks[BANK]
+    before = len(bank.store.sent())
+    login(browser, console, "clerk")
+    page = f"{console.base}/u/{BANK}/inbox/{extended}"
+    browser.get(page)
+    proposed = (date.today() + timedelta(days=20)).isoformat()
+    fill(browser, {"extension.Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。", "extension.ProposedDeadline": proposed})
+    browser.find_element("id", "extension.item.M1").click()
+    shot(browser, "13-extension")
+    click(browser, "send-extension")
+    extension_id = browser.find_element("id", "extension-id").text
+    assert proposed in browser.find_element("id", "extension").text
+    assert not browser.find_elements("id", "extension-form")  # nothing more to send
+    browser.execute_script("document.getElementById('extension').scrollIntoView()")
+    shot(browser, "14-extension-sent")
+    assert [s.doc_type for s in bank.store.sent()[before:]] == ["ExtensionNotice"]
+
+    same = {"Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。", "ProposedDeadline": proposed, "item.M1": "1"}
+    code, _, location = post_form(browser, f"{page}/extension", same)
+    assert code == 303 and location.endswith("#extension")
+    assert len(bank.store.sent()) == before + 1  # the same form again: nothing more sent
+    code, body, _ = post_form(browser, f"{page}/extension", {**same, "ProposedDeadline": "2027-03-01"})
+    assert code == 409 and "GW_ANSWER_CONFLICT" in body and extension_id in body
+    code, body, _ = post_form(browser, f"{page}/review", {"Grounds": ""})
+    assert code == 422 and "Grounds" in body  # named on the form again, nothing sent
+    grounds = "该账户为社保基金专户，依法不得冻结，建议法院审查。"
+    form = {"Grounds": grounds, "item.M1": "1", "MeasureCarriedOut": "1"}
+    assert post_form(browser, f"{page}/review", form)[0] == 303
+    assert post_form(browser, f"{page}/review", form)[0] == 303
+    assert [s.doc_type for s in bank.store.sent()[before:]] == ["ExtensionNotice", "ReviewSuggestion"]
+
+    login(browser, console, "officer2")
+    court_page = f"{console.base}/u/{COURT2}/documents/{extended}"
+    wait_text(browser, court_page, grounds)
+    assert proposed in browser.find_element("id", "reply-ExtensionNotice").text
+    assert "已回执" not in browser.find_element("id", "state").text
+
+
+def test_the_officer_sees_overdue_then_released(console, browser, court2_freezes):
+    """Nobody answers the second freeze: by the court's clock it is overdue on the document's
+    and the case's pages; a release notice of its measure, published from the case's release
+    form, makes it released, with the release notice linked (001 art. 21)."""
+    _, forgotten = court2_freezes
+    login(browser, console, "officer2")
+    page = f"{console.base}/u/{COURT2}/documents/{forgotten}"
+    browser.get(page)
+    assert browser.find_element("id", "state").text == "已逾期" and browser.find_elements("id", "overdue")
+    shot(browser, "15-overdue")
+    click(browser, "case-link")
+    assert "已逾期" in browser.find_element("id", "case-documents").text

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.console import documents as docs
+from broker.console import replies
 from broker.console.accounts import ROLE_NAMES, AccountStore, Role, Session
 from broker.console.forms import complete, field_errors, fields_of, nested
 from broker.console.oversight import LedgerView
@@ -82,6 +83,10 @@ STATE_NAMES = {
     "answered": "已回执",
     "rejected": "被拒收",
     "received": "已收到",
+    # from the gateway's status (broker/gateway/status.py): the deadline passed with no result,
+    # every measure lifted by a release notice (001 art. 21)
+    "overdue": "已逾期",
+    "released": "已解除",
 }
 
 
@@ -449,7 +454,7 @@ def _routes(app: FastAPI, console: Console) -> None:
     @app.get("/u/{unit}/sent", response_class=HTMLResponse)
     def sent(request: Request, unit: str) -> Response:
         _, rt = _allow(console, request, unit, Role.OFFICER, Role.REVIEWER)
-        rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
+        rows = [docs.row(rt.store, s.document_id, rt.deadlines) for s in reversed(rt.store.sent())]
         rows = [r for r in rows if r["type"] not in ("ExecutionReceipt",)]
         return page(console, request, "sent.html", unit=unit, rows=rows)
 
@@ -457,8 +462,12 @@ def _routes(app: FastAPI, console: Console) -> None:
     def case(request: Request, unit: str, case: str) -> Response:
         me, rt = _allow(console, request, unit, *READERS)
         _audit(console, request, me, "view_case", case)
-        found = status.case_documents(rt.store, case)  # GW_NOT_FOUND: not a case of this unit
-        return page(console, request, "case.html", unit=unit, case=case, rows=found)
+        # GW_NOT_FOUND: not a case of this unit; with the gateway's deadlines: overdue, released
+        found = status.case_documents(rt.store, case, rt.deadlines)
+        releasable = me.account.role is Role.OFFICER and any(
+            r["direction"] == "out" and r["type"] == "AssistanceNotice" for r in found
+        )
+        return page(console, request, "case.html", unit=unit, case=case, rows=found, releasable=releasable)
 
     @app.get("/u/{unit}/documents", response_class=HTMLResponse)
     def documents(request: Request, unit: str) -> Response:
@@ -475,12 +484,18 @@ def _routes(app: FastAPI, console: Console) -> None:
     def document(request: Request, unit: str, document_id: str) -> Response:
         me, rt = _allow(console, request, unit, *READERS)
         _audit(console, request, me, "view", document_id)
-        state = status.document_status(rt.store, document_id)
+        state = status.document_status(rt.store, document_id, rt.deadlines)
         raw = status.sealed_xml(rt.store, document_id)
         receipts = [
             docs.receipt(rt.store, a["document_id"])
             for a in state.get("answers", [])
             if a["type"] == "ExecutionReceipt"
+        ]
+        # the unit's other answers: an extension moves the deadline, a review suggestion does not
+        replies_given = [
+            {**a, "view": docs.receipt(rt.store, a["document_id"])["view"]}
+            for a in state.get("answers", [])
+            if a["type"] in ("ExtensionNotice", "ReviewSuggestion")
         ]
         story = (
             console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
@@ -495,6 +510,7 @@ def _routes(app: FastAPI, console: Console) -> None:
             view=docs.view(view_of),
             seal=docs.seal(raw),
             receipts=receipts,
+            replies_given=replies_given,
             wenshu=docs.wenshu(rt, raw),
             chain=docs.chain(raw),
             story=story,
@@ -560,6 +576,30 @@ def _routes(app: FastAPI, console: Console) -> None:
         if done.new:
             rt.metrics.answered.inc()
         return RedirectResponse(f"{_base(request)}/u/{unit}/inbox/{document_id}", status_code=303)
+
+    @app.post("/u/{unit}/inbox/{document_id}/{kind}", response_class=HTMLResponse)
+    async def reply(request: Request, unit: str, document_id: str, kind: str) -> Response:
+        """An extension notice or a review suggestion from its form, through the gateway's
+        answer path: checked, sealed and sent once per kind (002 四.7; 001 第二十条)."""
+        me, rt = _allow(console, request, unit, Role.CLERK)
+        if kind not in replies.KINDS:
+            raise ConsoleError.of("GW_ROUTE_NOT_FOUND", 404, method="POST", path=request.url.path)
+        form = await _form(request, me)
+        action = replies.KINDS[kind].xml_tag
+        try:
+            body = replies.extension(form) if kind == "extension" else replies.review(form)
+            done = await run_in_threadpool(answers.answer, rt, document_id, body)
+        except replies.ReplyInvalid as exc:
+            return _answer_page(console, request, rt, document_id, {}, [], status_code=422, reply=(kind, form, exc.errors))
+        except GatewayError as exc:
+            _audit(console, request, me, action, document_id, exc.problems[0].code)
+            return _answer_page(
+                console, request, rt, document_id, {}, exc.problems, status_code=exc.status, reply=(kind, form, {})
+            )
+        _audit(console, request, me, action, document_id)
+        if done.new:
+            rt.metrics.answered.inc()
+        return RedirectResponse(f"{_base(request)}/u/{unit}/inbox/{document_id}#{kind}", status_code=303)
 
     # --- the linkage office -------------------------------------------------------------------------
 
@@ -793,9 +833,25 @@ def _answer_page(
     problems: list[Problem],
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    reply: tuple[str, dict[str, str], dict[str, str]] | None = None,
 ) -> Response:
+    """The document to answer, the result form (or the receipt given), and the forms of the
+    other answers its type allows (:data:`broker.gateway.answer.ANSWERS_TO`), each replaced by
+    the answer once given; ``reply`` is a posted reply form to show again (kind, values, errors)."""
     notice = docs.received(rt, document_id)
     given = rt.state.answer(document_id)
+    doc_type = notice.header.document_type.value
+    others = {
+        kind: {
+            "allowed": doc_type in answers.ANSWERS_TO[model.xml_tag],
+            "given": docs.receipt(rt.store, found.document_id, sent=True)
+            if (found := rt.state.answer(document_id, model.xml_tag))
+            else None,
+            "form": reply[1] if reply and reply[0] == kind else {},
+            "errors": reply[2] if reply and reply[0] == kind else {},
+        }
+        for kind, model in replies.KINDS.items()
+    }
     return page(
         console,
         request,
@@ -812,4 +868,6 @@ def _answer_page(
         errors=errors or {},
         problems=problems,
         statuses=list(ResultStatus),
+        others=others,
+        items=status.items_of(parse(status.sealed_xml(rt.store, document_id))),
     )
