@@ -615,14 +615,17 @@ def test_bad_input_gets_a_page_with_its_code_never_a_traceback(console, browser,
 # --- the clerk's other answers; overdue and released on the court's pages ------------------------
 
 
-def post_form(browser, url: str, form: dict[str, str]) -> tuple[int, str, str]:
-    """POST a form with the browser's session and the page's CSRF token (no redirect followed):
+def post_form(browser, url: str, form: dict[str, str], token_page: str | None = None) -> tuple[int, str, str]:
+    """POST a form with the browser's session and the CSRF token of the page it is on (``url``
+    itself, the document's page for a reply, or ``token_page``), no redirect followed:
     status, body, Location."""
     import re
     import urllib.parse
 
     cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
-    _, body = http_get(browser, url.rsplit("/", 1)[0] if url.endswith(("/extension", "/review")) else url)
+    _, body = http_get(
+        browser, token_page or (url.rsplit("/", 1)[0] if url.endswith(("/extension", "/review")) else url)
+    )
     token = re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -720,3 +723,47 @@ def test_the_officer_sees_overdue_then_released(console, browser, court2_freezes
     shot(browser, "15-overdue")
     click(browser, "case-link")
     assert "已逾期" in browser.find_element("id", "case-documents").text
+    click(browser, "release-link")
+    fill(browser, {"RulingNumber": "（2026）粤5302执77号之二", "Officer1.Name": "王芳", "Officer1.Phone": "0766-8923102", "Officer1.CredentialNumber": "粤5302执证0031"})
+    browser.find_element("id", f"release.{forgotten}.M1").click()
+    shot(browser, "16-release-form")
+    click(browser, "preview")
+    assert not browser.find_elements("id", "problems"), browser.find_element("id", "problems").text
+    assert "解除" in browser.find_element("id", "wenshu-frame").get_attribute("srcdoc")
+    click(browser, "publish")
+    wait_url(browser, f"/u/{COURT2}/documents/")
+    release_id = browser.current_url.rsplit("/", 1)[-1]
+    wait_text(browser, page, "已解除")
+    assert browser.find_element("id", "state").text == "已解除"
+    assert release_id in browser.find_element("id", "releases").text
+    browser.execute_script("document.getElementById('releases').scrollIntoView()")
+    shot(browser, "17-released")
+
+
+def test_the_officer_publishes_a_query_notice_from_its_form(console, browser):
+    """The 协助查询通知书 form (fields generated from the Query model): checked, previewed,
+    sealed and published like the assistance notice; a form missing the subject is named."""
+    import html
+    import re
+
+    login(browser, console, "officer")
+    url = f"{console.base}/u/{COURT}/compose/query"
+    form = {
+        "Recipient": BANK,
+        "CaseNumber": "（2026）粤53执903号",
+        "Officer1.Name": "李明",
+        "Officer1.Phone": "0766-8923101",
+        "Officer1.CredentialNumber": "粤53执证0012",
+        "Q1.Kind": "BankDeposits",
+        "Q1.Subject.Name": "陈国强",
+        "Q1.Subject.IdNumber": "445302198004121232",
+    }
+    code, body, _ = post_form(browser, url, {**form, "Q1.Subject.Name": ""})
+    assert code == 422 and "Q1.Subject.Name" in body
+    code, body, _ = post_form(browser, url, form)
+    assert code == 200 and 'id="problems"' not in body and "协助查询通知书" in body, body[:2000]
+    draft = html.unescape(re.search(r'name="draft" value="([^"]*)"', body).group(1))
+    code, _, location = post_form(browser, f"{console.base}/u/{COURT}/publish", {"draft": draft}, url)
+    assert code == 303 and f"/u/{COURT}/documents/" in location
+    wait_text(browser, console.base + location.split("/console", 1)[1], "已送达")
+    assert "QueryNotice" in [s.doc_type for s in console.desks[COURT].store.sent()]

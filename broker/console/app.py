@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.console import documents as docs
-from broker.console import replies
+from broker.console import releases, replies
 from broker.console.accounts import ROLE_NAMES, AccountStore, Role, Session
 from broker.console.forms import complete, field_errors, fields_of, nested
 from broker.console.oversight import LedgerView
@@ -409,6 +409,31 @@ def _routes(app: FastAPI, console: Console) -> None:
             xml=draft.decode("utf-8"),
             wenshu=docs.wenshu(rt, draft),
         )
+
+    @app.get("/u/{unit}/compose/query", response_class=HTMLResponse)
+    def query_page(request: Request, unit: str) -> Response:
+        _, rt = _allow(console, request, unit, Role.OFFICER)
+        return _other_notice(console, request, rt, "query.html", {}, {}, [])
+
+    @app.post("/u/{unit}/compose/query", response_class=HTMLResponse)
+    async def compose_query(request: Request, unit: str) -> Response:
+        """A query notice (协助查询通知书) from its form, checked as the hub will, for sealing."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        return await _checked_preview(console, request, rt, "query.html", form, releases.query_notice)
+
+    @app.get("/u/{unit}/release", response_class=HTMLResponse)
+    def release_page(request: Request, unit: str, case: str) -> Response:
+        _, rt = _allow(console, request, unit, Role.OFFICER)
+        return _other_notice(console, request, rt, "release.html", {"CaseNumber": case}, {}, [])
+
+    @app.post("/u/{unit}/release", response_class=HTMLResponse)
+    async def compose_release(request: Request, unit: str) -> Response:
+        """A release notice (解除协助执行通知书) of measures chosen from the case's earlier
+        notices (001 art. 21), checked as the hub will, for sealing."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        return await _checked_preview(console, request, rt, "release.html", form, releases.release_notice)
 
     @app.post("/u/{unit}/compose/check", response_class=HTMLResponse)
     async def compose_check(request: Request, unit: str) -> Response:
@@ -870,4 +895,69 @@ def _answer_page(
         statuses=list(ResultStatus),
         others=others,
         items=status.items_of(parse(status.sealed_xml(rt.store, document_id))),
+    )
+
+
+def _other_notice(
+    console: Console,
+    request: Request,
+    rt: GatewayRuntime,
+    template: str,
+    form: dict[str, str],
+    errors: dict[str, str],
+    problems: list[Problem],
+    status_code: int = 200,
+) -> Response:
+    """The query notice's or the release notice's form (``template``), filled with ``form``."""
+    registry = rt.checker.registry
+    units = [
+        u
+        for u in (registry.units if registry else [])
+        if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
+    ]
+    case = form.get("CaseNumber", "")
+    return page(
+        console,
+        request,
+        template,
+        status_code,
+        unit=rt.unit,
+        form=form,
+        errors=errors,
+        problems=problems,
+        units=units,
+        case=case,
+        notices=releases.case_notices(rt, case) if template == "release.html" and case else [],
+        reasons=releases.REASONS,
+        officer_fields=OFFICER_FIELDS,
+        query_fields=releases.QUERY_FIELDS,
+    )
+
+
+async def _checked_preview(
+    console: Console,
+    request: Request,
+    rt: GatewayRuntime,
+    template: str,
+    form: dict[str, str],
+    build: Any,
+) -> Response:
+    """Build the draft with ``build``, check it as the hub will, and preview it for sealing (the
+    same preview and publish as the assistance notice); the form again with what is wrong."""
+    try:
+        draft = build(rt, form)
+    except releases.NoticeInvalid as exc:
+        return _other_notice(console, request, rt, template, form, exc.errors, [], 422)
+    checked = await run_in_threadpool(rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ))
+    if not checked.ok:
+        return _other_notice(console, request, rt, template, form, {}, checked.problems, 422)
+    return page(
+        console,
+        request,
+        "preview.html",
+        unit=rt.unit,
+        draft=draft.decode("utf-8"),
+        view=docs.view(codec.from_element(parse(draft))),
+        xml=draft.decode("utf-8"),
+        wenshu=docs.wenshu(rt, draft),
     )
