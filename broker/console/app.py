@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -639,6 +639,44 @@ def _routes(app: FastAPI, console: Console) -> None:
         report = console.ledger.weekly_report(since)
         return page(console, request, "report.html", report=report, since=since)
 
+    @app.get("/office/obligations", response_class=HTMLResponse)
+    def office_obligations(request: Request, since: date | None = None) -> Response:
+        """Issue 17 in the office's page: entrustment ratings and complaints per entrusted court
+        (003 事项委托 第十三条) and the punishing units that have not sent a quarterly punishment
+        report (003 联合惩戒备忘录 二), each number linked to the documents behind it."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_obligations", since.isoformat() if since else None)
+        ledger = _ledger(console)
+        start, until = _period(since)
+        courts, missing = ledger.obligations(start, until)
+        return page(
+            console, request, "obligations.html", courts=courts, missing=missing, since=start.date(), until=until
+        )
+
+    @app.get("/office/obligations/entrustments/{court}", response_class=HTMLResponse)
+    def office_entrustments(request: Request, court: str, kind: str = "rating", since: date | None = None) -> Response:
+        """The ratings of a court, or the complaints naming it: the documents behind a number."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_entrustments", court)
+        if kind not in ("rating", "complaint"):
+            raise ConsoleError.of("CONSOLE_FIELD_INVALID", 422, field="kind", detail="rating | complaint")
+        start, until = _period(since)
+        rows = _ledger(console).entrustment_documents(court, kind, start, until)
+        return page(console, request, "obligation_documents.html", rows=rows, court=court, kind=kind, since=start.date())
+
+    @app.get("/office/obligations/punishment/{unit}/{year}Q{quarter}", response_class=HTMLResponse)
+    def office_punishment(request: Request, unit: str, year: int, quarter: int) -> Response:
+        """The hub's reminder and escalation behind a missing quarterly report."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_punishment_report", f"{unit}:{year}Q{quarter}")
+        if not 1 <= quarter <= 4:
+            raise ConsoleError.of("CONSOLE_FIELD_INVALID", 422, field="quarter", detail="1-4")
+        rows = _ledger(console).punishment_documents(unit, year, quarter)
+        return page(
+            console, request, "obligation_documents.html", rows=rows, court=unit, kind="punishment",
+            quarter=f"{year}Q{quarter}", since=None,
+        )  # fmt: skip
+
     # --- the administrator ------------------------------------------------------------------------
 
     @app.get("/admin/accounts", response_class=HTMLResponse)
@@ -961,3 +999,16 @@ async def _checked_preview(
         xml=draft.decode("utf-8"),
         wenshu=docs.wenshu(rt, draft),
     )
+
+
+def _ledger(console: Console) -> LedgerView:
+    if console.ledger is None:
+        raise ConsoleError.of("CONSOLE_NO_LEDGER", 503)
+    return console.ledger
+
+
+def _period(since: date | None) -> tuple[datetime, datetime]:
+    """From ``since`` (default: a year ago, so that the last four quarters' reports show) to now."""
+    now = datetime.now(CHINA_TZ)
+    start = datetime.combine(since, datetime.min.time(), CHINA_TZ) if since else now - timedelta(days=365)
+    return min(start, now - timedelta(days=1)), now
