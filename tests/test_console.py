@@ -679,7 +679,13 @@ def test_the_clerk_sends_an_extension_notice_once_and_a_review_suggestion(consol
     page = f"{console.base}/u/{BANK}/inbox/{extended}"
     browser.get(page)
     proposed = (date.today() + timedelta(days=20)).isoformat()
-    fill(browser, {"extension.Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。", "extension.ProposedDeadline": proposed})
+    fill(
+        browser,
+        {
+            "extension.Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。",
+            "extension.ProposedDeadline": proposed,
+        },
+    )
     browser.find_element("id", "extension.item.M1").click()
     shot(browser, "13-extension")
     click(browser, "send-extension")
@@ -690,7 +696,11 @@ def test_the_clerk_sends_an_extension_notice_once_and_a_review_suggestion(consol
     shot(browser, "14-extension-sent")
     assert [s.doc_type for s in bank.store.sent()[before:]] == ["ExtensionNotice"]
 
-    same = {"Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。", "ProposedDeadline": proposed, "item.M1": "1"}
+    same = {
+        "Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。",
+        "ProposedDeadline": proposed,
+        "item.M1": "1",
+    }
     code, _, location = post_form(browser, f"{page}/extension", same)
     assert code == 303 and location.endswith("#extension")
     assert len(bank.store.sent()) == before + 1  # the same form again: nothing more sent
@@ -724,7 +734,15 @@ def test_the_officer_sees_overdue_then_released(console, browser, court2_freezes
     click(browser, "case-link")
     assert "已逾期" in browser.find_element("id", "case-documents").text
     click(browser, "release-link")
-    fill(browser, {"RulingNumber": "（2026）粤5302执77号之二", "Officer1.Name": "王芳", "Officer1.Phone": "0766-8923102", "Officer1.CredentialNumber": "粤5302执证0031"})
+    fill(
+        browser,
+        {
+            "RulingNumber": "（2026）粤5302执77号之二",
+            "Officer1.Name": "王芳",
+            "Officer1.Phone": "0766-8923102",
+            "Officer1.CredentialNumber": "粤5302执证0031",
+        },
+    )
     browser.find_element("id", f"release.{forgotten}.M1").click()
     shot(browser, "16-release-form")
     click(browser, "preview")
@@ -795,7 +813,9 @@ def test_the_office_sees_entrustment_ratings_complaints_and_missing_punishment_r
     entrustment = send(court2, fresh("ItemEntrustment"), court.store.get_received)
     feedback = send(court, fresh("EntrustmentFeedback", in_reply_to=entrustment), court2.store.get_received)
     served = lambda i: court2.store.get_sent(i).answer_id  # the hub's service receipt came back
-    rating = send(court2, with_body(fresh("EntrustmentRating", in_reply_to=feedback), entrustment=entrustment), served)
+    rating = send(
+        court2, with_body(fresh("EntrustmentRating", in_reply_to=feedback), entrustment=entrustment), served
+    )
     complaint = send(court2, with_body(fresh("EntrustmentComplaint"), entrustment=entrustment), served)
 
     login(browser, console, "office")

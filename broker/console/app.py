@@ -615,11 +615,20 @@ def _routes(app: FastAPI, console: Console) -> None:
             body = replies.extension(form) if kind == "extension" else replies.review(form)
             done = await run_in_threadpool(answers.answer, rt, document_id, body)
         except replies.ReplyInvalid as exc:
-            return _answer_page(console, request, rt, document_id, {}, [], status_code=422, reply=(kind, form, exc.errors))
+            return _answer_page(
+                console, request, rt, document_id, {}, [], status_code=422, reply=(kind, form, exc.errors)
+            )
         except GatewayError as exc:
             _audit(console, request, me, action, document_id, exc.problems[0].code)
             return _answer_page(
-                console, request, rt, document_id, {}, exc.problems, status_code=exc.status, reply=(kind, form, {})
+                console,
+                request,
+                rt,
+                document_id,
+                {},
+                exc.problems,
+                status_code=exc.status,
+                reply=(kind, form, {}),
             )
         _audit(console, request, me, action, document_id)
         if done.new:
@@ -650,11 +659,19 @@ def _routes(app: FastAPI, console: Console) -> None:
         start, until = _period(since)
         courts, missing = ledger.obligations(start, until)
         return page(
-            console, request, "obligations.html", courts=courts, missing=missing, since=start.date(), until=until
+            console,
+            request,
+            "obligations.html",
+            courts=courts,
+            missing=missing,
+            since=start.date(),
+            until=until,
         )
 
     @app.get("/office/obligations/entrustments/{court}", response_class=HTMLResponse)
-    def office_entrustments(request: Request, court: str, kind: str = "rating", since: date | None = None) -> Response:
+    def office_entrustments(
+        request: Request, court: str, kind: str = "rating", since: date | None = None
+    ) -> Response:
         """The ratings of a court, or the complaints naming it: the documents behind a number."""
         me = _role(console, request, Role.SUPERVISOR)
         _audit(console, request, me, "view_entrustments", court)
@@ -662,7 +679,15 @@ def _routes(app: FastAPI, console: Console) -> None:
             raise ConsoleError.of("CONSOLE_FIELD_INVALID", 422, field="kind", detail="rating | complaint")
         start, until = _period(since)
         rows = _ledger(console).entrustment_documents(court, kind, start, until)
-        return page(console, request, "obligation_documents.html", rows=rows, court=court, kind=kind, since=start.date())
+        return page(
+            console,
+            request,
+            "obligation_documents.html",
+            rows=rows,
+            court=court,
+            kind=kind,
+            since=start.date(),
+        )
 
     @app.get("/office/obligations/punishment/{unit}/{year}Q{quarter}", response_class=HTMLResponse)
     def office_punishment(request: Request, unit: str, year: int, quarter: int) -> Response:
@@ -986,7 +1011,9 @@ async def _checked_preview(
         draft = build(rt, form)
     except releases.NoticeInvalid as exc:
         return _other_notice(console, request, rt, template, form, exc.errors, [], 422)
-    checked = await run_in_threadpool(rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ))
+    checked = await run_in_threadpool(
+        rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ)
+    )
     if not checked.ok:
         return _other_notice(console, request, rt, template, form, {}, checked.problems, 422)
     return page(

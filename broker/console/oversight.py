@@ -76,7 +76,12 @@ class LedgerView:
         courts = entrustment_stats.build(docs, since=since, until=until, as_of=until, names=self.names)
         missing = (
             punishment_reports.missing_reports(
-                self.ledger.engine, self.registry, since=since, until=until, as_of=until, calendar=self._calendar
+                self.ledger.engine,
+                self.registry,
+                since=since,
+                until=until,
+                as_of=until,
+                calendar=self._calendar,
             )
             if self.registry is not None
             else []
@@ -97,7 +102,11 @@ class LedgerView:
             if since <= d.received_at < until
             and (
                 (kind == "rating" and d.doc_type == "EntrustmentRating" and d.recipient == court)
-                or (kind == "complaint" and d.doc_type == "EntrustmentComplaint" and d.entrusted_court == court)
+                or (
+                    kind == "complaint"
+                    and d.doc_type == "EntrustmentComplaint"
+                    and d.entrusted_court == court
+                )
             )
         ]
         return [
@@ -128,7 +137,12 @@ class LedgerView:
             ).all()
         ld = "{" + NS + "}"
         return [
-            {"document_id": r.document_id, "type": r.doc_type, "recipient": r.recipient, "received_at": r.received_at}
+            {
+                "document_id": r.document_id,
+                "type": r.doc_type,
+                "recipient": r.recipient,
+                "received_at": r.received_at,
+            }
             for r in sorted(rows, key=lambda r: r.received_at)
             if parse(r.raw).findtext(f"{ld}{r.doc_type}/{ld}Regarding") == about
         ]
