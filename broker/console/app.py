@@ -497,9 +497,9 @@ def _routes(app: FastAPI, console: Console) -> None:
     @app.get("/u/{unit}/documents", response_class=HTMLResponse)
     def documents(request: Request, unit: str) -> Response:
         _, rt = _allow(console, request, unit, *READERS)
-        rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
+        rows = [docs.row(rt.store, s.document_id, rt.deadlines) for s in reversed(rt.store.sent())]
         rows += [
-            docs.row(rt.store, e.document_id)
+            docs.row(rt.store, e.document_id, rt.deadlines)
             for e in reversed(rt.store.inbox())
             if e.state != "invalid" and e.doc_type not in status.HUB_ANSWERS
         ]
@@ -979,6 +979,10 @@ def _other_notice(
         if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
     ]
     case = form.get("CaseNumber", "")
+    notices = releases.case_notices(rt, case) if template == "release.html" and case else []
+    if notices and "RulingNumber" not in form:
+        # a release rests on a ruling as the freeze did (RULE_RULING_REQUIRED): offer the notice's
+        form = {**form, "RulingNumber": next((n["ruling"] for n in notices if n["ruling"]), None) or ""}
     return page(
         console,
         request,
@@ -990,7 +994,7 @@ def _other_notice(
         problems=problems,
         units=units,
         case=case,
-        notices=releases.case_notices(rt, case) if template == "release.html" and case else [],
+        notices=notices,
         reasons=releases.REASONS,
         officer_fields=OFFICER_FIELDS,
         query_fields=releases.QUERY_FIELDS,

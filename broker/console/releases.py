@@ -71,6 +71,7 @@ def case_notices(rt: GatewayRuntime, case: str) -> list[dict[str, Any]]:
             {
                 "document_id": sent.document_id,
                 "recipient": notice.header.recipient,
+                "ruling": getattr(notice.body.ruling, "ruling_number", None),
                 "measures": [
                     {
                         "id": m.measure_id,
