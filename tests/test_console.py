@@ -719,6 +719,8 @@ def test_the_clerk_sends_an_extension_notice_once_and_a_review_suggestion(consol
     wait_text(browser, court_page, grounds)
     assert proposed in browser.find_element("id", "reply-ExtensionNotice").text
     assert "已回执" not in browser.find_element("id", "state").text
+    # the extension moved the court's deadline to its proposed day (002 四.7); a review does not
+    assert browser.find_element("id", "due").text.startswith(proposed)
 
 
 def test_the_officer_sees_overdue_then_released(console, browser, court2_freezes):
