@@ -758,6 +758,9 @@ def test_the_officer_sees_overdue_then_released(console, browser, court2_freezes
     assert release_id in browser.find_element("id", "releases").text
     browser.execute_script("document.getElementById('releases').scrollIntoView()")
     shot(browser, "17-released")
+    click(browser, "case-link")
+    case = browser.find_element("id", "case-documents").text
+    assert "已解除" in case and "解除协助执行通知书" in case  # the freeze released, the release notice listed
 
 
 def test_the_officer_publishes_a_query_notice_from_its_form(console, browser):

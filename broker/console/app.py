@@ -131,7 +131,9 @@ def create_console(
     the reviewer sees each document's story and the office its supervision report. Mount it
     (``/console``)."""
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(role_names=ROLE_NAMES, state_names=STATE_NAMES, result_names=RESULT_NAMES)
+    templates.env.globals.update(
+        role_names=ROLE_NAMES, state_names=STATE_NAMES, result_names=RESULT_NAMES, title=docs.title
+    )
     console = Console(desks, accounts, templates, ledger)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
