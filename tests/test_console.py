@@ -844,3 +844,43 @@ def test_the_office_sees_entrustment_ratings_complaints_and_missing_punishment_r
     assert http_get(browser, f"{console.base}/office/obligations/entrustments/{COURT}?kind=other")[0] == 422
     login(browser, console, "officer")
     assert http_get(browser, f"{console.base}/office/obligations")[0] == 403
+
+
+def test_the_police_clerk_reports_a_lead_on_an_exit_restriction(console, browser):
+    """A lead report (线索通报, 002 四.7(2)) from the desk: the person of an exit restriction was
+    seen; the police clerk says where and when, the court's page shows it."""
+    from broker.console.app import _freeze_notice
+    from broker.gateway import submit
+
+    court, police = console.desks[COURT], console.desks[POLICE]
+    today = date.today()
+    form = {
+        **{
+            k: v
+            for k, v in freeze_form(Recipient=POLICE, CaseNumber="（2026）粤53执904号").items()
+            if ".Account." not in k and ".Amount." not in k
+        },
+        "M1.kind": "ExitRestriction",
+        "M1.Period.End": (today + timedelta(days=180)).isoformat(),
+        "M1.ControlRequirement": "限制出境",
+    }
+    notice = submit.submit(court, _freeze_notice(court, form, 1), "xml", "test:lead").document_id
+    deadline = time.monotonic() + WAIT
+    while police.store.get_received(notice) is None:
+        assert time.monotonic() < deadline, "the exit restriction was not delivered"
+        time.sleep(0.1)
+
+    login(browser, console, "police-clerk")
+    browser.get(f"{console.base}/u/{POLICE}/inbox/{notice}")
+    assert browser.find_element("id", "lead.IdNumber").get_attribute("value") == "445302198004121232"
+    fill(browser, {"lead.Location": "云浮市新兴县汽车站"})
+    browser.execute_script("document.getElementById('lead.SeenAt').value = arguments[0]", f"{today}T09:30")
+    click(browser, "send-lead")
+    lead_id = browser.find_element("id", "lead-id").text
+    browser.execute_script("document.getElementById('lead').scrollIntoView()")
+    shot(browser, "20-lead")
+    assert [s.doc_type for s in police.store.sent()].count("LeadReport") == 1
+
+    login(browser, console, "officer")
+    wait_text(browser, f"{console.base}/u/{COURT}/documents/{notice}", "云浮市新兴县汽车站")
+    assert lead_id in browser.page_source

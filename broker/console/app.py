@@ -518,11 +518,12 @@ def _routes(app: FastAPI, console: Console) -> None:
             for a in state.get("answers", [])
             if a["type"] == "ExecutionReceipt"
         ]
-        # the unit's other answers: an extension moves the deadline, a review suggestion does not
+        # the unit's other answers: an extension moves the deadline, a review suggestion does not;
+        # a lead report tells where the person was found
         replies_given = [
             {**a, "view": docs.receipt(rt.store, a["document_id"])["view"]}
             for a in state.get("answers", [])
-            if a["type"] in ("ExtensionNotice", "ReviewSuggestion")
+            if a["type"] in ("ExtensionNotice", "ReviewSuggestion", "LeadReport")
         ]
         story = (
             console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
@@ -614,7 +615,13 @@ def _routes(app: FastAPI, console: Console) -> None:
         form = await _form(request, me)
         action = replies.KINDS[kind].xml_tag
         try:
-            body = replies.extension(form) if kind == "extension" else replies.review(form)
+            body = (
+                replies.extension(form)
+                if kind == "extension"
+                else replies.review(form)
+                if kind == "review"
+                else replies.lead(form, document_id)
+            )
             done = await run_in_threadpool(answers.answer, rt, document_id, body)
         except replies.ReplyInvalid as exc:
             return _answer_page(
@@ -931,9 +938,11 @@ def _answer_page(
     notice = docs.received(rt, document_id)
     given = rt.state.answer(document_id)
     doc_type = notice.header.document_type.value
+    measures = getattr(notice.body, "measures", None) or []
     others = {
         kind: {
-            "allowed": doc_type in answers.ANSWERS_TO[model.xml_tag],
+            "allowed": doc_type in answers.ANSWERS_TO[model.xml_tag]
+            and (kind != "lead" or any(m.xml_tag in replies.LEAD_MEASURES for m in measures)),
             "given": docs.receipt(rt.store, found.document_id, sent=True)
             if (found := rt.state.answer(document_id, model.xml_tag))
             else None,
@@ -960,6 +969,8 @@ def _answer_page(
         statuses=list(ResultStatus),
         others=others,
         items=status.items_of(parse(status.sealed_xml(rt.store, document_id))),
+        lead_measures=[m.measure_id for m in measures if m.xml_tag in replies.LEAD_MEASURES],
+        subject=next((m.subject for m in measures if m.xml_tag in replies.LEAD_MEASURES), None),
     )
 
 

@@ -70,6 +70,8 @@ def view(document: Document) -> dict[str, Any]:
         "proposed_deadline": getattr(body, "proposed_deadline", None),
         "grounds": getattr(body, "grounds", None),
         "item_ids": list(getattr(body, "items", None) or []) if not measures else [],
+        # a lead report's sighting: where and when (the person is in the 文书 itself)
+        "sighting": getattr(body, "sighting", None),
     }
 
 
