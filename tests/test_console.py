@@ -14,7 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from broker.console import AccountStore, create_console
 from broker.console.oversight import LedgerView
+from broker.documents.document import CHINA_TZ
 from broker.gateway.app import create_app
 from broker.gateway.config import GatewayConfig
 from broker.gateway.runtime import GatewayRuntime
@@ -76,6 +77,10 @@ def _gateway_config(unit: str, port: int, var: Path) -> GatewayConfig:
         "audit_log": str(var / f"{unit}-audit.jsonl"),
         "tokens": [{"name": "unused", "sha256": "0" * 64, "scopes": ["read"]}],
     }
+    if unit == COURT2:
+        # the second court's deadline clock runs 40 days ahead: what nobody answered is overdue
+        # in its status without waiting (docs/gateway.md "Status")
+        data["deadlines"] = {"clock_start": (datetime.now(CHINA_TZ) + timedelta(days=40)).isoformat()}
     return GatewayConfig.model_validate(data)
 
 
@@ -605,3 +610,277 @@ def test_bad_input_gets_a_page_with_its_code_never_a_traceback(console, browser,
     login(browser, console, "officer")
     code, body = http_get(browser, f"{console.base}/u/{COURT}/compose?measures=abc")
     assert code == 200 and b'name="M1.kind"' in body  # a count it cannot read is one measure
+
+
+# --- the clerk's other answers; overdue and released on the court's pages ------------------------
+
+
+def post_form(browser, url: str, form: dict[str, str], token_page: str | None = None) -> tuple[int, str, str]:
+    """POST a form with the browser's session and the CSRF token of the page it is on (``url``
+    itself, the document's page for a reply, or ``token_page``), no redirect followed:
+    status, body, Location."""
+    import re
+    import urllib.parse
+
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    _, body = http_get(
+        browser, token_page or (url.rsplit("/", 1)[0] if url.endswith(("/extension", "/review")) else url)
+    )
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', body).group(1).decode()
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    request = urllib.request.Request(
+        url, data=urllib.parse.urlencode({"csrf_token": token, **form}).encode(), headers={"Cookie": cookie}
+    )
+    try:
+        with urllib.request.build_opener(NoRedirect).open(request, timeout=30) as r:
+            return r.status, r.read().decode(), r.headers.get("Location", "")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(), e.headers.get("Location", "")
+
+
+CASE2 = "（2026）粤5302执77号"
+
+
+@pytest.fixture(scope="module")
+def court2_freezes(console):
+    """Two freezes the second court published to the bank (through the gateway's submit path,
+    as the console's publish does), both served: one the clerk answers with an extension and a
+    review suggestion, one nobody answers (overdue by the court's clock, then released)."""
+    from broker.console.app import _freeze_notice
+    from broker.gateway import submit
+
+    rt = console.desks[COURT2]
+    ids = []
+    for n in (1, 2):
+        draft = _freeze_notice(rt, freeze_form(CaseNumber=CASE2, **{"M1.Amount.Value": f"{n}000.00"}), 1)
+        ids.append(submit.submit(rt, draft, "xml", f"test:court2:{n}").document_id)
+    deadline = time.monotonic() + WAIT
+    while not all(rt.store.get_sent(i).answer_id for i in ids) or not all(
+        console.desks[BANK].store.get_received(i) for i in ids
+    ):
+        assert time.monotonic() < deadline, "the second court's freezes were not served"
+        time.sleep(0.1)
+    return ids
+
+
+def test_the_clerk_sends_an_extension_notice_once_and_a_review_suggestion(console, browser, court2_freezes):
+    """In the browser: the clerk asks for more time with a reason and a proposed last day
+    (002 四.7); the sealed extension notice goes out once — the same form posted again sends
+    nothing more, another one is refused (GW_ANSWER_CONFLICT). Then a review suggestion
+    (001 第二十条), which the court's page shows beside it."""
+    extended, _ = court2_freezes
+    bank = console.desks[BANK]
+    before = len(bank.store.sent())
+    login(browser, console, "clerk")
+    page = f"{console.base}/u/{BANK}/inbox/{extended}"
+    browser.get(page)
+    proposed = (date.today() + timedelta(days=20)).isoformat()
+    fill(
+        browser,
+        {
+            "extension.Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。",
+            "extension.ProposedDeadline": proposed,
+        },
+    )
+    browser.find_element("id", "extension.item.M1").click()
+    shot(browser, "13-extension")
+    click(browser, "send-extension")
+    extension_id = browser.find_element("id", "extension-id").text
+    assert proposed in browser.find_element("id", "extension").text
+    assert not browser.find_elements("id", "extension-form")  # nothing more to send
+    browser.execute_script("document.getElementById('extension').scrollIntoView()")
+    shot(browser, "14-extension-sent")
+    assert [s.doc_type for s in bank.store.sent()[before:]] == ["ExtensionNotice"]
+
+    same = {
+        "Reason": "账户涉及多地冻结，需总行核实，无法在期限内办结。",
+        "ProposedDeadline": proposed,
+        "item.M1": "1",
+    }
+    code, _, location = post_form(browser, f"{page}/extension", same)
+    assert code == 303 and location.endswith("#extension")
+    assert len(bank.store.sent()) == before + 1  # the same form again: nothing more sent
+    code, body, _ = post_form(browser, f"{page}/extension", {**same, "ProposedDeadline": "2027-03-01"})
+    assert code == 409 and "GW_ANSWER_CONFLICT" in body and extension_id in body
+    code, body, _ = post_form(browser, f"{page}/review", {"Grounds": ""})
+    assert code == 422 and "Grounds" in body  # named on the form again, nothing sent
+    grounds = "该账户为社保基金专户，依法不得冻结，建议法院审查。"
+    form = {"Grounds": grounds, "item.M1": "1", "MeasureCarriedOut": "1"}
+    assert post_form(browser, f"{page}/review", form)[0] == 303
+    assert post_form(browser, f"{page}/review", form)[0] == 303
+    assert [s.doc_type for s in bank.store.sent()[before:]] == ["ExtensionNotice", "ReviewSuggestion"]
+
+    login(browser, console, "officer2")
+    court_page = f"{console.base}/u/{COURT2}/documents/{extended}"
+    wait_text(browser, court_page, grounds)
+    assert proposed in browser.find_element("id", "reply-ExtensionNotice").text
+    assert "已回执" not in browser.find_element("id", "state").text
+    # the extension moved the court's deadline to its proposed day (002 四.7); a review does not
+    assert browser.find_element("id", "due").text.startswith(proposed)
+
+
+def test_the_officer_sees_overdue_then_released(console, browser, court2_freezes):
+    """Nobody answers the second freeze: by the court's clock it is overdue on the document's
+    and the case's pages; a release notice of its measure, published from the case's release
+    form, makes it released, with the release notice linked (001 art. 21)."""
+    _, forgotten = court2_freezes
+    login(browser, console, "officer2")
+    page = f"{console.base}/u/{COURT2}/documents/{forgotten}"
+    browser.get(page)
+    assert browser.find_element("id", "state").text == "已逾期" and browser.find_elements("id", "overdue")
+    shot(browser, "15-overdue")
+    click(browser, "case-link")
+    assert "已逾期" in browser.find_element("id", "case-documents").text
+    click(browser, "release-link")
+    fill(
+        browser,
+        {
+            "RulingNumber": "（2026）粤5302执77号之二",
+            "Officer1.Name": "王芳",
+            "Officer1.Phone": "0766-8923102",
+            "Officer1.CredentialNumber": "粤5302执证0031",
+        },
+    )
+    browser.find_element("id", f"release.{forgotten}.M1").click()
+    shot(browser, "16-release-form")
+    click(browser, "preview")
+    assert not browser.find_elements("id", "problems"), browser.find_element("id", "problems").text
+    assert "解除" in browser.find_element("id", "wenshu-frame").get_attribute("srcdoc")
+    click(browser, "publish")
+    wait_url(browser, f"/u/{COURT2}/documents/")
+    release_id = browser.current_url.rsplit("/", 1)[-1]
+    wait_text(browser, page, "已解除")
+    assert browser.find_element("id", "state").text == "已解除"
+    assert release_id in browser.find_element("id", "releases").text
+    browser.execute_script("document.getElementById('releases').scrollIntoView()")
+    shot(browser, "17-released")
+    click(browser, "case-link")
+    case = browser.find_element("id", "case-documents").text
+    assert "已解除" in case and "解除协助执行通知书" in case  # the freeze released, the release notice listed
+
+
+def test_the_officer_publishes_a_query_notice_from_its_form(console, browser):
+    """The 协助查询通知书 form (fields generated from the Query model): checked, previewed,
+    sealed and published like the assistance notice; a form missing the subject is named."""
+    import html
+    import re
+
+    login(browser, console, "officer")
+    url = f"{console.base}/u/{COURT}/compose/query"
+    form = {
+        "Recipient": BANK,
+        "CaseNumber": "（2026）粤53执903号",
+        "Officer1.Name": "李明",
+        "Officer1.Phone": "0766-8923101",
+        "Officer1.CredentialNumber": "粤53执证0012",
+        "Q1.Kind": "BankDeposits",
+        "Q1.Subject.Name": "陈国强",
+        "Q1.Subject.IdNumber": "445302198004121232",
+    }
+    code, body, _ = post_form(browser, url, {**form, "Q1.Subject.Name": ""})
+    assert code == 422 and "Q1.Subject.Name" in body
+    code, body, _ = post_form(browser, url, form)
+    assert code == 200 and 'id="problems"' not in body and "协助查询通知书" in body, body[:2000]
+    draft = html.unescape(re.search(r'name="draft" value="([^"]*)"', body).group(1))
+    code, _, location = post_form(browser, f"{console.base}/u/{COURT}/publish", {"draft": draft}, url)
+    assert code == 303 and f"/u/{COURT}/documents/" in location
+    wait_text(browser, console.base + location.split("/console", 1)[1], "已送达")
+    assert "QueryNotice" in [s.doc_type for s in console.desks[COURT].store.sent()]
+
+
+def test_the_office_sees_entrustment_ratings_complaints_and_missing_punishment_reports(console, browser):
+    """Issue 17 in the office's page: the second court entrusts an item to the first, rates it
+    when it is done and complains to the first court's superior court (003 事项委托 第十三条),
+    all through the courts' gateways and the hub; the office sees the rating and the complaint
+    counted for the first court and drills down to the documents; the punishing units with no
+    quarterly report (nobody sent one here) are listed with the hub's reminders behind them."""
+    from broker.documents import codec
+    from broker.gateway import submit
+    from tests.network import fresh
+
+    court, court2 = console.desks[COURT], console.desks[COURT2]
+
+    def send(rt, document, until) -> str:
+        sent = submit.submit(rt, codec.to_bytes(document), "xml", None).document_id
+        deadline = time.monotonic() + WAIT
+        while not until(sent):
+            assert time.monotonic() < deadline, f"{document.header.document_type} went nowhere"
+            time.sleep(0.1)
+        return sent
+
+    def with_body(document, **fields):
+        return document.model_copy(update={"body": document.body.model_copy(update=fields)})
+
+    entrustment = send(court2, fresh("ItemEntrustment"), court.store.get_received)
+    feedback = send(court, fresh("EntrustmentFeedback", in_reply_to=entrustment), court2.store.get_received)
+    served = lambda i: court2.store.get_sent(i).answer_id  # the hub's service receipt came back
+    rating = send(
+        court2, with_body(fresh("EntrustmentRating", in_reply_to=feedback), entrustment=entrustment), served
+    )
+    complaint = send(court2, with_body(fresh("EntrustmentComplaint"), entrustment=entrustment), served)
+
+    login(browser, console, "office")
+    click(browser, "nav-obligations")
+    table = browser.find_element("id", "entrustments").text
+    assert "广东省云浮市中级人民法院" in table
+    punishing = browser.find_element("id", "punishment-missing").text
+    assert "Q" in punishing and "没有逾期未报送" not in punishing  # nobody reported a quarter
+    shot(browser, "18-office-obligations")
+    click(browser, f'a.drill[data-court="{COURT}"][data-kind="rating"]', "css selector")
+    assert rating in browser.find_element("id", "obligation-documents").text
+    browser.back()
+    click(browser, f'a.drill[data-court="{COURT}"][data-kind="complaint"]', "css selector")
+    assert complaint in browser.find_element("id", "obligation-documents").text
+    shot(browser, "19-office-drill-down")
+    # a missing report's link opens the hub's reminder and escalation for it (none here: the hub
+    # watches only quarters that end after its supervision started; tests/test_obligations_flow.py)
+    code, body = http_get(browser, f"{console.base}/office/obligations/punishment/{BANK}/2026Q3")
+    assert code == 200 and "2026Q3" in body.decode() and 'id="obligation-documents"' in body.decode()
+    assert http_get(browser, f"{console.base}/office/obligations/punishment/{BANK}/2026Q5")[0] == 422
+    assert http_get(browser, f"{console.base}/office/obligations/entrustments/{COURT}?kind=other")[0] == 422
+    login(browser, console, "officer")
+    assert http_get(browser, f"{console.base}/office/obligations")[0] == 403
+
+
+def test_the_police_clerk_reports_a_lead_on_an_exit_restriction(console, browser):
+    """A lead report (线索通报, 002 四.7(2)) from the desk: the person of an exit restriction was
+    seen; the police clerk says where and when, the court's page shows it."""
+    from broker.console.app import _freeze_notice
+    from broker.gateway import submit
+
+    court, police = console.desks[COURT], console.desks[POLICE]
+    today = date.today()
+    form = {
+        **{
+            k: v
+            for k, v in freeze_form(Recipient=POLICE, CaseNumber="（2026）粤53执904号").items()
+            if ".Account." not in k and ".Amount." not in k
+        },
+        "M1.kind": "ExitRestriction",
+        "M1.Period.End": (today + timedelta(days=180)).isoformat(),
+        "M1.ControlRequirement": "限制出境",
+    }
+    notice = submit.submit(court, _freeze_notice(court, form, 1), "xml", "test:lead").document_id
+    deadline = time.monotonic() + WAIT
+    while police.store.get_received(notice) is None:
+        assert time.monotonic() < deadline, "the exit restriction was not delivered"
+        time.sleep(0.1)
+
+    login(browser, console, "police-clerk")
+    browser.get(f"{console.base}/u/{POLICE}/inbox/{notice}")
+    assert browser.find_element("id", "lead.IdNumber").get_attribute("value") == "445302198004121232"
+    fill(browser, {"lead.Location": "云浮市新兴县汽车站"})
+    browser.execute_script("document.getElementById('lead.SeenAt').value = arguments[0]", f"{today}T09:30")
+    click(browser, "send-lead")
+    lead_id = browser.find_element("id", "lead-id").text
+    browser.execute_script("document.getElementById('lead').scrollIntoView()")
+    shot(browser, "20-lead")
+    assert [s.doc_type for s in police.store.sent()].count("LeadReport") == 1
+
+    login(browser, console, "officer")
+    wait_text(browser, f"{console.base}/u/{COURT}/documents/{notice}", "云浮市新兴县汽车站")
+    assert lead_id in browser.page_source

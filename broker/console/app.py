@@ -16,7 +16,7 @@ import logging
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, get_args
 
@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from broker.console import documents as docs
+from broker.console import releases, replies
 from broker.console.accounts import ROLE_NAMES, AccountStore, Role, Session
 from broker.console.forms import complete, field_errors, fields_of, nested
 from broker.console.oversight import LedgerView
@@ -82,6 +83,10 @@ STATE_NAMES = {
     "answered": "已回执",
     "rejected": "被拒收",
     "received": "已收到",
+    # from the gateway's status (broker/gateway/status.py): the deadline passed with no result,
+    # every measure lifted by a release notice (001 art. 21)
+    "overdue": "已逾期",
+    "released": "已解除",
 }
 
 
@@ -126,7 +131,9 @@ def create_console(
     the reviewer sees each document's story and the office its supervision report. Mount it
     (``/console``)."""
     templates = Jinja2Templates(directory=HERE / "templates")
-    templates.env.globals.update(role_names=ROLE_NAMES, state_names=STATE_NAMES, result_names=RESULT_NAMES)
+    templates.env.globals.update(
+        role_names=ROLE_NAMES, state_names=STATE_NAMES, result_names=RESULT_NAMES, title=docs.title
+    )
     console = Console(desks, accounts, templates, ledger)
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = console
@@ -405,6 +412,31 @@ def _routes(app: FastAPI, console: Console) -> None:
             wenshu=docs.wenshu(rt, draft),
         )
 
+    @app.get("/u/{unit}/compose/query", response_class=HTMLResponse)
+    def query_page(request: Request, unit: str) -> Response:
+        _, rt = _allow(console, request, unit, Role.OFFICER)
+        return _other_notice(console, request, rt, "query.html", {}, {}, [])
+
+    @app.post("/u/{unit}/compose/query", response_class=HTMLResponse)
+    async def compose_query(request: Request, unit: str) -> Response:
+        """A query notice (协助查询通知书) from its form, checked as the hub will, for sealing."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        return await _checked_preview(console, request, rt, "query.html", form, releases.query_notice)
+
+    @app.get("/u/{unit}/release", response_class=HTMLResponse)
+    def release_page(request: Request, unit: str, case: str) -> Response:
+        _, rt = _allow(console, request, unit, Role.OFFICER)
+        return _other_notice(console, request, rt, "release.html", {"CaseNumber": case}, {}, [])
+
+    @app.post("/u/{unit}/release", response_class=HTMLResponse)
+    async def compose_release(request: Request, unit: str) -> Response:
+        """A release notice (解除协助执行通知书) of measures chosen from the case's earlier
+        notices (001 art. 21), checked as the hub will, for sealing."""
+        me, rt = _allow(console, request, unit, Role.OFFICER)
+        form = await _form(request, me)
+        return await _checked_preview(console, request, rt, "release.html", form, releases.release_notice)
+
     @app.post("/u/{unit}/compose/check", response_class=HTMLResponse)
     async def compose_check(request: Request, unit: str) -> Response:
         """The form checked as the officer types (htmx posts it on each change): values the model
@@ -449,7 +481,7 @@ def _routes(app: FastAPI, console: Console) -> None:
     @app.get("/u/{unit}/sent", response_class=HTMLResponse)
     def sent(request: Request, unit: str) -> Response:
         _, rt = _allow(console, request, unit, Role.OFFICER, Role.REVIEWER)
-        rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
+        rows = [docs.row(rt.store, s.document_id, rt.deadlines) for s in reversed(rt.store.sent())]
         rows = [r for r in rows if r["type"] not in ("ExecutionReceipt",)]
         return page(console, request, "sent.html", unit=unit, rows=rows)
 
@@ -457,15 +489,19 @@ def _routes(app: FastAPI, console: Console) -> None:
     def case(request: Request, unit: str, case: str) -> Response:
         me, rt = _allow(console, request, unit, *READERS)
         _audit(console, request, me, "view_case", case)
-        found = status.case_documents(rt.store, case)  # GW_NOT_FOUND: not a case of this unit
-        return page(console, request, "case.html", unit=unit, case=case, rows=found)
+        # GW_NOT_FOUND: not a case of this unit; with the gateway's deadlines: overdue, released
+        found = status.case_documents(rt.store, case, rt.deadlines)
+        releasable = me.account.role is Role.OFFICER and any(
+            r["direction"] == "out" and r["type"] == "AssistanceNotice" for r in found
+        )
+        return page(console, request, "case.html", unit=unit, case=case, rows=found, releasable=releasable)
 
     @app.get("/u/{unit}/documents", response_class=HTMLResponse)
     def documents(request: Request, unit: str) -> Response:
         _, rt = _allow(console, request, unit, *READERS)
-        rows = [docs.row(rt.store, s.document_id) for s in reversed(rt.store.sent())]
+        rows = [docs.row(rt.store, s.document_id, rt.deadlines) for s in reversed(rt.store.sent())]
         rows += [
-            docs.row(rt.store, e.document_id)
+            docs.row(rt.store, e.document_id, rt.deadlines)
             for e in reversed(rt.store.inbox())
             if e.state != "invalid" and e.doc_type not in status.HUB_ANSWERS
         ]
@@ -475,12 +511,19 @@ def _routes(app: FastAPI, console: Console) -> None:
     def document(request: Request, unit: str, document_id: str) -> Response:
         me, rt = _allow(console, request, unit, *READERS)
         _audit(console, request, me, "view", document_id)
-        state = status.document_status(rt.store, document_id)
+        state = status.document_status(rt.store, document_id, rt.deadlines)
         raw = status.sealed_xml(rt.store, document_id)
         receipts = [
             docs.receipt(rt.store, a["document_id"])
             for a in state.get("answers", [])
             if a["type"] == "ExecutionReceipt"
+        ]
+        # the unit's other answers: an extension moves the deadline, a review suggestion does not;
+        # a lead report tells where the person was found
+        replies_given = [
+            {**a, "view": docs.receipt(rt.store, a["document_id"])["view"]}
+            for a in state.get("answers", [])
+            if a["type"] in ("ExtensionNotice", "ReviewSuggestion", "LeadReport")
         ]
         story = (
             console.ledger.story(document_id) if console.ledger and me.account.role is Role.REVIEWER else None
@@ -495,6 +538,7 @@ def _routes(app: FastAPI, console: Console) -> None:
             view=docs.view(view_of),
             seal=docs.seal(raw),
             receipts=receipts,
+            replies_given=replies_given,
             wenshu=docs.wenshu(rt, raw),
             chain=docs.chain(raw),
             story=story,
@@ -561,6 +605,45 @@ def _routes(app: FastAPI, console: Console) -> None:
             rt.metrics.answered.inc()
         return RedirectResponse(f"{_base(request)}/u/{unit}/inbox/{document_id}", status_code=303)
 
+    @app.post("/u/{unit}/inbox/{document_id}/{kind}", response_class=HTMLResponse)
+    async def reply(request: Request, unit: str, document_id: str, kind: str) -> Response:
+        """An extension notice or a review suggestion from its form, through the gateway's
+        answer path: checked, sealed and sent once per kind (002 四.7; 001 第二十条)."""
+        me, rt = _allow(console, request, unit, Role.CLERK)
+        if kind not in replies.KINDS:
+            raise ConsoleError.of("GW_ROUTE_NOT_FOUND", 404, method="POST", path=request.url.path)
+        form = await _form(request, me)
+        action = replies.KINDS[kind].xml_tag
+        try:
+            body = (
+                replies.extension(form)
+                if kind == "extension"
+                else replies.review(form)
+                if kind == "review"
+                else replies.lead(form, document_id)
+            )
+            done = await run_in_threadpool(answers.answer, rt, document_id, body)
+        except replies.ReplyInvalid as exc:
+            return _answer_page(
+                console, request, rt, document_id, {}, [], status_code=422, reply=(kind, form, exc.errors)
+            )
+        except GatewayError as exc:
+            _audit(console, request, me, action, document_id, exc.problems[0].code)
+            return _answer_page(
+                console,
+                request,
+                rt,
+                document_id,
+                {},
+                exc.problems,
+                status_code=exc.status,
+                reply=(kind, form, {}),
+            )
+        _audit(console, request, me, action, document_id)
+        if done.new:
+            rt.metrics.answered.inc()
+        return RedirectResponse(f"{_base(request)}/u/{unit}/inbox/{document_id}#{kind}", status_code=303)
+
     # --- the linkage office -------------------------------------------------------------------------
 
     @app.get("/office/report", response_class=HTMLResponse)
@@ -573,6 +656,60 @@ def _routes(app: FastAPI, console: Console) -> None:
             raise ConsoleError.of("CONSOLE_NO_LEDGER", 503)
         report = console.ledger.weekly_report(since)
         return page(console, request, "report.html", report=report, since=since)
+
+    @app.get("/office/obligations", response_class=HTMLResponse)
+    def office_obligations(request: Request, since: date | None = None) -> Response:
+        """Issue 17 in the office's page: entrustment ratings and complaints per entrusted court
+        (003 事项委托 第十三条) and the punishing units that have not sent a quarterly punishment
+        report (003 联合惩戒备忘录 二), each number linked to the documents behind it."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_obligations", since.isoformat() if since else None)
+        ledger = _ledger(console)
+        start, until = _period(since)
+        courts, missing = ledger.obligations(start, until)
+        return page(
+            console,
+            request,
+            "obligations.html",
+            courts=courts,
+            missing=missing,
+            since=start.date(),
+            until=until,
+        )
+
+    @app.get("/office/obligations/entrustments/{court}", response_class=HTMLResponse)
+    def office_entrustments(
+        request: Request, court: str, kind: str = "rating", since: date | None = None
+    ) -> Response:
+        """The ratings of a court, or the complaints naming it: the documents behind a number."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_entrustments", court)
+        if kind not in ("rating", "complaint"):
+            raise ConsoleError.of("CONSOLE_FIELD_INVALID", 422, field="kind", detail="rating | complaint")
+        start, until = _period(since)
+        rows = _ledger(console).entrustment_documents(court, kind, start, until)
+        return page(
+            console,
+            request,
+            "obligation_documents.html",
+            rows=rows,
+            court=court,
+            kind=kind,
+            since=start.date(),
+        )
+
+    @app.get("/office/obligations/punishment/{unit}/{year}Q{quarter}", response_class=HTMLResponse)
+    def office_punishment(request: Request, unit: str, year: int, quarter: int) -> Response:
+        """The hub's reminder and escalation behind a missing quarterly report."""
+        me = _role(console, request, Role.SUPERVISOR)
+        _audit(console, request, me, "view_punishment_report", f"{unit}:{year}Q{quarter}")
+        if not 1 <= quarter <= 4:
+            raise ConsoleError.of("CONSOLE_FIELD_INVALID", 422, field="quarter", detail="1-4")
+        rows = _ledger(console).punishment_documents(unit, year, quarter)
+        return page(
+            console, request, "obligation_documents.html", rows=rows, court=unit, kind="punishment",
+            quarter=f"{year}Q{quarter}", since=None,
+        )  # fmt: skip
 
     # --- the administrator ------------------------------------------------------------------------
 
@@ -793,9 +930,27 @@ def _answer_page(
     problems: list[Problem],
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    reply: tuple[str, dict[str, str], dict[str, str]] | None = None,
 ) -> Response:
+    """The document to answer, the result form (or the receipt given), and the forms of the
+    other answers its type allows (:data:`broker.gateway.answer.ANSWERS_TO`), each replaced by
+    the answer once given; ``reply`` is a posted reply form to show again (kind, values, errors)."""
     notice = docs.received(rt, document_id)
     given = rt.state.answer(document_id)
+    doc_type = notice.header.document_type.value
+    measures = getattr(notice.body, "measures", None) or []
+    others = {
+        kind: {
+            "allowed": doc_type in answers.ANSWERS_TO[model.xml_tag]
+            and (kind != "lead" or any(m.xml_tag in replies.LEAD_MEASURES for m in measures)),
+            "given": docs.receipt(rt.store, found.document_id, sent=True)
+            if (found := rt.state.answer(document_id, model.xml_tag))
+            else None,
+            "form": reply[1] if reply and reply[0] == kind else {},
+            "errors": reply[2] if reply and reply[0] == kind else {},
+        }
+        for kind, model in replies.KINDS.items()
+    }
     return page(
         console,
         request,
@@ -812,4 +967,92 @@ def _answer_page(
         errors=errors or {},
         problems=problems,
         statuses=list(ResultStatus),
+        others=others,
+        items=status.items_of(parse(status.sealed_xml(rt.store, document_id))),
+        lead_measures=[m.measure_id for m in measures if m.xml_tag in replies.LEAD_MEASURES],
+        subject=next((m.subject for m in measures if m.xml_tag in replies.LEAD_MEASURES), None),
     )
+
+
+def _other_notice(
+    console: Console,
+    request: Request,
+    rt: GatewayRuntime,
+    template: str,
+    form: dict[str, str],
+    errors: dict[str, str],
+    problems: list[Problem],
+    status_code: int = 200,
+) -> Response:
+    """The query notice's or the release notice's form (``template``), filled with ``form``."""
+    registry = rt.checker.registry
+    units = [
+        u
+        for u in (registry.units if registry else [])
+        if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
+    ]
+    case = form.get("CaseNumber", "")
+    notices = releases.case_notices(rt, case) if template == "release.html" and case else []
+    if notices and "RulingNumber" not in form:
+        # a release rests on a ruling as the freeze did (RULE_RULING_REQUIRED): offer the notice's
+        form = {**form, "RulingNumber": next((n["ruling"] for n in notices if n["ruling"]), None) or ""}
+    return page(
+        console,
+        request,
+        template,
+        status_code,
+        unit=rt.unit,
+        form=form,
+        errors=errors,
+        problems=problems,
+        units=units,
+        case=case,
+        notices=notices,
+        reasons=releases.REASONS,
+        officer_fields=OFFICER_FIELDS,
+        query_fields=releases.QUERY_FIELDS,
+    )
+
+
+async def _checked_preview(
+    console: Console,
+    request: Request,
+    rt: GatewayRuntime,
+    template: str,
+    form: dict[str, str],
+    build: Any,
+) -> Response:
+    """Build the draft with ``build``, check it as the hub will, and preview it for sealing (the
+    same preview and publish as the assistance notice); the form again with what is wrong."""
+    try:
+        draft = build(rt, form)
+    except releases.NoticeInvalid as exc:
+        return _other_notice(console, request, rt, template, form, exc.errors, [], 422)
+    checked = await run_in_threadpool(
+        rt.checker.check, draft, signed=False, received_at=datetime.now(CHINA_TZ)
+    )
+    if not checked.ok:
+        return _other_notice(console, request, rt, template, form, {}, checked.problems, 422)
+    return page(
+        console,
+        request,
+        "preview.html",
+        unit=rt.unit,
+        draft=draft.decode("utf-8"),
+        view=docs.view(codec.from_element(parse(draft))),
+        xml=draft.decode("utf-8"),
+        wenshu=docs.wenshu(rt, draft),
+    )
+
+
+def _ledger(console: Console) -> LedgerView:
+    if console.ledger is None:
+        raise ConsoleError.of("CONSOLE_NO_LEDGER", 503)
+    return console.ledger
+
+
+def _period(since: date | None) -> tuple[datetime, datetime]:
+    """From ``since`` (default: a year ago, so that the last four quarters' reports show) to now."""
+    now = datetime.now(CHINA_TZ)
+    start = datetime.combine(since, datetime.min.time(), CHINA_TZ) if since else now - timedelta(days=365)
+    return min(start, now - timedelta(days=1)), now

@@ -20,6 +20,7 @@ from broker.documents.document import CHINA_TZ, Document
 from broker.documents.xmlmodel import DS_NS
 from broker.errors import LiandongError
 from broker.gateway import status
+from broker.gateway.deadlines import DeadlineView
 from broker.gateway.problems import GatewayError
 from broker.gateway.runtime import GatewayRuntime
 from broker.parsing.hardened import parse
@@ -64,6 +65,13 @@ def view(document: Document) -> dict[str, Any]:
         "measures": measures,
         "results": list(getattr(body, "results", []) or []),
         "remark": getattr(body, "remark", None),
+        # an extension notice's and a review suggestion's own fields (002 四.7; 001 第二十条)
+        "reason": getattr(body, "reason", None),
+        "proposed_deadline": getattr(body, "proposed_deadline", None),
+        "grounds": getattr(body, "grounds", None),
+        "item_ids": list(getattr(body, "items", None) or []) if not measures else [],
+        # a lead report's sighting: where and when (the person is in the 文书 itself)
+        "sighting": getattr(body, "sighting", None),
     }
 
 
@@ -117,9 +125,9 @@ def seal(raw: bytes) -> dict[str, Any] | None:
     }
 
 
-def row(store: UnitStore, document_id: str) -> dict[str, Any]:
-    """One line of a list: id, type, case, state."""
-    found = status.document_status(store, document_id)
+def row(store: UnitStore, document_id: str, deadlines: DeadlineView | None = None) -> dict[str, Any]:
+    """One line of a list: id, type, case, state (with ``deadlines``, also overdue and released)."""
+    found = status.document_status(store, document_id, deadlines)
     raw = status.sealed_xml(store, document_id)
     found["case_number"] = status._CASE(parse(raw)) or None
     found["title"] = title(found["type"])
