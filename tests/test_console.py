@@ -3,12 +3,16 @@ real Mosquitto, the hub, and the gateway runtimes of two courts, a bank and the 
 desks one console serves (each page belongs to one unit).
 
 One network and one browser for the whole module; each test logs in as the person it needs.
-Screenshots go to docs/console/ (docs/console.md shows them).
+Screenshots are taken on every run; they replace docs/console/'s (which docs/console.md shows)
+only when LIANDONG_CONSOLE_SCREENSHOTS=docs/console is set, so a test run leaves the checkout as
+it was.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 import threading
 import time
 import urllib.error
@@ -38,7 +42,8 @@ from tests.test_gateway import verify
 
 ROOT = Path(__file__).resolve().parents[1]
 OFFICE = load_registry(ROOT / "examples" / "network.yaml").office
-SHOTS = ROOT / "docs" / "console"
+_SHOTS_TO = os.environ.get("LIANDONG_CONSOLE_SCREENSHOTS")  # docs/console to refresh docs/console.md's
+SHOTS = ROOT / _SHOTS_TO if _SHOTS_TO else Path(tempfile.mkdtemp(prefix="console-shots-"))
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 WAIT = 60.0
