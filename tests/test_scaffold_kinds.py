@@ -136,9 +136,9 @@ def test_a_harness_that_fails_to_start_leaves_no_throwaway_unit_behind():
 
 def test_a_scaffold_of_a_kind_without_an_example_unit_passes_run_as_its_readme_says(tmp_path):
     """``cd liandong-adapter-NAME && python -m pytest``, the package's own pytest settings."""
-    made = CliRunner().invoke(app, ["adapter", "new", "fund", "--dir", str(tmp_path), "--kind", "HousingFund"])
+    made = CliRunner().invoke(app, ["adapter", "new", "fund", "--dir", str(tmp_path), "--kind", "SocialInsurance"])
     assert made.exit_code == 0, made.output
-    assert not any(u.kind is UnitKind.HOUSING_FUND for u in load_registry(EXAMPLE_REGISTRY).units)
+    assert not any(u.kind is UnitKind.SOCIAL_INSURANCE for u in load_registry(EXAMPLE_REGISTRY).units)
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=tmp_path / "liandong-adapter-fund",
@@ -146,4 +146,4 @@ def test_a_scaffold_of_a_kind_without_an_example_unit_passes_run_as_its_readme_s
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 passed, 1 skipped" in run.stdout  # HousingFund answers one kind of query only
+    assert "3 passed, 1 skipped" in run.stdout  # SocialInsurance answers one kind of query only
