@@ -225,11 +225,13 @@ def drive(
     # millisecond) and reception → delivery (the bank's arrival on the wall clock).
     offset = time.time() - time.perf_counter()
     to_hub, in_hub = [], []
-    for i, stamp in court_in.stamps.items():
-        if i in sent_wall and i in bank.arrived:
+    with court_in.lock, bank.lock:  # (a late duplicate may still arrive)
+        stamps, arrived = dict(court_in.stamps), dict(bank.arrived)
+    for i, stamp in stamps.items():
+        if i in sent_wall and i in arrived:
             received = datetime.fromisoformat(stamp.decode()).timestamp()
             to_hub.append((received - sent_wall[i]) * 1000)
-            in_hub.append((bank.arrived[i] + offset - received) * 1000)
+            in_hub.append((arrived[i] + offset - received) * 1000)
     for r in (bank, court_in):
         r.close()
     q = _percentiles(latencies)
