@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
 import multiprocessing
+import tempfile
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +34,19 @@ import yaml
 
 from bench.common import machine_info, process_tree, write_result
 from bench.flood import MemoryPeak
-from bench.hub_throughput import _ID, _REPLY, COURT, BANK, WARMUP, Receiver, drive, run_hub, seal_documents, wait_ready
+from bench.hub_throughput import (
+    _ID,
+    _REPLY,
+    BANK,
+    COURT,
+    WARMUP,
+    Receiver,
+    drive,
+    run_hub,
+    seal_documents,
+    wait_ready,
+)
+from bench.verify_pipeline import build_document
 from broker.documents import codec
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
 from broker.parsing.hardened import parse
@@ -43,7 +55,6 @@ from broker.restamp import restamp
 from broker.sandbox import EXAMPLE_CERTS, EXAMPLE_REGISTRY, hub_config
 from broker.signing import DocumentSigner
 from broker.transport import topics
-from bench.verify_pipeline import build_document
 
 WARM_MINUTES = 5.0
 """RSS is compared from this point on (the issue's "after the first five minutes")."""

@@ -277,8 +277,8 @@ def hub_histograms(port: int) -> dict[str, tuple[float, float]]:
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     out = {}
     for name in ("commit_latency_seconds", "check_batch_seconds"):
-        total = re.search(rf"^liandong_hub_{name}_sum (\S+)$", body, re.M)
-        count = re.search(rf"^liandong_hub_{name}_count (\S+)$", body, re.M)
+        total = re.search(rf"^liandong_hub_{name}_sum (\S+)$", body, re.MULTILINE)
+        count = re.search(rf"^liandong_hub_{name}_count (\S+)$", body, re.MULTILINE)
         out[name] = (float(total.group(1)) if total else 0.0, float(count.group(1)) if count else 0.0)
     return out
 
