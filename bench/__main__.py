@@ -26,6 +26,8 @@ BENCHES: dict[str, str] = {
     "gateway": "documents/s and p50/p99 from POST to the service-receipt event through the gateway vs the Python CourtClient (issue 12)",
     "sm2": "SM2 vs ECDSA P-256 vs RSA-2048 signatures and documents per CPU second; the hub on an all-SM2 network vs the RSA network (issue 15)",
     "render": "the 文书's HTML page and PDF per document vs checking it as liandong verify does (issue 13)",
+    "hub_seal": "a hub worker's CPU per document by step, sealing via signxml vs written directly, vs bare verify (issue 16)",
+    "hub_soak": "the hub at half rate for 30 minutes (--quick: 2): RSS after the first five vs at the end, ledger bytes per document (issue 16)",
 }
 """Benchmark name (module ``bench.<name>``, which has ``run(quick=...)``) and what it measures."""
 
@@ -143,6 +145,24 @@ def _headline_render(record: dict[str, Any]) -> str:
     )
 
 
+def _headline_hub_seal(record: dict[str, Any]) -> str:
+    m = record["cpu_ms_per_document_median"]
+    return (
+        f"seal {m['seal']} ms/document written directly vs {m['seal_signxml']} via signxml"
+        f" ({record['seal_signxml_over_direct']}x); a worker = {record['worker_per_document_over_bare_verify']['now']}"
+        f" bare verifies per document (was {record['worker_per_document_over_bare_verify']['before']})"
+    )
+
+
+def _headline_hub_soak(record: dict[str, Any]) -> str:
+    return (
+        f"{record['published']:,} documents at {record['rate']}/s for {record['minutes']:g} min, {record['lost']} lost;"
+        f" hub RSS (with workers) {record['hub_tree_rss_mib_warm']} -> {record['hub_tree_rss_mib_end']} MiB"
+        f" ({100 * record['hub_tree_rss_growth']:+.1f} %, target <= +10 %);"
+        f" ledger {record['ledger_bytes_per_document_after_warm']:,} bytes/document"
+    )
+
+
 HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "verify_pipeline": _headline_verify_pipeline,
     "verify_cli": _headline_verify_cli,
@@ -155,6 +175,8 @@ HEADLINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "gateway": _headline_gateway,
     "sm2": _headline_sm2,
     "render": _headline_render,
+    "hub_seal": _headline_hub_seal,
+    "hub_soak": _headline_hub_soak,
 }
 
 

@@ -12,7 +12,12 @@ What is measured:
   service receipt to the court. Throughput = documents / time until every delivery and every
   receipt arrived. The receivers are plain paho clients that acknowledge to the hub (they do not
   verify: the hub is what is measured, and the machine has two cores for everything);
-- latency: the same at half the measured maximum rate, publish → delivery to the bank, p50/p99.
+- latency: the same at half the measured maximum rate, publish → delivery to the bank, p50/p99,
+  and where it goes: publish → the hub's reception (the ``ReceivedAt`` its service receipt
+  attests), reception → delivery, and within the hub the mean check time of a batch and the mean
+  reception → commit time of a batch's oldest document (the hub's ``/metrics`` histograms);
+- CPU per document of the hub against bare verification's *CPU* per document (thread CPU time,
+  so that what other processes take from the shared cores does not count against either).
 
 Everything runs on this machine: broker, hub, its workers and the load generators share the
 cores, so the ratios within one run are what the results mean (docs/performance.md).
@@ -30,6 +35,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,15 +67,19 @@ busy; paho walks its whole window on every PUBACK, and with 1,000 the load gener
 shares the hub's two cores, used a quarter more CPU per document."""
 _ID = re.compile(rb"<ld:DocumentId>([0-9a-f-]{36})</ld:DocumentId>")
 _REPLY = re.compile(rb"<ld:InReplyTo>([0-9a-f-]{36})</ld:InReplyTo>")
+_RECEIVED = re.compile(rb"<ld:ReceivedAt>([^<]+)</ld:ReceivedAt>")
 
 
 class Receiver:
     """A plain paho subscriber on a unit's inbox: records arrival times and acks to the hub."""
 
-    def __init__(self, unit: str, port: int, key: re.Pattern[bytes], **mqtt: Any):
+    def __init__(self, unit: str, port: int, key: re.Pattern[bytes], *, stamp: re.Pattern[bytes] | None = None, **mqtt: Any):
         self.unit = unit
         self.key = key
+        self.stamp = stamp
         self.arrived: dict[str, float] = {}
+        self.stamps: dict[str, bytes] = {}
+        """``stamp``'s first group in the message with each key (the service receipt's ReceivedAt)."""
         self.lock = threading.Lock()
         self.pending: list[str] = []
         # One connection per unit: the broker makes the certificate's CN the client id, so a
@@ -89,6 +100,8 @@ class Receiver:
         with self.lock:
             if m:
                 self.arrived.setdefault(m.group(1).decode(), now)
+                if self.stamp is not None and (s := self.stamp.search(msg.payload)):
+                    self.stamps.setdefault(m.group(1).decode(), s.group(1))
             self.pending.append(doc_id)
 
     def _acker(self) -> None:
@@ -148,17 +161,25 @@ def raw_paho_rate(port: int, payload: bytes, n: int, *, sub_port: int | None = N
 
 
 def bare_verify_rate(raw: bytes, seconds: float = 3.0) -> float:
+    """Bare signxml verifications per second of wall time, on one core."""
+    return bare_verify_cost(raw, seconds)[0]
+
+
+def bare_verify_cost(raw: bytes, seconds: float = 3.0) -> tuple[float, float]:
+    """Bare signxml verification of ``raw`` on one core for ``seconds``: (verifications per second
+    of wall time, CPU milliseconds per verification). The CPU time is this thread's own, so it
+    holds on a machine whose other processes take turns on the same cores; the wall rate does not."""
     from signxml import SignatureConfiguration, XMLVerifier
 
     from broker.signing import load_certificate
 
     cert = load_certificate(EXAMPLE_CERTS / "units" / COURT / "sign.pem")
     config = SignatureConfiguration(location="./", expect_references=1)
-    n, start = 0, time.perf_counter()
+    n, start, cpu = 0, time.perf_counter(), time.thread_time()
     while time.perf_counter() - start < seconds:
         XMLVerifier().verify(raw, x509_cert=cert, expect_config=config)
         n += 1
-    return n / (time.perf_counter() - start)
+    return n / (time.perf_counter() - start), 1000 * (time.thread_time() - cpu) / n
 
 
 def run_hub(config_path: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -178,8 +199,9 @@ def drive(
     The court is on ``port``, the bank on ``bank_port`` (default: the same); ``mqtt``: more
     tls_client arguments (``protocol="3.1.1"``)."""
     sent: dict[str, float] = {}
+    sent_wall: dict[str, float] = {}
     bank = Receiver(BANK, bank_port or port, _ID, **mqtt)
-    court_in = Receiver(COURT, port, _REPLY, **mqtt)
+    court_in = Receiver(COURT, port, _REPLY, stamp=_RECEIVED, **mqtt)
     pub = court_in.client  # the court publishes and receives its service receipts on one session
     start = time.perf_counter()
     for i, raw in enumerate(docs):
@@ -188,7 +210,8 @@ def drive(
             delay = target - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        sent[_ID.search(raw).group(1).decode()] = time.perf_counter()  # type: ignore[union-attr]
+        doc_id = _ID.search(raw).group(1).decode()  # type: ignore[union-attr]
+        sent[doc_id], sent_wall[doc_id] = time.perf_counter(), time.time()
         pub.publish(topics.outbox(COURT), raw, qos=1)
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -198,16 +221,75 @@ def drive(
         time.sleep(0.02)
     end = max(max(bank.arrived.values(), default=start), max(court_in.arrived.values(), default=start))
     latencies = sorted((bank.arrived[i] - t) * 1000 for i, t in sent.items() if i in bank.arrived)
+    # Where it went: publish → the hub's reception (its receipt's ReceivedAt, wall clock to the
+    # millisecond) and reception → delivery (the bank's arrival on the wall clock).
+    offset = time.time() - time.perf_counter()
+    to_hub, in_hub = [], []
+    with court_in.lock, bank.lock:  # (a late duplicate may still arrive)
+        stamps, arrived = dict(court_in.stamps), dict(bank.arrived)
+    for i, stamp in stamps.items():
+        if i in sent_wall and i in arrived:
+            received = datetime.fromisoformat(stamp.decode()).timestamp()
+            to_hub.append((received - sent_wall[i]) * 1000)
+            in_hub.append((arrived[i] + offset - received) * 1000)
     for r in (bank, court_in):
         r.close()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 100 else [float("nan")] * 99
+    q = _percentiles(latencies)
     return {
         "documents": len(docs),
         "delivered": len(latencies),
         "rate": len(docs) / (end - start),
-        "p50_ms": statistics.median(latencies) if latencies else float("nan"),
-        "p99_ms": q[98],
+        "p50_ms": q[50],
+        "p99_ms": q[99],
+        "stages_ms": {
+            "publish_to_reception": {f"p{k}": round(v, 1) for k, v in _percentiles(to_hub).items()},
+            "reception_to_delivery": {f"p{k}": round(v, 1) for k, v in _percentiles(in_hub).items()},
+        },
     }
+
+
+def _percentiles(values: list[float]) -> dict[int, float]:
+    """p50 and p99 (NaN for fewer than 100 values)."""
+    if len(values) <= 100:
+        return {50: statistics.median(values) if values else float("nan"), 99: float("nan")}
+    q = statistics.quantiles(values, n=100)
+    return {50: q[49], 99: q[98]}
+
+
+def wait_ready(port: int, timeout: float = 120.0) -> None:
+    """Wait until the hub's ``/readyz`` says ready (connected to the broker, so subscribed): on a
+    busy machine its start takes longer than any fixed sleep, and a document published before
+    its subscription is lost."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).status == 200:
+                time.sleep(0.5)  # its SUBSCRIBE is on the wire: let the broker take it
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the hub did not become ready")
+
+
+def hub_histograms(port: int) -> dict[str, tuple[float, float]]:
+    """(sum, count) of the hub's two histograms, from its ``/metrics`` (broker/hub/metrics.py)."""
+    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    out = {}
+    for name in ("commit_latency_seconds", "check_batch_seconds"):
+        total = re.search(rf"^liandong_hub_{name}_sum (\S+)$", body, re.MULTILINE)
+        count = re.search(rf"^liandong_hub_{name}_count (\S+)$", body, re.MULTILINE)
+        out[name] = (float(total.group(1)) if total else 0.0, float(count.group(1)) if count else 0.0)
+    return out
+
+
+def histogram_means_ms(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Mean of each histogram's observations between two reads, in milliseconds."""
+    out = {}
+    for name, (total, count) in after.items():
+        n = count - before[name][1]
+        out[name] = round(1000 * (total - before[name][0]) / n, 1) if n else float("nan")
+    return out
 
 
 def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> dict[str, Any]:
@@ -224,15 +306,16 @@ def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> 
             size = sum(len(d) for d in docs) / len(docs)
             paho = raw_paho_rate(broker.port, docs[0], 20000)
             print(f"raw paho QoS 1: {paho:,.0f} msg/s", flush=True)
-            verify = bare_verify_rate(docs[0])
-            print(f"bare signxml verify: {verify:,.0f}/s (one core)", flush=True)
+            verify, verify_cpu_ms = bare_verify_cost(docs[0])
+            print(f"bare signxml verify: {verify:,.0f}/s (one core), {verify_cpu_ms:.3f} ms CPU each", flush=True)
 
-            config = hub_config(registry.hub.code, port=broker.port, var=var / "hub", workers=workers)
+            health = free_port()
+            config = hub_config(registry.hub.code, port=broker.port, var=var / "hub", workers=workers, health_port=health)
             config_path = var / "hub.yaml"
             config_path.write_text(yaml.safe_dump(config.model_dump(mode="json", by_alias=True)))
             hub = run_hub(config_path, var / "hub.log")
             try:
-                time.sleep(4 if workers else 2)  # the hub subscribes (a document before that is lost)
+                wait_ready(health)  # the hub subscribes (a document before that is lost)
                 # Warm-up: the worker processes start with the first documents (spawning, imports,
                 # keys); that is start-up, not the cost per document.
                 drive(broker.port, warm, None)
@@ -243,7 +326,9 @@ def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> 
                 flat = drive(broker.port, docs[: documents], None)
                 cpu, whole = meter.stop(), machine.stop()
                 print(f"hub, flat out: {flat['rate']:,.0f} documents/s ({flat['delivered']} delivered)", flush=True)
+                before = hub_histograms(health)
                 half = drive(broker.port, docs[documents :], flat["rate"] / 2)
+                in_hub = histogram_means_ms(before, hub_histograms(health))
                 print(f"hub at half rate ({flat['rate'] / 2:,.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms", flush=True)
             finally:
                 hub.terminate()
@@ -263,6 +348,16 @@ def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> 
             "half_rate": round(flat["rate"] / 2),
             "latency_p50_ms": round(half["p50_ms"], 1),
             "latency_p99_ms": round(half["p99_ms"], 1),
+            # where the half-rate latency goes: per document (p50/p99), and inside the hub the
+            # means per batch (its /metrics histograms)
+            "latency_stages_ms": {
+                **half["stages_ms"],
+                "hub_check_per_batch_mean": in_hub["check_batch_seconds"],
+                "hub_reception_to_commit_of_oldest_mean": in_hub["commit_latency_seconds"],
+            },
+            "bare_signxml_verify_cpu_ms": round(verify_cpu_ms, 3),
+            # the hub's CPU per document (with its workers) against one bare verification's CPU
+            "hub_cpu_vs_bare_verify_cpu": round(1000 * cpu["hub"] / documents / verify_cpu_ms, 2),
             # CPU milliseconds per document during the flat-out run, by process (tree): where the
             # two cores went. "load" is this process: the court publishing, the receivers acking.
             "cpu_ms_per_document": {k: round(1000 * v / documents, 3) for k, v in cpu.items()},

@@ -39,6 +39,7 @@ def run_until_signal(config: HubConfig) -> None:
     broker that cannot be reached is waited for (``BROKER_UNREACHABLE`` lines at growing
     intervals, broker/hub/broker_wait.py), never a reason to exit: under systemd the broker may
     start after the hub."""
+    from broker.hub import heap
     from broker.hub.broker_wait import BrokerWait
     from broker.hub.service import Hub
 
@@ -55,6 +56,7 @@ def run_until_signal(config: HubConfig) -> None:
             if not stopping.is_set():
                 raise
             return  # stopped by a signal before the broker came: nothing was served
+        heap.settle()  # loaded: what is there now lives as long as the process (broker/hub/heap.py)
         while not stopping.wait(1.0):
             pass
     finally:

@@ -26,6 +26,7 @@ from lxml import etree
 from broker.checking import CheckedDocument, DocumentChecker, payload_digest
 from broker.documents.document import Document
 from broker.errors import Problem, problem
+from broker.hub import heap
 from broker.hub.config import HubConfig
 from broker.hub.notices import HubNotary, IssuedNotice
 from broker.logs import event
@@ -191,6 +192,7 @@ def init_worker(config: HubConfig, hub_pid: int | None = None) -> None:
     _faults.update(_read_faults(os.environ.get(FAULT_ENV, "")))
     _worker = IntakeChecker(config)
     _exit_with_parent(hub)
+    heap.settle()  # keys, schema and registry are loaded for the worker's life (broker/hub/heap.py)
 
 
 def _die_with_parent(hub: int) -> None:

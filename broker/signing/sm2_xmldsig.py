@@ -1,4 +1,5 @@
-"""Enveloped XML-DSig with SM2/SM3: signing and checking SignedInfo ourselves.
+"""Enveloped XML-DSig with SM2/SM3: checking SignedInfo ourselves (sealing is
+:mod:`broker.signing.enveloped`'s, as for every suite).
 
 signxml knows no SM2, so for this suite the two cryptographic steps are done here, with lxml's
 exclusive C14N (libxml2's, the one signxml itself uses) and :mod:`broker.signing.sm2`. Everything
@@ -20,8 +21,7 @@ from lxml import etree
 from broker.errors import LiandongError, problem
 from broker.parsing.hardened import parse
 from broker.signing import sm2
-from broker.signing.profile import ENVELOPED, EXC_C14N, NSMAP
-from broker.signing.suites import SM2_SM3, SM3
+from broker.signing.profile import NSMAP
 
 _DS = "{" + NSMAP["ds"] + "}"
 
@@ -35,27 +35,6 @@ def _fail(code: str, **params: object) -> LiandongError:
     from broker.signing.verifier import VerificationError  # the verifier's own error class
 
     return VerificationError([problem(code, **params)])
-
-
-def sign(root: etree._Element, key: sm2.Sm2PrivateKey, key_info: etree._Element) -> etree._Element:
-    """A signed copy of the unsigned ``root``: the reference is ``#`` + its Id (or ``""``)."""
-    signed = copy.deepcopy(root)
-    digest = base64.b64encode(sm2.sm3(canonical(signed))).decode("ascii")
-    signature = etree.SubElement(signed, _DS + "Signature", nsmap={"ds": NSMAP["ds"]})
-    info = etree.SubElement(signature, _DS + "SignedInfo")
-    etree.SubElement(info, _DS + "CanonicalizationMethod", Algorithm=EXC_C14N.value)
-    etree.SubElement(info, _DS + "SignatureMethod", Algorithm=SM2_SM3)
-    doc_id = signed.get("Id")
-    reference = etree.SubElement(info, _DS + "Reference", URI=f"#{doc_id}" if doc_id else "")
-    transforms = etree.SubElement(reference, _DS + "Transforms")
-    etree.SubElement(transforms, _DS + "Transform", Algorithm=ENVELOPED)
-    etree.SubElement(transforms, _DS + "Transform", Algorithm=EXC_C14N.value)
-    etree.SubElement(reference, _DS + "DigestMethod", Algorithm=SM3)
-    etree.SubElement(reference, _DS + "DigestValue").text = digest
-    value = sm2.sign(key, canonical(info))
-    etree.SubElement(signature, _DS + "SignatureValue").text = base64.b64encode(value).decode("ascii")
-    signature.append(key_info)
-    return signed
 
 
 def verify(root: etree._Element, leaf_key: sm2.Sm2PublicKey) -> etree._Element:

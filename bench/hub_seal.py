@@ -1,0 +1,127 @@
+"""A hub worker's CPU per document, step by step, and sealing the service receipt through signxml
+against the profile's signature written directly (issue 16), beside bare signxml verification.
+
+    .venv/bin/python -m bench.hub_seal [--quick]
+
+What is measured, on one core, as thread CPU time (it holds on a machine whose other processes
+take turns on the same cores; wall time does not), in rounds whose variants are interleaved:
+
+- bare signxml verification of the benchmark's ~5.9 KB signed bank freeze notice (the baseline
+  of bench/hub_throughput.py);
+- a hub worker's steps for a batch of 100 such notices (:class:`broker.hub.intake.IntakeChecker`):
+  checking (parse, XSD, signature, rules), the intake and the service receipt's draft, and
+  sealing the receipts: with :class:`broker.signing.DocumentSigner` (the signature written
+  directly, broker/signing/enveloped.py) and with signxml's ``XMLSigner`` as it was used before,
+  for the same drafts.
+
+Reported: the median over the rounds of each step's milliseconds per document, and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from signxml import XMLSigner, methods
+from signxml.algorithms import DigestAlgorithm, SignatureMethod
+
+from bench.common import machine_info, write_result
+from bench.hub_throughput import COURT, bare_verify_cost, seal_documents
+from broker.documents import codec
+from broker.hub.intake import IntakeChecker, Payload
+from broker.hub.notices import received_now
+from broker.registry import load_registry
+from broker.sandbox import EXAMPLE_REGISTRY, hub_config
+from broker.signing import DocumentSigner
+from broker.signing.profile import EXC_C14N, NSMAP
+
+BATCH = 100
+
+
+def _signxml_sealer(signer: DocumentSigner) -> Callable[[list[Any]], list[bytes]]:
+    """Sealing as DocumentSigner did it before issue 16: one XMLSigner per signature."""
+
+    def seal(drafts: list[Any]) -> list[bytes]:
+        out = []
+        for draft in drafts:
+            xml_signer = XMLSigner(
+                method=methods.enveloped,
+                signature_algorithm=SignatureMethod(signer._sealer.algorithms.signature_uri),
+                digest_algorithm=DigestAlgorithm.SHA256,
+                c14n_algorithm=EXC_C14N,
+            )
+            xml_signer.namespaces = dict(NSMAP)
+            root = codec.to_element(draft)
+            key_info = copy.deepcopy(signer._key_info)
+            out.append(codec.to_bytes(xml_signer.sign(root, key=signer.key, key_info=key_info, always_add_key_value=False)))
+        return out
+
+    return seal
+
+
+def _cpu_ms(fn: Callable[[], Any], n: int) -> float:
+    start = time.thread_time()
+    fn()
+    return 1000 * (time.thread_time() - start) / n
+
+
+def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
+    rounds = rounds or (3 if quick else 7)
+    registry = load_registry(EXAMPLE_REGISTRY)
+    config = hub_config(registry.hub.code, port=1, var=Path(tempfile.mkdtemp(prefix="liandong-bench-seal-")), workers=1)
+    worker = IntakeChecker(config)
+    docs = seal_documents(BATCH)
+    payloads = [Payload(i, COURT, raw, received_now()) for i, raw in enumerate(docs)]
+    old_seal = _signxml_sealer(worker.notary.signer)
+    steps: dict[str, list[float]] = {k: [] for k in ("bare_verify", "check", "intake_and_draft", "seal", "seal_signxml")}
+    for _ in range(rounds):
+        steps["bare_verify"].append(bare_verify_cost(docs[0], 1.0)[1])
+        checked: list[Any] = []
+        drafts: list[Any] = []
+
+        def check(out: list[Any] = checked) -> None:
+            out.extend(worker.checker.check_many([p.raw for p in payloads], received_at=[p.received_at for p in payloads]))
+
+        def draft(checked: list[Any] = checked, out: list[Any] = drafts) -> None:
+            intakes = [worker._intake(p, c) for p, c in zip(payloads, checked)]
+            out.extend(worker.draft(i, p) for i, p in zip(intakes, payloads))
+
+        steps["check"].append(_cpu_ms(check, BATCH))
+        steps["intake_and_draft"].append(_cpu_ms(draft, BATCH))
+        steps["seal"].append(_cpu_ms(lambda drafts=drafts: worker.notary.seal(drafts), BATCH))
+        steps["seal_signxml"].append(_cpu_ms(lambda drafts=drafts: old_seal(drafts), BATCH))
+    median = {k: round(statistics.median(v), 3) for k, v in steps.items()}
+    verify = median["bare_verify"]
+    worker_now = median["check"] + median["intake_and_draft"] + median["seal"]
+    worker_before = median["check"] + median["intake_and_draft"] + median["seal_signxml"]
+    result = {
+        "machine": machine_info(),
+        "rounds": rounds,
+        "batch": BATCH,
+        "cpu_ms_per_document_median": median,
+        "cpu_ms_per_document_rounds": {k: [round(x, 3) for x in v] for k, v in steps.items()},
+        "seal_signxml_over_direct": round(median["seal_signxml"] / median["seal"], 2),
+        "worker_per_document_over_bare_verify": {"now": round(worker_now / verify, 2), "before": round(worker_before / verify, 2)},
+    }
+    write_result("hub_seal", result)
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="3 rounds")
+    parser.add_argument("--rounds", type=int, default=None)
+    args = parser.parse_args()
+    run(quick=args.quick, rounds=args.rounds)
+
+
+if __name__ == "__main__":
+    main()
