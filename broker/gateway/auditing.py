@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,8 +42,8 @@ class AuditMiddleware:
         async def audited_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start" and not started:
+                await self._record(scope, message["status"])  # raises: no answer went out
                 started = True
-                await self._record(scope, message["status"])
             await send(message)
 
         try:
@@ -62,8 +61,8 @@ class AuditMiddleware:
         rt.metrics.requests.labels(getattr(route, "path", "unmatched"), str(status)).inc()
         state = _state(scope)
         client = scope.get("client")
-        await run_in_threadpool(
-            rt.audit.record,
+        # no thread-pool hop: written here, made durable by the log's syncing thread
+        await rt.audit.record_async(
             who=state.get("who"),
             client=f"{client[0]}:{client[1]}" if client else None,
             method=scope["method"],
