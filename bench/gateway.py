@@ -1,7 +1,10 @@
 """The gateway against the Python CourtClient (issue 12), through the same real Mosquitto and hub
 in the same run.
 
-    .venv/bin/python -m bench.gateway [--documents 400] [--rounds 2]
+    .venv/bin/python -m bench.gateway [--documents 400] [--rounds 2] [--baseline DIR]
+
+``--baseline DIR`` also runs, in every round, the gateway of another checkout (``DIR``, e.g.
+the main branch's) on the same network: old and new code side by side in one run.
 
 The court publishes the same one-measure bank freeze notice (tests/fixtures/gateway/freeze.json,
 each copy with its own id and time), either
@@ -176,7 +179,7 @@ class Gateway:
     """``liandong gateway run`` for the court, and the organisation's side: HTTP POSTs and one
     Server-Sent Events reader that records when each document's ``served`` event arrives."""
 
-    def __init__(self, port: int, var: Path):
+    def __init__(self, port: int, var: Path, root: Path = ROOT):
         var.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         config = unit_config(COURT, port=port, var=var).model_dump(mode="json")
@@ -192,7 +195,8 @@ class Gateway:
             [sys.executable, "-m", "broker.cli.main", "gateway", "run", "--config", str(path), "--log-level", "WARNING"],
             stdout=open(var / "gateway.log", "ab"),
             stderr=subprocess.STDOUT,
-            cwd=ROOT,
+            cwd=root,
+            env={**os.environ, "PYTHONPATH": str(root)},  # that checkout's code, not this one's
         )
         self.served: dict[str, float] = {}
         self.lock = threading.Condition()
@@ -273,8 +277,10 @@ class Gateway:
         self.proc.wait(60)
 
 
-def gateway_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow_rate: float) -> dict[str, Any]:
-    gateway = Gateway(port, var)
+def gateway_round(
+    port: int, var: Path, flat: list[dict], slow: list[dict], slow_rate: float, root: Path = ROOT
+) -> dict[str, Any]:
+    gateway = Gateway(port, var, root)
     try:
         out: dict[str, Any] = {}
         for name, docs, rate in (("flat_out", flat, None), ("paced", slow, slow_rate)):
@@ -303,8 +309,11 @@ def gateway_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow
         gateway.stop()
 
 
-def run(quick: bool = False, documents: int | None = None, rounds: int | None = None) -> dict[str, Any]:
-    """Run the benchmark and write bench/results/gateway.json."""
+def run(
+    quick: bool = False, documents: int | None = None, rounds: int | None = None, baseline: Path | None = None
+) -> dict[str, Any]:
+    """Run the benchmark and write bench/results/gateway.json; with ``baseline``, the gateway of
+    that checkout too, as ``gateway_baseline``."""
     documents = documents or (150 if quick else 400)
     rounds = rounds or (1 if quick else 2)
     busy_before = machine_busy()
@@ -323,6 +332,8 @@ def run(quick: bool = False, documents: int | None = None, rounds: int | None = 
                 wait_for_hub(broker, registry.hub.code)
                 python_round(broker.port, var / "warm", notices(20), [], None)  # warm-up: not recorded
                 results: dict[str, list[dict[str, Any]]] = {"python": [], "gateway": []}
+                if baseline is not None:
+                    results["gateway_baseline"] = []
                 machine = MachineMeter()
                 machine.start()
                 slow_rate = 0.0
@@ -334,6 +345,12 @@ def run(quick: bool = False, documents: int | None = None, rounds: int | None = 
                     gw = gateway_round(broker.port, var / f"gw{r}", notices(documents), notices(documents // 2), slow_rate)
                     results["gateway"].append(gw)
                     print(f"round {r + 1} gateway: {json.dumps(gw)}", flush=True)
+                    if baseline is not None:
+                        old = gateway_round(
+                            broker.port, var / f"gwb{r}", notices(documents), notices(documents // 2), slow_rate, baseline
+                        )
+                        results["gateway_baseline"].append(old)
+                        print(f"round {r + 1} gateway_baseline: {json.dumps(old)}", flush=True)
                 whole = machine.stop()
             finally:
                 hub.terminate()
@@ -364,6 +381,12 @@ def run(quick: bool = False, documents: int | None = None, rounds: int | None = 
             side: {k: median(side, "paced", k) for k in ("p50_ms", "p99_ms")} for side in ("python", "gateway")
         },
     }
+    if baseline is not None:
+        old_rate = median("gateway_baseline", "flat_out", "per_s")
+        record["baseline"] = str(baseline)
+        record["gateway_baseline_documents_per_s"] = old_rate
+        record["gateway_baseline_over_python"] = round(old_rate / py_rate, 3) if py_rate else None
+        record["latency_ms"]["gateway_baseline"] = {k: median("gateway_baseline", "paced", k) for k in ("p50_ms", "p99_ms")}
     path = write_result("gateway", record)
     print(
         f"python {py_rate}/s, gateway {gw_rate}/s = {record['gateway_over_python']} of the client"
@@ -371,6 +394,13 @@ def run(quick: bool = False, documents: int | None = None, rounds: int | None = 
         f" p50/p99 python {record['latency_ms']['python']}, gateway {record['latency_ms']['gateway']}; {path}",
         flush=True,
     )
+    if baseline is not None:
+        print(
+            f"baseline gateway ({baseline}) {record['gateway_baseline_documents_per_s']}/s ="
+            f" {record['gateway_baseline_over_python']} of the client; p50/p99"
+            f" {record['latency_ms']['gateway_baseline']}",
+            flush=True,
+        )
     return record
 
 
@@ -379,8 +409,9 @@ def main() -> None:
     parser.add_argument("--documents", type=int)
     parser.add_argument("--rounds", type=int)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--baseline", type=Path, help="also run the gateway of this checkout (old code, same run)")
     args = parser.parse_args()
-    run(args.quick, args.documents, args.rounds)
+    run(args.quick, args.documents, args.rounds, args.baseline)
 
 
 if __name__ == "__main__":

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.datastructures import State
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,10 +19,10 @@ from broker.documents.document import Document
 from broker.errors import LiandongError, problem
 from broker.gateway import kinds, routes
 from broker.gateway.apidocs import install_api_page
-from broker.gateway.routes.answers import ANSWER_MODELS
+from broker.gateway.auditing import AuditMiddleware
 from broker.gateway.problems import GatewayError, field_problems, response
+from broker.gateway.routes.answers import ANSWER_MODELS
 from broker.gateway.runtime import GatewayRuntime
-from broker.logs import event
 
 log = logging.getLogger("liandong.gateway")
 
@@ -47,7 +46,7 @@ def create_app(rt: GatewayRuntime, routers: Iterable[APIRouter] = ()) -> FastAPI
     )
     app.state.runtime = rt
     _install_errors(app)
-    _install_audit(app)
+    _install_audit(app, rt)
     _install_openapi(app)
     install_api_page(app)
     for router in [*(routes.resolve(name) for name in routes.ROUTERS), *routers]:
@@ -96,32 +95,10 @@ def _install_errors(app: FastAPI) -> None:
         return answer(request, GatewayError([found], exc.status_code))
 
 
-def _install_audit(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def audit(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rt: GatewayRuntime = request.app.state.runtime
-        try:
-            result = await call_next(request)
-        except Exception as exc:  # a bug: the house body here, so no server prints a traceback
-            # the exception's text may quote a document: logged by class only
-            event(
-                log, "gateway.internal_error", logging.ERROR, error=type(exc).__name__, path=request.url.path
-            )
-            request.state.codes = ["GW_INTERNAL"]
-            result = response(500, GatewayError.of("GW_INTERNAL").problems)
-        route = request.scope.get("route")  # the template, never a document id: bounded labels
-        rt.metrics.requests.labels(getattr(route, "path", "unmatched"), str(result.status_code)).inc()
-        client = f"{request.client.host}:{request.client.port}" if request.client else None
-        await run_in_threadpool(
-            rt.audit.record,
-            who=getattr(request.state, "who", None),
-            client=client,
-            method=request.method,
-            path=request.url.path,
-            status=result.status_code,
-            codes=getattr(request.state, "codes", None),
-        )
-        return result
+def _install_audit(app: FastAPI, rt: GatewayRuntime) -> None:
+    # pure ASGI (broker/gateway/auditing.py), not @app.middleware("http"): a quarter of the
+    # request path's time was BaseHTTPMiddleware's task and stream plumbing (docs/performance.md)
+    app.add_middleware(AuditMiddleware, runtime=rt)
 
 
 def _install_openapi(app: FastAPI) -> None:
