@@ -210,27 +210,25 @@ def _session(console: Console, request: Request) -> Session:
     return found
 
 
+def _forbidden(console: Console, request: Request, me: Session) -> ConsoleError:
+    """403 for a page not this person's: an audit line (who, from where, what) and a log event."""
+    console.accounts.record(
+        "forbidden",
+        "CONSOLE_FORBIDDEN",
+        who=me.account.username,
+        unit=me.account.unit,
+        client=_client(request),
+        target=request.url.path,
+    )
+    event(log, "console.forbidden", logging.WARNING, account=me.account.id, unit=me.account.unit, path=request.url.path)
+    return ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
+
+
 def _allow(console: Console, request: Request, unit: str, *roles: Role) -> tuple[Session, GatewayRuntime]:
     """The session of a person of ``unit`` with one of ``roles``; 403 and an audit line otherwise."""
     me = _session(console, request)
     if me.account.unit != unit or me.account.role not in roles:
-        console.accounts.record(
-            "forbidden",
-            "CONSOLE_FORBIDDEN",
-            who=me.account.username,
-            unit=me.account.unit,
-            client=_client(request),
-            target=request.url.path,
-        )
-        event(
-            log,
-            "console.forbidden",
-            logging.WARNING,
-            account=me.account.id,
-            unit=me.account.unit,
-            path=request.url.path,
-        )
-        raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
+        raise _forbidden(console, request, me)
     rt = console.desks.get(unit)
     if rt is None:
         raise ConsoleError.of("CONSOLE_UNIT_UNKNOWN", 404, unit=unit)
@@ -783,15 +781,7 @@ def _role(console: Console, request: Request, role: Role) -> Session:
     """A page of no one unit (accounts, the office's report): the role alone decides."""
     me = _session(console, request)
     if me.account.role is not role:
-        console.accounts.record(
-            "forbidden",
-            "CONSOLE_FORBIDDEN",
-            who=me.account.username,
-            unit=me.account.unit,
-            client=_client(request),
-            target=request.url.path,
-        )
-        raise ConsoleError.of("CONSOLE_FORBIDDEN", 403, what=request.url.path)
+        raise _forbidden(console, request, me)
     return me
 
 
@@ -856,6 +846,16 @@ def _freeze_notice(rt: GatewayRuntime, form: dict[str, str], count: int) -> byte
     return codec.to_bytes(document)
 
 
+def _recipients(rt: GatewayRuntime) -> list[Any]:
+    """The member units a court's notice can go to: every executing unit but the courts."""
+    registry = rt.checker.registry
+    return [
+        u
+        for u in (registry.units if registry else [])
+        if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
+    ]
+
+
 def _compose(
     console: Console,
     request: Request,
@@ -867,11 +867,7 @@ def _compose(
     status_code: int = 200,
 ) -> Response:
     registry = rt.checker.registry
-    units = [
-        u
-        for u in (registry.units if registry else [])
-        if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
-    ]
+    units = _recipients(rt)
     recipient = form.get("Recipient") or next((u.code for u in units if u.kind is UnitKind.BANK), "")
     kind = registry.kind_of(recipient) if registry else None
     # the measures the recipient's kind can take (catalogue), the freeze first
@@ -985,12 +981,7 @@ def _other_notice(
     status_code: int = 200,
 ) -> Response:
     """The query notice's or the release notice's form (``template``), filled with ``form``."""
-    registry = rt.checker.registry
-    units = [
-        u
-        for u in (registry.units if registry else [])
-        if u.kind in EXECUTING_KINDS and u.kind is not UnitKind.COURT
-    ]
+    units = _recipients(rt)
     case = form.get("CaseNumber", "")
     notices = releases.case_notices(rt, case) if template == "release.html" and case else []
     if notices and "RulingNumber" not in form:
