@@ -655,13 +655,13 @@ def court2_freezes(console):
     """Two freezes the second court published to the bank (through the gateway's submit path,
     as the console's publish does), both served: one the clerk answers with an extension and a
     review suggestion, one nobody answers (overdue by the court's clock, then released)."""
-    from broker.console.app import _freeze_notice
+    from broker.console.composing import freeze_notice
     from broker.gateway import submit
 
     rt = console.desks[COURT2]
     ids = []
     for n in (1, 2):
-        draft = _freeze_notice(rt, freeze_form(CaseNumber=CASE2, **{"M1.Amount.Value": f"{n}000.00"}), 1)
+        draft = freeze_notice(rt, freeze_form(CaseNumber=CASE2, **{"M1.Amount.Value": f"{n}000.00"}), 1)
         ids.append(submit.submit(rt, draft, "xml", f"test:court2:{n}").document_id)
     deadline = time.monotonic() + WAIT
     while not all(rt.store.get_sent(i).answer_id for i in ids) or not all(
@@ -854,7 +854,7 @@ def test_the_office_sees_entrustment_ratings_complaints_and_missing_punishment_r
 def test_the_police_clerk_reports_a_lead_on_an_exit_restriction(console, browser):
     """A lead report (线索通报, 002 四.7(2)) from the desk: the person of an exit restriction was
     seen; the police clerk says where and when, the court's page shows it."""
-    from broker.console.app import _freeze_notice
+    from broker.console.composing import freeze_notice
     from broker.gateway import submit
 
     court, police = console.desks[COURT], console.desks[POLICE]
@@ -869,7 +869,7 @@ def test_the_police_clerk_reports_a_lead_on_an_exit_restriction(console, browser
         "M1.Period.End": (today + timedelta(days=180)).isoformat(),
         "M1.ControlRequirement": "限制出境",
     }
-    notice = submit.submit(court, _freeze_notice(court, form, 1), "xml", "test:lead").document_id
+    notice = submit.submit(court, freeze_notice(court, form, 1), "xml", "test:lead").document_id
     deadline = time.monotonic() + WAIT
     while police.store.get_received(notice) is None:
         assert time.monotonic() < deadline, "the exit restriction was not delivered"
