@@ -16,10 +16,10 @@ from broker.documents import bodies
 from broker.hub.ledger import DocumentRecord, LedgerTx
 from broker.hub.ledger_documents import outstanding_measures
 from broker.hub.outbox import Job
+from broker.hub.supervision import SupervisedHub
 
 if TYPE_CHECKING:
     from broker.hub.clock import SupervisionClock
-    from broker.hub.service import Hub
 
 log = logging.getLogger("liandong.hub.supervision")
 
@@ -30,7 +30,7 @@ OUTSTANDING = "outstanding:"
 class CaseCompletion:
     """The supervisor's case-completion hook and scan step."""
 
-    hub: Hub
+    hub: SupervisedHub
     clock: SupervisionClock
     client_id: str
     _issue: Callable[..., Job]

@@ -48,7 +48,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 from pydantic import PrivateAttr
@@ -75,12 +74,9 @@ from broker.hub.ledger_documents import document_items, extension_of
 from broker.hub.liveness import HEARTBEAT, LivenessWatch
 from broker.hub.outbox import Job, record_issued
 from broker.hub.reminder_times import display, reminder_time
-from broker.hub.supervision import Supervisor
+from broker.hub.supervision import SupervisedHub, Supervisor
 from broker.logs import event
 from broker.parsing.hardened import parse
-
-if TYPE_CHECKING:
-    from broker.hub.service import Hub
 
 log = logging.getLogger("liandong.hub.supervision")
 
@@ -151,7 +147,7 @@ class DeadlineSupervisor(LivenessWatch, CaseCompletion, Supervisor):
 
     def __init__(
         self,
-        hub: Hub,
+        hub: SupervisedHub,
         *,
         clock: SupervisionClock | None = None,
         policy: DeadlinePolicy | None = None,

@@ -15,12 +15,12 @@ from broker.deadlines.calendar import CHINA_TZ
 from broker.documents import bodies
 from broker.hub.outbox import Job
 from broker.hub.reminder_times import display, duration_text
+from broker.hub.supervision import SupervisedHub
 from broker.logs import event
 
 if TYPE_CHECKING:
     from broker.hub.clock import SupervisionClock
     from broker.hub.config import Supervision
-    from broker.hub.service import Hub
 
 log = logging.getLogger("liandong.hub.supervision")
 
@@ -31,7 +31,7 @@ OFFLINE = "unit.offline:"
 class LivenessWatch:
     """The supervisor's liveness steps; it keeps the state they share (``_statuses``)."""
 
-    hub: Hub
+    hub: SupervisedHub
     clock: SupervisionClock
     settings: Supervision
     client_id: str

@@ -8,18 +8,33 @@ same commit that accepts the document it belongs to. This base implementation do
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from broker.hub.ledger import DocumentRecord, LedgerTx
+from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx
+from broker.hub.outbox import Job
+from broker.registry import Registry
 
 if TYPE_CHECKING:
-    from broker.hub.service import Hub
+    from broker.hub.notices import HubNotary
+
+
+class SupervisedHub(Protocol):
+    """What supervision needs of the hub (:class:`broker.hub.service.Hub` is one): its unit code,
+    ledger, registry and notary, and a way to send what a scan issued. Supervision depends on this,
+    not on the hub's service module, which depends on supervision."""
+
+    code: str
+    ledger: Ledger
+    registry: Registry
+    notary: HubNotary
+
+    def enqueue(self, jobs: list[Job]) -> None: ...
 
 
 class Supervisor:
     """Hook points; every method is called by the hub, never concurrently with itself."""
 
-    def __init__(self, hub: "Hub"):
+    def __init__(self, hub: SupervisedHub):
         self.hub = hub
 
     def start(self) -> None:
