@@ -9,14 +9,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import APIRouter
 
 from broker.gateway.app import create_app
@@ -26,6 +23,7 @@ from broker.gateway.runtime import GatewayRuntime
 from broker.logs import JsonFormatter
 from broker.mosquitto import free_port
 from tests.network import COURT, unit_config
+from tests.served import serving
 
 SECRET = "auditing-test-secret-0123456789abcdef"
 PERSONAL = "张三 110101199003071234"  # what an exception's text might quote from a document
@@ -55,17 +53,10 @@ def served(tmp_path_factory):
     token = {"name": "ops", "sha256": hashlib.sha256(SECRET.encode()).hexdigest(), "scopes": ["read"]}
     config["http"] = {"audit_log": str(tmp / "audit.jsonl"), "state": str(tmp / "gw.db"), "tokens": [token]}
     rt = GatewayRuntime.build(GatewayConfig.model_validate(config))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(rt, [router]), host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        yield port, tmp
+        with serving(create_app(rt, [router])) as port:
+            yield port, tmp
     finally:
-        server.should_exit = True
-        thread.join(10)
         rt.inbox.close(), rt.state.close(), rt.audit.close()
 
 

@@ -7,14 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import APIRouter, FastAPI
 
 from broker.gateway import routes
@@ -24,6 +21,7 @@ from broker.gateway.config import GatewayConfig
 from broker.gateway.runtime import GatewayRuntime
 from broker.mosquitto import free_port
 from tests.network import COURT, unit_config
+from tests.served import serving
 
 SECRET = "render-test-secret-0123456789abcdef"
 
@@ -69,17 +67,10 @@ def served(tmp_path_factory):
     patch.setattr(routes, "MOUNTS", {"/console": "tests.test_gateway_routes:console"})
     app = create_app(rt)
     patch.undo()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
     try:
-        yield port, tmp
+        with serving(app) as port:
+            yield port, tmp
     finally:
-        server.should_exit = True
-        thread.join(10)
         rt.inbox.close(), rt.state.close(), rt.audit.close()
 
 
