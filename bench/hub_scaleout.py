@@ -53,6 +53,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bench.common import CpuMeter, MachineMeter, machine_busy, machine_info, write_result
 from bench.hub_throughput import _ID, COURT, drive, run_hub, seal_documents
+from bench.ledger_load import write_documents
 from broker.hub.ledger import Ledger
 from broker.hub.ledger.schema import audit
 from broker.mosquitto import BrokerSettings, MosquittoProcess, free_port
@@ -91,59 +92,9 @@ def _postmaster() -> int | None:
 
 def _ledger_writer(url: str, schema: str, documents: int, batch: int, seed: int) -> float:
     """Write ``documents`` as the hub would (see the module docstring); returns seconds taken."""
-    from datetime import datetime, timezone
-
-    from broker.hub.ledger import DocumentRecord
-    from broker.hub.ledger.records import sha256_hex
-
     ledger = Ledger(url, schema=schema, instance=f"writer-{seed}")
-    bank, court, hub = "91445300MA5100003A", COURT, "12100000MB0000009G"
-    body, receipt_body = os.urandom(4400).hex().encode()[:5900], os.urandom(2500).hex().encode()[:5000]
     start = time.perf_counter()
-    for first in range(0, documents, batch):
-        now = datetime.now(timezone.utc)
-        ids = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(min(batch, documents - first))]
-        deliveries: list[int] = []
-        with ledger.transaction() as tx:
-            tx.get_documents([d for d, _ in ids])
-            for doc_id, receipt_id in ids:
-                for did, sender, recipient, raw, origin in (
-                    (doc_id, court, bank, body + doc_id.encode(), "unit"),
-                    (receipt_id, hub, court, receipt_body + receipt_id.encode(), "hub"),
-                ):
-                    tx.add_document(
-                        DocumentRecord(
-                            document_id=did,
-                            doc_type="AssistanceNotice",
-                            sender=sender,
-                            recipient=recipient,
-                            issued_at=now,
-                            received_at=now,
-                            digest=sha256_hex(raw),
-                            size=len(raw),
-                            raw=raw,
-                            origin=origin,
-                            client_unit=court,
-                            state="accepted",
-                        )
-                    )
-                    tx.audit(
-                        "accepted" if origin == "unit" else "issued",
-                        actor="bench",
-                        client=court,
-                        document_id=did,
-                        detail={"digest": sha256_hex(raw)},
-                        at=now,
-                    )
-                    deliveries.append(tx.add_delivery(did, recipient, topics.inbox(recipient)))
-        with ledger.transaction() as tx:
-            tx.record_attempt(deliveries, now)
-        with ledger.transaction() as tx:
-            tx.mark_published(deliveries, now)
-        with ledger.transaction() as tx:
-            for unit, which in ((bank, 0), (court, 1)):
-                for did in tx.mark_acked(unit, [pair[which] for pair in ids], now):
-                    tx.audit("delivered", actor=unit, client=unit, document_id=did, at=now)
+    write_documents(ledger, COURT, documents, batch)
     elapsed = time.perf_counter() - start
     ledger.close()
     return elapsed

@@ -30,17 +30,15 @@ import multiprocessing
 import statistics
 import tempfile
 import time
-import uuid
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import MachineMeter, machine_busy, machine_info, write_result
+from bench.common import MachineMeter, machine_busy, machine_info, process_cpu_seconds, write_result
 from bench.hub_scaleout import PG_URL, WARMUP, _Schema, run_config
-from broker.hub.ledger import DocumentRecord, Ledger
-from broker.hub.ledger.records import sha256_hex
-from broker.transport import topics
+from bench.ledger_load import write_documents
+from broker.hub.ledger import Ledger
 
 WRITERS = (1, 2, 4)
 BATCH = 100
@@ -49,45 +47,9 @@ BATCH = 100
 def _writer(schema: str, partition: str, court: str, documents: int, seed: int) -> tuple[float, float, float]:
     """Write ``documents`` as the hub would; returns (seconds taken, CPU seconds of this process,
     CPU seconds of its PostgreSQL backend)."""
-    import os
-
-    from bench.common import process_cpu_seconds
-
     ledger = Ledger(PG_URL, schema=schema, instance=f"writer-{seed}", partition=partition)  # type: ignore[arg-type]
-    bank, hub = "91445300MA5100003A", "12100000MB0000009G"
-    body, receipt_body = os.urandom(4400).hex().encode()[:5900], os.urandom(2500).hex().encode()[:5000]
     cpu0, start = time.process_time(), time.perf_counter()
-    for first in range(0, documents, BATCH):
-        now = datetime.now(UTC)
-        ids = [(str(uuid.uuid4()), str(uuid.uuid4())) for _ in range(min(BATCH, documents - first))]
-        deliveries: list[int] = []
-        with ledger.transaction() as tx:
-            tx.get_documents([d for d, _ in ids])
-            for doc_id, receipt_id in ids:
-                # the court's notice, and the hub's service receipt answering it (back to the court)
-                for did, sender, recipient, raw, origin, reply in (
-                    (doc_id, court, bank, body + doc_id.encode(), "unit", None),
-                    (receipt_id, hub, court, receipt_body + receipt_id.encode(), "hub", doc_id),
-                ):
-                    digest = sha256_hex(raw)
-                    tx.add_document(
-                        DocumentRecord(
-                            document_id=did, doc_type="AssistanceNotice", sender=sender, recipient=recipient,
-                            in_reply_to=reply, issued_at=now, received_at=now, digest=digest, size=len(raw),
-                            raw=raw, origin=origin, client_unit=court, state="accepted",
-                        )
-                    )
-                    action = "accepted" if origin == "unit" else "issued"
-                    tx.audit(action, actor="bench", client=court, document_id=did, detail={"digest": digest}, at=now)
-                    deliveries.append(tx.add_delivery(did, recipient, topics.inbox(recipient)))
-        with ledger.transaction() as tx:
-            tx.record_attempt(deliveries, now)
-        with ledger.transaction() as tx:
-            tx.mark_published(deliveries, now)
-        with ledger.transaction() as tx:
-            for unit, which in ((bank, 0), (court, 1)):
-                for did in tx.mark_acked(unit, [pair[which] for pair in ids], now):
-                    tx.audit("delivered", actor=unit, client=unit, document_id=did, at=now)
+    write_documents(ledger, court, documents, BATCH)
     elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu0
     # the backend this process wrote through (one thread, so the pool's one connection): its CPU
     # over its whole life, which began with this run's first transaction
