@@ -19,7 +19,6 @@ Every register change runs once per idempotency key (:class:`IdempotentLedger`, 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -38,12 +37,11 @@ from adapters.market.model import (
     Holding,
     Party,
     PublicityEntry,
-    Refused,
     TransferOutcome,
     UnfreezeOutcome,
 )
 from adapters.market.native import MarketRegister
-from adapters.sdk import Adapter, Context, PermanentError, TransientError, handles
+from adapters.sdk import Adapter, Context, PermanentError, handles
 from adapters.sdk.runtime import Runtime
 from broker.documents.bodies import MeasureStatusNotice
 from broker.documents.catalogue import UnitKind
@@ -138,12 +136,7 @@ class MarketAdapter(Adapter):
 
     def _once(self, ctx: Context, model: type[M], operation: Callable[[], M]) -> M:
         """Run a register change once per idempotency key, in the register's transaction."""
-        try:
-            return self.native.once(ctx.idempotency_key, lambda _db: operation(), model=model)
-        except Refused as refused:
-            raise PermanentError(refused.reason) from None
-        except sqlite3.OperationalError:  # locked or busy: nothing was committed
-            raise TransientError() from None
+        return self.native.carry_out(ctx.idempotency_key, operation, model=model)
 
     def _tell(self, ctx: Context, freeze: Freeze, status: ResultStatus, reason: str, actual: Decimal | None = None) -> None:
         """A freeze changed state without a notice of its own: tell its court, answering its notice."""

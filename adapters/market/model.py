@@ -13,14 +13,11 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from adapters.sdk.native_db import Refusal
 
-class Refused(Exception):
-    """The register cannot carry the request out; ``reason`` is for the court (the receipt's
-    Reason, 003 bank rules 17). Never logged."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
+Refused = Refusal
+"""The register cannot carry the request out; ``reason`` is for the court (the receipt's Reason,
+003 bank rules 17). Never logged."""
 
 
 class CompanyKind(StrEnum):

@@ -20,7 +20,6 @@ documents it sends (status notices) keep the SDK's exactly-once keys.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -40,7 +39,6 @@ from adapters.realestate.model import (
     Property,
     PropertyKind,
     PropertyRef,
-    Refused,
     ReleaseOutcome,
     Seizure,
     SeizureOutcome,
@@ -48,7 +46,7 @@ from adapters.realestate.model import (
     TransferOutcome,
 )
 from adapters.realestate.native import RealEstateRegister
-from adapters.sdk import Adapter, Context, NeedsMoreTime, PermanentError, TransientError, handles
+from adapters.sdk import Adapter, Context, NeedsMoreTime, PermanentError, handles
 from adapters.sdk.runtime import Runtime
 from broker.deadlines.calendar import local_date
 from broker.documents.bodies import AssistanceNotice, MeasureStatusNotice
@@ -168,12 +166,7 @@ class RealEstateAdapter(Adapter):
 
     def _once(self, ctx: Context, model: type[M], operation: Callable[[], M]) -> M:
         """Run a register change once per idempotency key, in the register's transaction."""
-        try:
-            return self.native.once(ctx.idempotency_key, lambda _db: operation(), model=model)
-        except Refused as refused:
-            raise PermanentError(refused.reason) from None
-        except sqlite3.OperationalError:  # locked or busy: nothing was committed
-            raise TransientError() from None
+        return self.native.carry_out(ctx.idempotency_key, operation, model=model)
 
     @staticmethod
     def _check_materials(ctx: Context) -> None:

@@ -26,10 +26,13 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+M = TypeVar("M", bound=BaseModel)
+
+from adapters.sdk.errors import PermanentError, TransientError
 from adapters.sdk.ledger import IdempotentLedger
 
 
@@ -125,6 +128,18 @@ class NativeDatabase:
         (:meth:`IdempotentLedger.once <adapters.sdk.IdempotentLedger.once>`)."""
         with self.lock:
             return self.ledger.once(key, act, model=model)
+
+    def carry_out(self, key: str, operation: Callable[[], M], *, model: type[M]) -> M:
+        """For a handler: ``operation`` (native writes on :attr:`db`) at most once per ``key``,
+        its outcome recorded as ``model``; a :class:`Refusal` becomes the court's
+        :class:`~adapters.sdk.PermanentError` (003 bank rules 17), a locked or busy database a
+        :class:`~adapters.sdk.TransientError` (nothing was committed: try again)."""
+        try:
+            return self.once(key, lambda _db: operation(), model=model)
+        except Refusal as refusal:
+            raise PermanentError(refusal.reason) from None
+        except sqlite3.OperationalError:
+            raise TransientError() from None
 
     def decide(self, key: str, act: Callable[[sqlite3.Connection], dict[str, Any]]) -> dict[str, Any]:
         """:meth:`once`, where a :class:`Refusal` is recorded as the outcome too (:func:`decide`)."""

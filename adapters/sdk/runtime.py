@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
-from adapters.sdk.safe_log import SafeLogger
 from adapters.sdk.ledger import IdempotentLedger
+from adapters.sdk.safe_log import SafeLogger
 from adapters.sdk.store import AdapterStore, Outbound
 from broker.checking import DocumentChecker
 from broker.documents.catalogue import UnitKind
