@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -33,21 +32,19 @@ from broker.registry import load_registry
 from broker.signing import sm2, sm2_issuing
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # make_pki.py, beside this script: the same writer and validity windows
+from make_pki import (  # noqa: E402
+    CRL_LAST_UPDATE,
+    CRL_NEXT_UPDATE,
+    EXPIRED_VALIDITY,
+    ISSUING_VALIDITY,
+    LEAF_VALIDITY,
+    ROOT_VALIDITY,
+    Writer,
+)
+
 DEFAULT_REGISTRY = HERE.parent / "examples" / "network.yaml"
 PKI_ORG = "liandong 国密示例证书体系 (example SM2 PKI)"
-
-
-def utc(year: int, month: int = 1, day: int = 1) -> datetime:
-    return datetime(year, month, day, tzinfo=UTC)
-
-
-# the validity windows of make_pki.py
-ROOT_VALIDITY = (utc(2024), utc(2050))
-ISSUING_VALIDITY = (utc(2024), utc(2049))
-LEAF_VALIDITY = (utc(2024), utc(2046))
-EXPIRED_VALIDITY = (utc(2020), utc(2021))
-CRL_LAST_UPDATE = utc(2025, 6, 1)
-CRL_NEXT_UPDATE = utc(2049)
 
 
 def name(org: str, common_name: str) -> x509.Name:
@@ -60,15 +57,8 @@ def name(org: str, common_name: str) -> x509.Name:
     )
 
 
-class Writer:
-    def __init__(self, out: Path) -> None:
-        self.out = out
-
-    def write(self, relative: str, data: bytes) -> None:
-        path = self.out / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        print(f"wrote {path}")
+class Sm2Writer(Writer):
+    """make_pki.py's writer, for SM2 keys."""
 
     def pair(self, stem: str, key: sm2.Sm2PrivateKey, *certs: x509.Certificate) -> None:
         self.write(f"{stem}.key", sm2.private_key_pem(key))
@@ -125,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if (args.out / "root-ca.pem").exists() and not args.force:
         print(f"{args.out} exists; use --force to regenerate")
         return 0
-    generate(args.registry, Writer(args.out))
+    generate(args.registry, Sm2Writer(args.out))
     return 0
 
 

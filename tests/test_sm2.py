@@ -265,3 +265,15 @@ def test_a_java_verifier_with_bouncy_castle_accepts_our_sm2_document(sealed, wor
     lines = out.stdout.decode().splitlines()
     assert lines[0].endswith("java-ok.xml: OK " + "CN=广东省云浮市中级人民法院 电子印章,2.5.4.97=#0c1231313434353330304d423030303030303157,O=广东省云浮市中级人民法院,C=CN"), out
     assert lines[1].endswith("java-bad.xml: the SM3 digest of the document does not match"), out
+
+
+def test_every_member_of_the_example_network_has_an_sm2_seal():
+    """`./run demo --suite sm2` seals with certs-example/sm2: a unit enrolled in the example
+    registry without its SM2 seal (make_sm2_pki.py not rerun) would break that demo."""
+    registry = load_registry(ROOT / "examples" / "network.yaml")
+    codes = [u.code for u in registry.units] + [registry.hub.code]
+    missing = [c for c in codes if not (SM2_CERTS / "units" / c / "sign.pem").exists()]
+    assert not missing, f"run certs-example/make_sm2_pki.py --force: no SM2 seal for {missing}"
+    for code in codes:
+        [cert] = load_certificates(SM2_CERTS / "units" / code / "sign.pem")
+        assert sm2.is_sm2_certificate_key(cert), code
