@@ -83,14 +83,14 @@ def load_doc(name: str) -> Document:
 
 @cache
 def registry_with_invented_units() -> Registry:
-    """The example registry plus the INVENTED units of ``examples/unsigned/coverage`` (unit kinds
-    without a member in network.yaml), so those examples can be checked as well."""
+    """The example registry plus the recipients of ``examples/unsigned/coverage`` (build.py's
+    INVENTED_UNITS) it does not have as members, so those examples can be checked as well."""
     data = REGISTRY.model_dump()
     members = {u["code"] for u in data["units"]}
     data["units"] += [
         {"code": code, "name": f"invented {kind}", "kind": kind, "region": "445300"}
         for kind, code in BUILD.INVENTED_UNITS.items()
-        if code not in members  # a kind that has since got a member of that code (the housing fund centre)
+        if code not in members  # the housing fund centre is a member now, with this code
     ]
     return Registry.model_validate(data)
 
