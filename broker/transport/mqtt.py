@@ -5,7 +5,7 @@ which the broker takes as the username and, with ``use_username_as_clientid``, a
 a persistent session (Clean Start off, a Session Expiry Interval) and QoS 1. On a broker without
 v5 (a NATS cluster) the same works over MQTT 3.1.1 (``protocol="3.1.1"``: Clean Session off),
 with the client moving to the next node when it loses one (``failover``). :func:`tls_client`
-returns a configured but not yet connected :class:`paho.mqtt.client.Client`; set callbacks and
+returns a configured but not yet connected :class:`Client` (paho's); set callbacks and
 the last will, then ``loop_start()`` or ``loop_forever()``: paho connects, and reconnects with
 the same settings. The JSON payloads of ``ack`` and ``status`` are in
 :mod:`broker.transport.messages`.
@@ -38,6 +38,22 @@ Identity = str | tuple[str | Path, str | Path] | None
 #: MQTT versions a client can speak: v5 (Mosquitto, the default) and 3.1.1 (brokers without v5,
 #: such as NATS; what is given up is in docs/deployment.md).
 PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
+
+
+class Client(mqtt.Client):
+    """paho's client, without its walk over every unacknowledged publication on each PUBACK.
+
+    paho 2.x (``_update_inflight``) looks through all of its outgoing QoS 1/2 messages for one
+    queued behind a full window after every PUBACK, even when none is queued: with a window of
+    hundreds that walk was a tenth of the hub's main process at full load (py-spy, issue 16).
+    A message that waits in paho's queue is in ``_out_messages`` without being counted in
+    ``_inflight_messages``, so when the two counts agree nothing waits and the walk is skipped;
+    otherwise paho's own code runs unchanged."""
+
+    def _update_inflight(self) -> mqtt.MQTTErrorCode:
+        if len(self._out_messages) <= self._inflight_messages:
+            return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._update_inflight()
 
 
 def unit_tls_paths(unit_code: str, certs: str | Path = DEFAULT_CERTS) -> tuple[Path, Path]:
@@ -127,7 +143,7 @@ def tls_client(
     if protocol not in PROTOCOLS:
         raise ValueError(f"MQTT protocol {protocol!r}: one of {', '.join(PROTOCOLS)}")
     v5 = protocol == "5"
-    client = mqtt.Client(
+    client = Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         protocol=PROTOCOLS[protocol],
