@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from broker.hub.ledger import (
     LedgerError,
     LedgerTx,
     RejectionRecord,
+    canonical_json,
     entry_hash,
 )
 from tests.pg import pg_url  # noqa: F401
@@ -576,3 +578,27 @@ def test_cli_reads_the_ledger_from_the_hub_configuration(tmp_path):
     result = CliRunner().invoke(app, ["ledger", "verify", "--config", str(path)])
     assert result.exit_code == 0, result.output
     assert "intact" in result.output
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {},
+        {"b": 1, "a": [1, 2.5, None, True, False, "中文\n\t\"\\\x01\x7f\u2028"], "c": {"z": 1e16, "y": -0.0}},
+        {"rows": [["documents", "d-1", {"raw": None, "size": 5935, "state": "accepted"}]], "digest": "ab" * 32},
+        "a string",
+        12,
+        [],
+    ],
+)
+def test_canonical_json_is_json_dumps_byte_for_byte(value):
+    # the documented scheme (chain.py) is json.dumps with these settings: the C encoder made once
+    # must write the same, or ledgers written before would no longer verify
+    expected = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert canonical_json(value) == expected
+
+
+@pytest.mark.parametrize("value", [float("nan"), {"a": float("inf")}, {"a": object()}, {"a": {1, 2}}])
+def test_canonical_json_refuses_what_json_refuses(value):
+    with pytest.raises((ValueError, TypeError)):
+        canonical_json(value)
