@@ -36,7 +36,7 @@ from bench.common import machine_info, write_result
 from bench.hub_throughput import COURT, bare_verify_cost, seal_documents
 from broker.documents import codec
 from broker.hub.intake import IntakeChecker, Payload
-from broker.hub.notices import received_now
+from broker.hub.notices import Draft, received_now
 from broker.registry import load_registry
 from broker.sandbox import EXAMPLE_REGISTRY, hub_config
 from broker.signing import DocumentSigner
@@ -58,7 +58,7 @@ def _signxml_sealer(signer: DocumentSigner) -> Callable[[list[Any]], list[bytes]
                 c14n_algorithm=EXC_C14N,
             )
             xml_signer.namespaces = dict(NSMAP)
-            root = codec.to_element(draft)
+            root = copy.deepcopy(draft.root) if isinstance(draft, Draft) else codec.to_element(draft)
             key_info = copy.deepcopy(signer._key_info)
             out.append(codec.to_bytes(xml_signer.sign(root, key=signer.key, key_info=key_info, always_add_key_value=False)))
         return out

@@ -28,7 +28,7 @@ from broker.documents.document import Document
 from broker.errors import Problem, problem
 from broker.hub import heap
 from broker.hub.config import HubConfig
-from broker.hub.notices import HubNotary, IssuedNotice
+from broker.hub.notices import Draft, HubNotary, IssuedNotice
 from broker.logs import event
 from broker.registry import Registry, load_registry
 from broker.rules.engine import local, xpath
@@ -125,7 +125,7 @@ class IntakeChecker:
             intake.items = _items(checked.root)
         return intake
 
-    def draft(self, intake: Intake, payload: Payload) -> Document:
+    def draft(self, intake: Intake, payload: Payload) -> Draft | Document:
         """The notice ``intake`` will most likely get: its service receipt, or its rejection."""
         if intake.ok:
             assert intake.document_id and intake.doc_type and intake.sender and intake.recipient

@@ -10,11 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
+from lxml import etree
+
 from broker.checking import payload_digest
-from broker.documents import bodies
+from broker.documents import bodies, codec
 from broker.documents.document import CHINA_TZ, Document, now
 from broker.documents.xmlmodel import XmlModel
 from broker.errors import Problem
+from broker.hub.receipt_template import ReceiptTemplate
 from broker.signing.signer import DocumentSigner
 
 
@@ -30,12 +33,38 @@ class IssuedNotice:
     """SHA-256 of ``raw`` (computed where it was sealed)."""
 
 
+@dataclass(frozen=True)
+class Draft:
+    """An unsealed hub document as an element, with the header facts its notice repeats."""
+
+    root: etree._Element
+    document_id: str
+    doc_type: str
+    recipient: str
+    in_reply_to: str | None
+    issued_at: datetime
+
+    @classmethod
+    def of(cls, doc: Document) -> "Draft":
+        """A model's draft (encoded by the codec)."""
+        header = doc.header
+        return cls(
+            root=codec.to_element(doc),
+            document_id=str(header.document_id),
+            doc_type=header.document_type.value,
+            recipient=header.recipient,
+            in_reply_to=str(header.in_reply_to) if header.in_reply_to else None,
+            issued_at=header.issued_at,
+        )
+
+
 class HubNotary:
     """Builds and seals the hub's documents; one per process (the key is loaded once)."""
 
     def __init__(self, signer: DocumentSigner):
         self.signer = signer
         self.code = signer.unit_code
+        self._receipts = ReceiptTemplate(self.code)
 
     def draft(
         self,
@@ -49,35 +78,32 @@ class HubNotary:
         """An unsealed notice of the hub for ``recipient`` (:meth:`seal` seals it). ``not_before``:
         a time the notice attests (a reception time, to the millisecond); IssuedAt (to the second)
         is never earlier than it."""
-        issued_at = now()
-        if not_before is not None:
-            ceiling = not_before.replace(microsecond=0) + timedelta(seconds=1 if not_before.microsecond else 0)
-            issued_at = max(issued_at, ceiling.astimezone(CHINA_TZ))
         return Document.create(
             body,
             sender=self.code,
             recipient=recipient,
             in_reply_to=UUID(str(in_reply_to)) if in_reply_to else None,
             case_number=case_number,
-            issued_at=issued_at,
+            issued_at=_issued_at(not_before),
         )
 
-    def seal(self, drafts: list[Document]) -> list[IssuedNotice]:
+    def seal(self, drafts: list[Document | Draft]) -> list[IssuedNotice]:
         """Seal drafts (:meth:`DocumentSigner.sign_many`: step by step over all of them)."""
+        built = [d if isinstance(d, Draft) else Draft.of(d) for d in drafts]
         return [
             IssuedNotice(
-                document_id=str(doc.header.document_id),
-                doc_type=doc.header.document_type.value,
-                recipient=doc.header.recipient,
-                in_reply_to=str(doc.header.in_reply_to) if doc.header.in_reply_to else None,
+                document_id=d.document_id,
+                doc_type=d.doc_type,
+                recipient=d.recipient,
+                in_reply_to=d.in_reply_to,
                 raw=raw,
-                issued_at=doc.header.issued_at,
+                issued_at=d.issued_at,
                 digest=payload_digest(raw),
             )
-            for doc, raw in zip(drafts, self.signer.sign_many(drafts))
+            for d, raw in zip(built, self.signer.sign_many([d.root for d in built], owned=True))
         ]
 
-    def seal_one(self, draft: Document) -> IssuedNotice:
+    def seal_one(self, draft: Document | Draft) -> IssuedNotice:
         """Seal one draft."""
         return self.seal([draft])[0]
 
@@ -91,17 +117,21 @@ class HubNotary:
         digest: str,
         received_at: datetime,
         case_number: str | None = None,
-    ) -> Document:
-        """送达回证: the document reached the network at ``received_at`` (003 bank rules 16)."""
-        body = bodies.ServiceReceipt(
-            served_document_id=UUID(document_id),
-            served_document_type=doc_type,
-            served_sender=sender,
-            served_recipient=recipient,
-            payload_digest=digest,
+    ) -> Draft:
+        """送达回证: the document reached the network at ``received_at`` (003 bank rules 16).
+        Built from a template (:mod:`broker.hub.receipt_template`): one per accepted document."""
+        issued_at = _issued_at(received_at)
+        receipt_id, root = self._receipts.build(
+            document_id=document_id,
+            doc_type=doc_type,
+            sender=sender,
+            recipient=recipient,
+            digest=digest,
             received_at=received_at,
+            issued_at=issued_at,
+            case_number=case_number,
         )
-        return self.draft(body, sender, in_reply_to=document_id, case_number=case_number, not_before=received_at)
+        return Draft(root, receipt_id, "ServiceReceipt", sender, str(UUID(document_id)), issued_at)
 
     def rejection_draft(
         self,
@@ -125,6 +155,15 @@ class HubNotary:
             ],
         )
         return self.draft(body, client_unit, in_reply_to=document_id, not_before=received_at)
+
+
+def _issued_at(not_before: datetime | None) -> datetime:
+    """IssuedAt of a hub notice: now, to the second, and never before ``not_before``."""
+    issued_at = now()
+    if not_before is not None:
+        ceiling = not_before.replace(microsecond=0) + timedelta(seconds=1 if not_before.microsecond else 0)
+        issued_at = max(issued_at, ceiling.astimezone(CHINA_TZ))
+    return issued_at
 
 
 def received_now() -> datetime:

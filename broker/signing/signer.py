@@ -96,11 +96,13 @@ class DocumentSigner:
         """Sign a model, an element or unsigned bytes; return the signed document's bytes."""
         return self.sign_many([document])[0]
 
-    def sign_many(self, documents: Sequence[Document | etree._Element | bytes]) -> list[bytes]:
+    def sign_many(self, documents: Sequence[Document | etree._Element | bytes], *, owned: bool = False) -> list[bytes]:
         """:meth:`sign` for several documents, one step at a time over all of them (encode, seal,
-        serialize): each step's code stays in the processor's caches (docs/performance.md)."""
+        serialize): each step's code stays in the processor's caches (docs/performance.md).
+        ``owned``: elements given were built for this signature and may be signed in place
+        (otherwise each is copied first)."""
         roots = [
-            (codec.to_element(d), True) if isinstance(d, Document) else (parse(d), True) if isinstance(d, bytes) else (d, False)
+            (codec.to_element(d), True) if isinstance(d, Document) else (parse(d), True) if isinstance(d, bytes) else (d, owned)
             for d in documents
         ]
         signed = [self._sign_root(root, owned=owned) for root, owned in roots]
