@@ -41,7 +41,8 @@ PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
 
 
 class Client(mqtt.Client):
-    """paho's client, without its walk over every unacknowledged publication on each PUBACK.
+    """paho's client, reading the socket in chunks, and without its walk over every
+    unacknowledged publication on each PUBACK.
 
     paho 2.x (``_update_inflight``) looks through all of its outgoing QoS 1/2 messages for one
     queued behind a full window after every PUBACK, even when none is queued: with a window of
@@ -54,6 +55,65 @@ class Client(mqtt.Client):
         if len(self._out_messages) <= self._inflight_messages:
             return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return super()._update_inflight()
+
+    # --- reading in chunks ---------------------------------------------------------------------
+    # paho reads a packet's command byte, each byte of its length and then its body with one
+    # socket call each: three to five TLS reads per packet, each releasing and taking the GIL
+    # again, where a busy process's other threads make it wait (the hub's pipeline thread: up to
+    # the 5 ms switch interval per read, which is how a document took 10 ms from the broker to
+    # the hub's stamp). Reading what the socket has, up to 64 KiB, and serving paho's small
+    # reads from it makes that one TLS read for many packets.
+
+    _READ_CHUNK = 65536
+    _rbuf: bytes = b""
+    _rpos: int = 0
+    _rsock: object = None
+
+    def _sock_recv(self, bufsize: int) -> bytes:
+        if self._sock is not self._rsock:  # a new connection: nothing of the old one is kept
+            self._rbuf, self._rpos, self._rsock = b"", 0, self._sock
+        start = self._rpos
+        if start >= len(self._rbuf):
+            data = self._read_chunk(max(bufsize, self._READ_CHUNK))
+            if len(data) <= bufsize:
+                return data
+            self._rbuf, self._rpos = data, bufsize
+            return data[:bufsize]
+        end = min(start + bufsize, len(self._rbuf))
+        self._rpos = end
+        return self._rbuf[start:end]
+
+    def _read_chunk(self, size: int) -> bytes:
+        """What the socket has, up to ``size`` bytes (at least one read, which may block or raise
+        as paho expects). A TLS read returns one record, and brokers write a record per packet,
+        so reading on until the socket has nothing more is what gathers several packets."""
+        first = super()._sock_recv(size)
+        if not first or len(first) >= size or self._sock.gettimeout() != 0.0:  # type: ignore[union-attr]
+            return first  # (paho's sockets are non-blocking once connected: never wait here)
+        chunks, total = [first], len(first)
+        while total < size:
+            try:
+                more = self._sock.recv(size - total)  # type: ignore[union-attr]
+            except (OSError, ssl.SSLError):  # nothing more now (or an error the next read reports)
+                break
+            if not more:  # the peer closed: the next read sees it
+                break
+            chunks.append(more)
+            total += len(more)
+        return b"".join(chunks)
+
+    def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
+        rc = super().loop_read(max_packets)
+        # Packets paho did not get to are in this buffer, where select() cannot see them: read
+        # them now. _sock_recv only asks the socket once the buffer is empty, so "again"
+        # (the socket has nothing more) means everything received has been handled.
+        while rc == mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS and self._sock is not None and self._rpos < len(self._rbuf):
+            rc = self._packet_read()
+            if rc > 0:
+                return self._loop_rc_handle(rc)
+            if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
+                return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
+        return rc
 
 
 def unit_tls_paths(unit_code: str, certs: str | Path = DEFAULT_CERTS) -> tuple[Path, Path]:
