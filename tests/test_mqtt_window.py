@@ -37,6 +37,8 @@ def test_publications_queued_behind_a_full_window_all_go_out_in_order(mqtt_conne
     infos = [bank.publish(topics.outbox(BANK), f"{i:03d}".encode(), qos=1) for i in range(total)]
     # the window is 3: most of these waited in paho's queue, behind unacknowledged ones
     assert done.wait(WAIT), f"{len(arrived)} of {total} arrived"
+    for info in infos:  # (their PUBACKs may still be on the way when the subscriber has them all)
+        info.wait_for_publish(WAIT)
     assert all(info.is_published() for info in infos)
     assert arrived == [f"{i:03d}".encode() for i in range(total)]
     assert bank._inflight_messages == 0 and not bank._out_messages
@@ -73,3 +75,34 @@ def test_a_burst_read_in_one_chunk_is_handled_without_waiting_for_more(mqtt_conn
     assert done.wait(WAIT), f"{len(arrived)} of {total} arrived"
     assert arrived == payloads
     assert hub._rpos == len(hub._rbuf)  # nothing left unread in the buffer
+
+
+def _queued(command: int, payload: bytes, qos: int = 1, pos: int = 0) -> dict:
+    return {"command": command, "mid": 1, "qos": qos, "pos": pos, "to_process": len(payload) - pos, "packet": payload, "info": None}
+
+
+def test_packets_needing_nothing_when_written_are_joined_into_one_write_in_order():
+    from paho.mqtt.client import DISCONNECT, PUBACK, PUBLISH
+
+    from broker.transport.mqtt import tls_client
+
+    client = tls_client(BANK, "127.0.0.1", 1)  # never connected: only its queue is used
+    queue = client._out_packet
+    queue.extend([_queued(PUBACK, b"a1"), _queued(PUBLISH | 2, b"b22"), _queued(PUBACK, b"c3")])
+    queue.extend([_queued(PUBLISH, b"q0", qos=0), _queued(PUBACK, b"d4"), _queued(DISCONNECT, b"e5")])
+    client._coalesce()
+    assert [p["packet"] for p in queue] == [b"a1b22c3", b"q0", b"d4", b"e5"]
+    assert queue[0]["to_process"] == 7 and queue[0]["pos"] == 0
+    # a QoS 0 publication first (paho calls on_publish once it is written): nothing joined
+    client._coalesce()
+    assert [p["packet"] for p in queue] == [b"a1b22c3", b"q0", b"d4", b"e5"]
+    queue.clear()
+    # a packet partly written stays as it is; the write chunk bounds what is joined
+    queue.extend([_queued(PUBACK, b"xyz", pos=1), _queued(PUBACK, b"k")])
+    client._coalesce()
+    assert [p["packet"] for p in queue] == [b"xyz", b"k"]
+    queue.clear()
+    big = b"z" * (client._WRITE_CHUNK - 1)
+    queue.extend([_queued(PUBACK, big), _queued(PUBACK, b"12"), _queued(PUBACK, b"3")])
+    client._coalesce()
+    assert [len(p["packet"]) for p in queue] == [len(big), 2, 1]

@@ -26,6 +26,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from cryptography import x509
 from cryptography.x509.oid import NameOID
+from paho.mqtt.client import DISCONNECT, PUBACK, PUBLISH
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -102,6 +103,34 @@ class Client(mqtt.Client):
             total += len(more)
         return b"".join(chunks)
 
+    # --- writing in chunks ---------------------------------------------------------------------
+    # paho writes each queued packet with its own TLS write: a record and a system call for every
+    # PUBACK of four bytes, and the broker reads and decrypts each. Packets that need nothing done
+    # when they are written (all but QoS 0 publications, whose on_publish paho calls then, and
+    # DISCONNECT) are joined into one write, up to 64 KiB: the hub's PUBACKs for a batch of
+    # documents, and the deliveries and receipts it publishes at once, go out together.
+
+    _WRITE_CHUNK = 65536
+
+    def _packet_write(self) -> mqtt.MQTTErrorCode:
+        self._coalesce()
+        return super()._packet_write()
+
+    def _coalesce(self) -> None:
+        queue = self._out_packet
+        if len(queue) < 2 or queue[0]["pos"] or not _plain(queue[0]):
+            return  # one packet, or one partly written (it stays as it is)
+        parts: list[bytes | bytearray] = []
+        size = 0
+        while queue and _plain(queue[0]) and queue[0]["pos"] == 0 and (not parts or size + queue[0]["to_process"] <= self._WRITE_CHUNK):
+            packet = queue.popleft()  # only this thread takes from the left; others append right
+            parts.append(packet["packet"])
+            size += packet["to_process"]
+        joined = parts[0] if len(parts) == 1 else b"".join(parts)
+        queue.appendleft(
+            {"command": PUBACK, "mid": 0, "qos": 1, "pos": 0, "to_process": size, "packet": joined, "info": None}
+        )
+
     def loop_read(self, max_packets: int = 1) -> mqtt.MQTTErrorCode:
         rc = super().loop_read(max_packets)
         # Packets paho did not get to are in this buffer, where select() cannot see them: read
@@ -114,6 +143,12 @@ class Client(mqtt.Client):
             if rc == mqtt.MQTTErrorCode.MQTT_ERR_AGAIN:
                 return mqtt.MQTTErrorCode.MQTT_ERR_SUCCESS
         return rc
+
+
+def _plain(packet: dict) -> bool:  # type: ignore[type-arg]
+    """A queued packet paho does nothing for once written (see Client._coalesce)."""
+    command = packet["command"] & 0xF0
+    return command != DISCONNECT and not (command == PUBLISH and packet["qos"] == 0)
 
 
 def unit_tls_paths(unit_code: str, certs: str | Path = DEFAULT_CERTS) -> tuple[Path, Path]:
