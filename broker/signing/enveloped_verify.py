@@ -54,7 +54,7 @@ the reference read from the SignedInfo that was verified        :func:`verify`: 
 enveloped-signature: the Signature removed, its tail kept       :func:`verify` (a copy; the input is not
                                                                 changed)
 the digest over the exc-c14n of the rest                        :func:`verify` (``SIG_TAMPERED``)
-the signed XML parsed from the digested bytes                   :func:`verify` (hardened parse)
+the signed XML parsed from the digested bytes                   :func:`verify` (the hardened parser)
 =============================================================== ==========================================
 
 signxml stays the tests' cross-check: :mod:`broker.signing.signxml_verify` is the verifier as it
@@ -78,7 +78,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from lxml import etree
 
 from broker.errors import LiandongError, problem
-from broker.parsing.hardened import ParseLimits, parse
+from broker.parsing.hardened import parse_canonical
 from broker.signing import sm2
 from broker.signing.enveloped import DIGESTS, canonical
 from broker.signing.profile import NSMAP
@@ -86,8 +86,6 @@ from broker.signing.suites import Suite
 
 _DS = "{" + NSMAP["ds"] + "}"
 _INCLUSIVE = "{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces"
-_LIBXML2_MAX_DEPTH = 256
-"""The deepest nesting libxml2 parses without ``huge_tree``."""
 
 PublicKey = Union[rsa.RSAPublicKey, ec.EllipticCurvePublicKey, sm2.Sm2PublicKey]
 
@@ -163,14 +161,6 @@ def _prefixes(method: etree._Element | None) -> list[str] | None:
     return None
 
 
-def _parse_canonical(data: bytes) -> etree._Element:
-    """Canonical bytes made from a tree that passed the hardened parse, parsed by it again (no
-    DTD, no entities, no network, no processing instruction). Its limits cannot bind here: the
-    bytes hold no more elements, no deeper, than the input did, but may be longer (``<a/>`` is
-    ``<a></a>`` in canonical form), and the input's limits are the caller's."""
-    return parse(data, ParseLimits(max_bytes=len(data), max_depth=_LIBXML2_MAX_DEPTH, max_elements=len(data)))
-
-
 def _without_signature(root: etree._Element) -> etree._Element:
     """A copy of ``root`` without its signature (the enveloped-signature transform): only the
     element goes, the text after it stays, as in XML-DSig's node-set (and signxml)."""
@@ -200,13 +190,13 @@ def verify(root: etree._Element, key: PublicKey, suite: Suite) -> etree._Element
     except InvalidSignature as exc:
         raise _fail("SIG_INVALID", detail=str(exc)[:200] or "the signature does not verify") from None
     # From here on only what was signed is read: the SignedInfo parsed back from its checked bytes.
-    reference = _parse_canonical(signed).find(_DS + "Reference")
+    reference = parse_canonical(signed).find(_DS + "Reference")
     transform = reference.find(f"{_DS}Transforms/{_DS}Transform[2]")
     expected = _base64(reference.findtext(_DS + "DigestValue"), "DigestValue")
     content = canonical(_without_signature(root), _prefixes(transform))
     if DIGESTS[suite.digest_method](content) != expected:
         raise _fail("SIG_TAMPERED")
-    return _parse_canonical(content)
+    return parse_canonical(content)
 
 
 __all__ = ["PublicKey", "public_key", "verify"]
