@@ -17,7 +17,9 @@ take turns on the same cores; wall time does not), in rounds whose variants are 
   intake and the service receipt's draft; and sealing the receipts: with
   :class:`broker.signing.DocumentSigner` (the signature written directly,
   broker/signing/enveloped.py) and with signxml's ``XMLSigner`` as it was used before, for the
-  same drafts.
+  same drafts;
+- of the check, the verifier alone (``DocumentVerifier.problems_many`` on the parsed notices, as
+  the checker calls it), directly and through signxml, alternating likewise.
 
 Reported: the median over the rounds of each step's milliseconds per document, and the ratios;
 a worker per document against bare verification now, with signxml's check (the code before the
@@ -44,6 +46,7 @@ from bench.hub_throughput import COURT, bare_verify_cost, seal_documents
 from broker.documents import codec
 from broker.hub.intake import IntakeChecker, Payload
 from broker.hub.notices import Draft, received_now
+from broker.parsing.hardened import parse
 from broker.registry import load_registry
 from broker.sandbox import EXAMPLE_REGISTRY, hub_config
 from broker.signing import DocumentSigner
@@ -97,9 +100,21 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
     assert verifier is not None
     old_checker.verifier = SignxmlDocumentVerifier(verifier.trust, verifier.registry, verifier.settings)
     steps: dict[str, list[float]] = {
-        k: [] for k in ("bare_verify", "check", "check_signxml", "intake_and_draft", "seal", "seal_signxml")
+        k: []
+        for k in (
+            "bare_verify", "check", "check_signxml", "verify", "verify_signxml", "intake_and_draft", "seal", "seal_signxml"
+        )
     }
     raws, received = [p.raw for p in payloads], [p.received_at for p in payloads]
+    # the verifier alone, as the checker calls it (the XSD-valid parsed trees)
+    parsed = [(raw, parse(raw), True) for raw in raws]
+    old_verifier = old_checker.verifier
+
+    def verify() -> None:
+        assert not any(problems for _, problems in verifier.problems_many(parsed))
+
+    def verify_signxml() -> None:
+        assert not any(problems for _, problems in old_verifier.problems_many(parsed))
     for n in range(rounds):
         steps["bare_verify"].append(bare_verify_cost(docs[0], 1.0)[1])
         checked: list[Any] = []
@@ -116,13 +131,14 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
             intakes = [worker._intake(p, c) for p, c in zip(payloads, checked)]
             out.extend(worker.draft(i, p) for i, p in zip(intakes, payloads))
 
-        # the two checks alternate, CHECK_REPEATS batches each, the first of a pair changing
-        cpu = {"check": 0.0, "check_signxml": 0.0}
-        for repeat in range(CHECK_REPEATS):
-            for name, fn in [("check", check), ("check_signxml", check_signxml)][:: 1 if (n + repeat) % 2 == 0 else -1]:
-                cpu[name] += _cpu_ms(fn, BATCH) / CHECK_REPEATS
-        for name, ms in cpu.items():
-            steps[name].append(ms)
+        # each pair alternates, CHECK_REPEATS batches each way, the first of the pair changing
+        for pair in ([("check", check), ("check_signxml", check_signxml)], [("verify", verify), ("verify_signxml", verify_signxml)]):
+            cpu = dict.fromkeys((name for name, _ in pair), 0.0)
+            for repeat in range(CHECK_REPEATS):
+                for name, fn in pair[:: 1 if (n + repeat) % 2 == 0 else -1]:
+                    cpu[name] += _cpu_ms(fn, BATCH) / CHECK_REPEATS
+            for name, ms in cpu.items():
+                steps[name].append(ms)
         # both accepted every document, and read the same verified content
         assert all(c.ok for c in checked + checked_signxml)
         assert [canonical(c.root) for c in checked] == [canonical(c.root) for c in checked_signxml]
@@ -143,6 +159,7 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
         "seal_signxml_over_direct": round(median["seal_signxml"] / median["seal"], 2),
         "check_signxml_over_direct": round(median["check_signxml"] / median["check"], 2),
         "check_signxml_minus_direct_ms": round(median["check_signxml"] - median["check"], 3),
+        "verify_signxml_over_direct": round(median["verify_signxml"] / median["verify"], 2),
         "worker_per_document_over_bare_verify": {
             "now": round(worker_now / verify, 2),
             "signxml_check": round(worker_signxml_check / verify, 2),
