@@ -55,6 +55,7 @@ enveloped-signature: the Signature removed, its tail kept       :func:`verify` (
                                                                 changed)
 the digest over the exc-c14n of the rest                        :func:`verify` (``SIG_TAMPERED``)
 the signed XML parsed from the digested bytes                   :func:`verify` (the hardened parser)
+what libxml2's C14N refuses (a relative namespace URI)          :func:`verify` (``SIG_INVALID``)
 =============================================================== ==========================================
 
 signxml stays the tests' cross-check: :mod:`broker.signing.signxml_verify` is the verifier as it
@@ -181,6 +182,15 @@ def verify(root: etree._Element, key: PublicKey, suite: Suite) -> etree._Element
     :func:`public_key`) under ``suite``; return the verified tree: the document without its
     signature, parsed from its canonical form (the bytes that were digested). ``root`` is not
     changed."""
+    try:
+        return _verify(root, key, suite)
+    except etree.LxmlError as exc:
+        # libxml2's C14N refuses what C14N 1.0 cannot canonicalize, such as a namespace declared
+        # with a relative URI anywhere in the document (signxml's refusal was SIG_INVALID too)
+        raise _fail("SIG_INVALID", detail=f"cannot be canonicalized: {str(exc)[:160]}") from None
+
+
+def _verify(root: etree._Element, key: PublicKey, suite: Suite) -> etree._Element:
     signature = root.find(_DS + "Signature")
     info = signature.find(_DS + "SignedInfo")
     signed = canonical(info, _prefixes(info.find(_DS + "CanonicalizationMethod")))
