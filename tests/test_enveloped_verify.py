@@ -480,3 +480,16 @@ def test_a_reference_prefix_list_as_xmlsec1_writes_it_verifies(verifiers, tmp_pa
         assert verifier.verify(signed, parse(signed)).root.nsmap["x"] == "urn:unused"
     # the document without the unused declaration is other canonical bytes: its digest differs
     assert both(verifiers, signed.replace(b' xmlns:x="urn:unused"', b"", 1))[0] == ["SIG_TAMPERED"]
+
+
+def test_a_signature_value_with_stray_characters_is_refused_where_signxml_skipped_them(verifiers):
+    """The one intended difference: SignatureValue is base64Binary; signxml's decoder skipped
+    characters outside the alphabet (the value is not signed, so anyone on the way could add
+    them), the direct path refuses them (whitespace, as in a line-wrapped value, is allowed)."""
+    raw = _sealed(COURT, "AssistanceNotice")
+    value = re.search(rb"<ds:SignatureValue>([^<]*)<", raw).group(1)
+    stray = raw.replace(value, value[:10] + b"!" + value[10:], 1)
+    direct, by_signxml = (outcome(v, stray)[0] for v in verifiers)
+    assert direct == ["SIG_INVALID"] and by_signxml == []
+    wrapped = raw.replace(value, b"\n".join(value[i : i + 64] for i in range(0, len(value), 64)), 1)
+    assert both(verifiers, wrapped)[0] == []
