@@ -52,6 +52,7 @@ _ISSUED_AT = etree.XPath("string(/ld:Document/ld:Header/ld:IssuedAt)", namespace
 _SENDER = etree.XPath("string(/ld:Document/ld:Header/ld:Sender)", namespaces=_NS)
 _DS = "{" + NSMAP["ds"] + "}"
 
+
 @dataclass(frozen=True)
 class SignerInfo:
     """Who sealed the document, as a security reviewer wants to see it."""
