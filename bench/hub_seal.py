@@ -1,4 +1,5 @@
-"""A hub worker's CPU per document, step by step, and sealing the service receipt through signxml
+"""A hub worker's CPU per document, step by step: checking documents with their seals verified
+through signxml against verified directly, and sealing the service receipt through signxml
 against the profile's signature written directly (issue 16), beside bare signxml verification.
 
     .venv/bin/python -m bench.hub_seal [--quick]
@@ -9,12 +10,20 @@ take turns on the same cores; wall time does not), in rounds whose variants are 
 - bare signxml verification of the benchmark's ~5.9 KB signed bank freeze notice (the baseline
   of bench/hub_throughput.py);
 - a hub worker's steps for a batch of 100 such notices (:class:`broker.hub.intake.IntakeChecker`):
-  checking (parse, XSD, signature, rules), the intake and the service receipt's draft, and
-  sealing the receipts: with :class:`broker.signing.DocumentSigner` (the signature written
-  directly, broker/signing/enveloped.py) and with signxml's ``XMLSigner`` as it was used before,
-  for the same drafts.
+  checking (parse, XSD, signature, rules) with the seal verified directly
+  (broker/signing/enveloped_verify.py) and, for the same documents, with signxml as the verifier
+  called it before (``check_signxml``: the worker's checker with
+  :class:`broker.signing.signxml_verify.SignxmlDocumentVerifier`; the two take turns first); the
+  intake and the service receipt's draft; and sealing the receipts: with
+  :class:`broker.signing.DocumentSigner` (the signature written directly,
+  broker/signing/enveloped.py) and with signxml's ``XMLSigner`` as it was used before, for the
+  same drafts;
+- of the check, the verifier alone (``DocumentVerifier.problems_many`` on the parsed notices, as
+  the checker calls it), directly and through signxml, alternating likewise.
 
-Reported: the median over the rounds of each step's milliseconds per document, and the ratios.
+Reported: the median over the rounds of each step's milliseconds per document, and the ratios;
+a worker per document against bare verification now, with signxml's check (the code before the
+direct check), and with signxml's check and seal (before issue 16).
 """
 
 from __future__ import annotations
@@ -37,12 +46,17 @@ from bench.hub_throughput import COURT, bare_verify_cost, seal_documents
 from broker.documents import codec
 from broker.hub.intake import IntakeChecker, Payload
 from broker.hub.notices import Draft, received_now
+from broker.parsing.hardened import parse
 from broker.registry import load_registry
 from broker.sandbox import EXAMPLE_REGISTRY, hub_config
 from broker.signing import DocumentSigner
+from broker.signing.enveloped import canonical
 from broker.signing.profile import EXC_C14N, NSMAP
+from broker.signing.signxml_verify import SignxmlDocumentVerifier
 
 BATCH = 100
+CHECK_REPEATS = 4
+"""Batches checked each way per round (a batch of checks is ~60 ms of CPU: one is noisy)."""
 
 
 def _signxml_sealer(signer: DocumentSigner) -> Callable[[list[Any]], list[bytes]]:
@@ -80,27 +94,62 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
     docs = seal_documents(BATCH)
     payloads = [Payload(i, COURT, raw, received_now()) for i, raw in enumerate(docs)]
     old_seal = _signxml_sealer(worker.notary.signer)
-    steps: dict[str, list[float]] = {k: [] for k in ("bare_verify", "check", "intake_and_draft", "seal", "seal_signxml")}
-    for _ in range(rounds):
+    # the same checker, its verifier checking RSA and ECDSA seals through signxml (as before)
+    old_checker = copy.copy(worker.checker)
+    verifier = worker.checker.verifier
+    assert verifier is not None
+    old_checker.verifier = SignxmlDocumentVerifier(verifier.trust, verifier.registry, verifier.settings)
+    steps: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "bare_verify", "check", "check_signxml", "verify", "verify_signxml", "intake_and_draft", "seal", "seal_signxml"
+        )
+    }
+    raws, received = [p.raw for p in payloads], [p.received_at for p in payloads]
+    # the verifier alone, as the checker calls it (the XSD-valid parsed trees)
+    parsed = [(raw, parse(raw), True) for raw in raws]
+    old_verifier = old_checker.verifier
+
+    def verify() -> None:
+        assert not any(problems for _, problems in verifier.problems_many(parsed))
+
+    def verify_signxml() -> None:
+        assert not any(problems for _, problems in old_verifier.problems_many(parsed))
+    for n in range(rounds):
         steps["bare_verify"].append(bare_verify_cost(docs[0], 1.0)[1])
         checked: list[Any] = []
+        checked_signxml: list[Any] = []
         drafts: list[Any] = []
 
         def check(out: list[Any] = checked) -> None:
-            out.extend(worker.checker.check_many([p.raw for p in payloads], received_at=[p.received_at for p in payloads]))
+            out[:] = worker.checker.check_many(raws, received_at=received)
+
+        def check_signxml(out: list[Any] = checked_signxml) -> None:
+            out[:] = old_checker.check_many(raws, received_at=received)
 
         def draft(checked: list[Any] = checked, out: list[Any] = drafts) -> None:
             intakes = [worker._intake(p, c) for p, c in zip(payloads, checked)]
             out.extend(worker.draft(i, p) for i, p in zip(intakes, payloads))
 
-        steps["check"].append(_cpu_ms(check, BATCH))
+        # each pair alternates, CHECK_REPEATS batches each way, the first of the pair changing
+        for pair in ([("check", check), ("check_signxml", check_signxml)], [("verify", verify), ("verify_signxml", verify_signxml)]):
+            cpu = dict.fromkeys((name for name, _ in pair), 0.0)
+            for repeat in range(CHECK_REPEATS):
+                for name, fn in pair[:: 1 if (n + repeat) % 2 == 0 else -1]:
+                    cpu[name] += _cpu_ms(fn, BATCH) / CHECK_REPEATS
+            for name, ms in cpu.items():
+                steps[name].append(ms)
+        # both accepted every document, and read the same verified content
+        assert all(c.ok for c in checked + checked_signxml)
+        assert [canonical(c.root) for c in checked] == [canonical(c.root) for c in checked_signxml]
         steps["intake_and_draft"].append(_cpu_ms(draft, BATCH))
         steps["seal"].append(_cpu_ms(lambda drafts=drafts: worker.notary.seal(drafts), BATCH))
         steps["seal_signxml"].append(_cpu_ms(lambda drafts=drafts: old_seal(drafts), BATCH))
     median = {k: round(statistics.median(v), 3) for k, v in steps.items()}
     verify = median["bare_verify"]
     worker_now = median["check"] + median["intake_and_draft"] + median["seal"]
-    worker_before = median["check"] + median["intake_and_draft"] + median["seal_signxml"]
+    worker_signxml_check = median["check_signxml"] + median["intake_and_draft"] + median["seal"]
+    worker_before = median["check_signxml"] + median["intake_and_draft"] + median["seal_signxml"]
     result = {
         "machine": machine_info(),
         "rounds": rounds,
@@ -108,7 +157,14 @@ def run(quick: bool = False, rounds: int | None = None) -> dict[str, Any]:
         "cpu_ms_per_document_median": median,
         "cpu_ms_per_document_rounds": {k: [round(x, 3) for x in v] for k, v in steps.items()},
         "seal_signxml_over_direct": round(median["seal_signxml"] / median["seal"], 2),
-        "worker_per_document_over_bare_verify": {"now": round(worker_now / verify, 2), "before": round(worker_before / verify, 2)},
+        "check_signxml_over_direct": round(median["check_signxml"] / median["check"], 2),
+        "check_signxml_minus_direct_ms": round(median["check_signxml"] - median["check"], 3),
+        "verify_signxml_over_direct": round(median["verify_signxml"] / median["verify"], 2),
+        "worker_per_document_over_bare_verify": {
+            "now": round(worker_now / verify, 2),
+            "signxml_check": round(worker_signxml_check / verify, 2),
+            "before": round(worker_before / verify, 2),
+        },
     }
     write_result("hub_seal", result)
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))

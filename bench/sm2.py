@@ -52,7 +52,7 @@ from broker.sandbox import (
     registry_with_suites,
 )
 from broker.signing import DocumentSigner, TrustStore, sm2
-from broker.signing.sm2_xmldsig import canonical
+from broker.signing.enveloped import canonical
 
 TARGET = 0.8
 _DS = "{http://www.w3.org/2000/09/xmldsig#}"

@@ -1,7 +1,7 @@
 """Checking and sealing in batches (``DocumentChecker.check_many``, ``DocumentVerifier.problems_many``,
 ``DocumentSigner.sign_many``, ``HubNotary.seal``): step by step over a batch for speed
 (docs/performance.md), and for each document exactly what the one-at-a-time path gives.
-Also the signxml hooks the verifier relies on (``broker/signing/verifier.py``)."""
+Also the signxml hooks of the cross-check verifier (``broker/signing/signxml_verify.py``)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from broker.hub.notices import Draft, HubNotary
 from broker.parsing.hardened import parse
 from broker.registry import load_registry
 from broker.signing import DocumentSigner, TrustStore
-from broker.signing.verifier import _clark_path, _ParsedVerifier
+from broker.signing.signxml_verify import ParsedVerifier, clark_path
 
 ROOT = Path(__file__).resolve().parents[1]
 CERTS = ROOT / "certs-example"
@@ -142,7 +142,7 @@ def test_a_reference_resolves_to_the_document_root_or_not_at_all() -> None:
     root = parse(SIGNED.joinpath("AssistanceNotice.xml").read_bytes())
     child = root[0]
     child.set("Id", "header")  # an element with an Id of its own: signxml would resolve "#header" to it
-    verifier = _ParsedVerifier()
+    verifier = ParsedVerifier()
     assert verifier._resolve_reference(root, _reference("")) is root
     assert verifier._resolve_reference(root, _reference("#" + root.get("Id"))) is root
     for uri in ("#header", "#", "#ld-other", None, "http://example.com/x", "#xpointer(/)"):
@@ -151,15 +151,15 @@ def test_a_reference_resolves_to_the_document_root_or_not_at_all() -> None:
 
 
 def test_signxml_lookups_in_clark_notation_and_the_fallback() -> None:
-    assert _clark_path("", "SignedInfo") == "{http://www.w3.org/2000/09/xmldsig#}SignedInfo"
-    assert _clark_path("./", "Signature") == "./{http://www.w3.org/2000/09/xmldsig#}Signature"
-    assert _clark_path("", "dsig11:ECKeyValue") == "{http://www.w3.org/2009/xmldsig11#}ECKeyValue"
+    assert clark_path("", "SignedInfo") == "{http://www.w3.org/2000/09/xmldsig#}SignedInfo"
+    assert clark_path("./", "Signature") == "./{http://www.w3.org/2000/09/xmldsig#}Signature"
+    assert clark_path("", "dsig11:ECKeyValue") == "{http://www.w3.org/2009/xmldsig11#}ECKeyValue"
     # anything but a single name goes to signxml's own lookup
-    assert _clark_path("", "KeyInfo/X509Data") is None
-    assert _clark_path("", "nosuchprefix:X") is None
+    assert clark_path("", "KeyInfo/X509Data") is None
+    assert clark_path("", "nosuchprefix:X") is None
     root = parse(SIGNED.joinpath("AssistanceNotice.xml").read_bytes())
     signature = root[-1]
-    verifier, theirs = _ParsedVerifier(), XMLVerifier()
+    verifier, theirs = ParsedVerifier(), XMLVerifier()
     # the same answers as signxml's own lookups, for the names it asks for and for paths
     for element, query in [(signature, "SignedInfo"), (signature, "KeyInfo/X509Data"), (signature[0], "Reference"),
                            (signature, "Object"), (signature[2], "X509Data")]:

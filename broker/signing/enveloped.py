@@ -8,8 +8,8 @@ and that took about a third of its workers' time (docs/performance.md, "Hub CPU 
 
 Only the layout is written here. Canonicalization is libxml2's exclusive C14N (lxml), hashing and
 signing are ``cryptography``'s (RSA, ECDSA) or Tongsuo's (SM2 with SM3, :mod:`broker.signing.sm2`,
-which signxml does not know); verification stays with signxml (RSA, ECDSA),
-:mod:`broker.signing.sm2_xmldsig` (SM2) and the profile checks of :mod:`broker.signing.verifier`. ``tests/test_signing_enveloped.py`` checks that an RSA seal is
+which signxml does not know). Its counterpart, :mod:`broker.signing.enveloped_verify`, checks
+such a seal the same way, after the profile checks of :mod:`broker.signing.verifier`. ``tests/test_signing_enveloped.py`` checks that an RSA seal is
 byte for byte the one signxml writes (RSA PKCS#1 v1.5 is deterministic), and that an ECDSA seal
 differs only in its (randomized) signature value and verifies.
 """
@@ -37,6 +37,24 @@ _DS = "{" + NSMAP["ds"] + "}"
 _SHA256_URI = "http://www.w3.org/2001/04/xmlenc#sha256"
 
 
+def _sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+DIGESTS: dict[str, Callable[[bytes], bytes]] = {_SHA256_URI: _sha256, SM3: sm2.sm3}
+"""The digest function of each DigestMethod URI of the profile (docs/signature-profile.md 4.2)."""
+
+
+def canonical(element: etree._Element, inclusive_prefixes: list[str] | None = None) -> bytes:
+    """Exclusive C14N 1.0 without comments of ``element`` where it stands (libxml2's, the one
+    signxml uses): only the namespaces its subtree visibly uses, and those of
+    ``inclusive_prefixes`` (an ``InclusiveNamespaces PrefixList``), are written, so a subtree's
+    form takes nothing from its context."""
+    return etree.tostring(
+        element, method="c14n", exclusive=True, with_comments=False, inclusive_ns_prefixes=inclusive_prefixes
+    )
+
+
 @dataclass(frozen=True)
 class Algorithms:
     """What one key writes: the SignatureMethod and DigestMethod URIs, and the two functions."""
@@ -50,8 +68,8 @@ class Algorithms:
 def algorithms_for(key: PrivateKey) -> Algorithms:
     """The profile's algorithms for ``key`` (docs/signature-profile.md 4.2, 4.7)."""
     if sm2.is_sm2_private_key(key):
-        return Algorithms(SM2_SM3, SM3, sm2.sm3, lambda data: sm2.sign(key, data))  # type: ignore[arg-type]
-    sha256: Callable[[bytes], bytes] = lambda data: hashlib.sha256(data).digest()  # noqa: E731
+        return Algorithms(SM2_SM3, SM3, DIGESTS[SM3], lambda data: sm2.sign(key, data))  # type: ignore[arg-type]
+    sha256 = DIGESTS[_SHA256_URI]
     if isinstance(key, rsa.RSAPrivateKey):
         return Algorithms(
             SignatureMethod.RSA_SHA256.value, _SHA256_URI, sha256,
@@ -99,7 +117,7 @@ class EnvelopedSealer:
         # The enveloped-signature transform removes the Signature: the digest is over the root
         # before it is appended. (A root with comments: exclusive C14N without comments, as the
         # reference's URI asks.)
-        digest = self.algorithms.digest(etree.tostring(root, method="c14n", exclusive=True, with_comments=False))
+        digest = self.algorithms.digest(canonical(root))
         sig = copy.deepcopy(self._skeleton)
         info = sig[0]
         ref = info[2]
@@ -108,9 +126,9 @@ class EnvelopedSealer:
         ref[2].text = base64.b64encode(digest).decode("ascii")
         root.append(sig)
         # SignedInfo canonicalized where it stands (exclusive C14N takes no context from outside)
-        signed = etree.tostring(info, method="c14n", exclusive=True, with_comments=False)
+        signed = canonical(info)
         sig[1].text = base64.b64encode(self.algorithms.sign(signed)).decode("ascii")
         return root
 
 
-__all__ = ["Algorithms", "EnvelopedSealer", "algorithms_for"]
+__all__ = ["DIGESTS", "Algorithms", "EnvelopedSealer", "algorithms_for", "canonical"]

@@ -2,8 +2,9 @@
 
 Enveloped XML-DSig over the whole ``Document`` root; exclusive C14N for SignedInfo and the one
 reference; SHA-256 digests with RSA (2048 bits and up) or ECDSA P-256, or SM3 with SM2 (the
-national suite, :mod:`broker.signing.suites`, signed and checked by :mod:`broker.signing.sm2_xmldsig`;
-the constants below are what signxml is given for the other two). Anything else is refused: SHA-1, MD5, HMAC, inclusive C14N (what Java writes by default with a
+national suite, :mod:`broker.signing.suites`; every suite is sealed by :mod:`broker.signing.enveloped`
+and checked by :mod:`broker.signing.enveloped_verify`; the constants below are what signxml is given
+for the other two where the tests cross-check with it). Anything else is refused: SHA-1, MD5, HMAC, inclusive C14N (what Java writes by default with a
 default-namespace ``Signature``, which signxml cannot verify), several references, several
 signatures, a signature anywhere but as a child of the root.
 """

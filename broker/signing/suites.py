@@ -49,7 +49,8 @@ class Suite:
     signature_method: str
     digest_method: str
     native: bool
-    """True when signxml signs and verifies it; the SM2 suite is signed by :mod:`broker.signing.sm2_xmldsig`."""
+    """True when signxml knows it (the tests check such seals against signxml too); every suite is
+    sealed by :mod:`broker.signing.enveloped` and checked by :mod:`broker.signing.enveloped_verify`."""
 
 
 SUITES: dict[str, Suite] = {

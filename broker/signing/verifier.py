@@ -9,12 +9,15 @@ In order:
    KeyInfo holding only the X.509 chain (signer first);
 2. the chain: built to the trust anchors, valid at the signing time (the document's
    ``IssuedAt``), key usage for signing, not revoked (:mod:`broker.signing.trust`);
-3. the signature itself by signxml (pinned ``location="./"``, one reference, our algorithms), or
-   for SM2 by :mod:`broker.signing.sm2_xmldsig` (signxml knows no SM2);
+3. the signature itself, for every suite by :mod:`broker.signing.enveloped_verify` with the key
+   of the validated leaf certificate, which must be of the suite's kind (its docstring lists
+   which of signxml's checks is made where; signxml is the tests' cross-check,
+   :mod:`broker.signing.signxml_verify`);
 4. identity: the certificate's unit code is the ``Header/Sender`` of the *verified* tree, and is
    one of the unit's registered certificates when the registry pins them.
 
-Only :attr:`VerifiedDocument.root`, the tree signxml returns as verified, may be read afterwards.
+Only :attr:`VerifiedDocument.root`, the tree parsed from the bytes that were digested, may be
+read afterwards.
 """
 
 from __future__ import annotations
@@ -28,24 +31,16 @@ from typing import Any, Callable, Sequence
 
 from cryptography import x509
 from lxml import etree
-from signxml import SignatureConfiguration, XMLVerifier
-from signxml.exceptions import InvalidDigest, InvalidInput, SignXMLException
-from signxml.util import namespaces as signxml_namespaces
 
 from broker.documents.xmlmodel import NS
 from broker.errors import LiandongError, Problem, problem
 from broker.parsing.times import out_of_range, year_in_range
 from broker.registry import Registry
-from broker.signing import sm2, sm2_xmldsig
+from broker.signing import enveloped_verify
+from broker.signing.enveloped_verify import PublicKey
 from broker.signing.keys import fingerprint, unit_code_of
-from broker.signing.profile import (
-    ALLOWED_DIGESTS,
-    ALLOWED_SIGNATURE_METHODS,
-    EXC_C14N,
-    NSMAP,
-    REQUIRED_TRANSFORMS,
-)
-from broker.signing.suites import BY_SIGNATURE_METHOD, DEFAULT_SETTINGS, SignatureSettings
+from broker.signing.profile import EXC_C14N, NSMAP, REQUIRED_TRANSFORMS
+from broker.signing.suites import BY_SIGNATURE_METHOD, DEFAULT_SETTINGS, SignatureSettings, Suite
 from broker.signing.trust import TrustStore, ValidatedChain
 
 _NS = {"ld": NS, **NSMAP}
@@ -56,13 +51,6 @@ _ID_ATTRIBUTES = etree.XPath(
 _ISSUED_AT = etree.XPath("string(/ld:Document/ld:Header/ld:IssuedAt)", namespaces=_NS)
 _SENDER = etree.XPath("string(/ld:Document/ld:Header/ld:Sender)", namespaces=_NS)
 _DS = "{" + NSMAP["ds"] + "}"
-
-_CONFIG_KW = dict(
-    location="./",
-    expect_references=1,
-    signature_methods=ALLOWED_SIGNATURE_METHODS,
-    digest_algorithms=ALLOWED_DIGESTS,
-)
 
 
 @dataclass(frozen=True)
@@ -90,60 +78,6 @@ class VerifiedDocument:
     """The reference's DigestValue (base64 SHA-256 of the canonical signed content)."""
 
 
-@lru_cache(maxsize=256)
-def _clark_path(xpath: str, query: str) -> str | None:
-    """signxml's ``_find`` path (``[xpath]prefix:Name``, prefix ``ds`` by default) in Clark
-    notation; None for anything but one name (signxml's own lookup then runs)."""
-    prefix, _, name = query.partition(":") if ":" in query else ("ds", "", query)
-    if not name or "/" in name or ":" in name or prefix not in signxml_namespaces:
-        return None
-    return f"{xpath}{{{signxml_namespaces[prefix]}}}{name}"
-
-
-class _ParsedVerifier(XMLVerifier):
-    """signxml, given the tree that :mod:`broker.parsing.hardened` already made from the bytes.
-
-    signxml would serialize and parse it again; it never changes the tree it is given (it works on
-    copies), so the hardened parse is used as is. Comments are gone from it, which exc-c14n
-    without comments ignores anyway.
-    """
-
-    def get_root(self, data):  # type: ignore[no-untyped-def]
-        return data if isinstance(data, etree._Element) else super().get_root(data)
-
-    def _resolve_reference(self, doc_root, reference, uri_resolver=None):  # type: ignore[no-untyped-def]
-        # The profile allows two reference URIs, both meaning the root (check_profile refused any
-        # other before signxml runs). signxml would search every element for a matching Id
-        # attribute; resolving only the root is both the profile and cheaper (~8 % of a check),
-        # and any other URI is refused here too, whatever the caller checked.
-        uri = reference.get("URI")
-        if uri == "" or (uri is not None and uri.startswith("#") and uri[1:] == doc_root.get("Id")):
-            return doc_root
-        raise InvalidInput("the reference must designate the document root (URI \"\" or \"#\" + its Id)")
-
-    # signxml finds elements by prefixed paths (``ds:SignedInfo``) with its map of nine
-    # namespaces, which lxml sorts to look its path cache up on every call (nine calls, ~10 % of
-    # signxml's time here); the same lookups in Clark notation need no map.
-    def _find(self, element, query, require=True, xpath=""):  # type: ignore[no-untyped-def]
-        path = _clark_path(xpath, query)
-        if path is None:
-            return super()._find(element, query, require=require, xpath=xpath)
-        result = element.find(path)
-        if require and result is None:
-            raise InvalidInput(f"Expected to find XML element {query} in {element.tag}")
-        return result
-
-    def _findall(self, element, query, xpath=""):  # type: ignore[no-untyped-def]
-        path = _clark_path(xpath, query)
-        return super()._findall(element, query, xpath=xpath) if path is None else element.findall(path)
-
-    def _get_cert_description(self, cert, cert_source):  # type: ignore[no-untyped-def]
-        # signxml builds this text for every verification, for an error message it rarely
-        # raises: the subject's RFC 4514 string alone was ~4 % of a check (docs/performance.md).
-        # The validity check itself stays; the trust store also checks it at the signing time.
-        return f"{cert_source} (serial={cert.serial_number})"
-
-
 class VerificationError(LiandongError):
     """The document's seal is missing, malformed, untrusted or does not match."""
 
@@ -167,8 +101,8 @@ def _single(parent: etree._Element, tag: str, what: str) -> etree._Element:
 
 _EXC_C14N_NS = "{http://www.w3.org/2001/10/xml-exc-c14n#}InclusiveNamespaces"
 # The exact element sequence of each part of a signature (XML-DSig allows more: Object, Manifest,
-# several references, KeyValue, ...; the profile does not). Checking it here, stricter than the
-# xmldsig schema, is why signxml's own schema validation is switched off (docs/performance.md).
+# several references, KeyValue, ...; the profile does not). Checking it here is stricter than the
+# xmldsig schema, which is therefore not validated against (docs/performance.md).
 _SEQUENCES = {
     name: tuple(_DS + c for c in children)
     for name, children in {
@@ -340,9 +274,13 @@ class DocumentVerifier:
         # KeyInfo blobs and signature method -> the validated chain and what is derived from it.
         # The same few certificates seal documents all day; only validity and revocation depend
         # on the signing time and are checked again for every document.
-        self._signers: dict[tuple[tuple[str, ...], str], tuple[ValidatedChain, SignerInfo]] = {}
+        self._signers: dict[tuple[tuple[str, ...], str], tuple[ValidatedChain, SignerInfo, PublicKey]] = {}
 
-    def _signer(self, blobs: tuple[str, ...], algorithm: str, at: datetime) -> tuple[ValidatedChain, SignerInfo]:
+    def _signer(
+        self, blobs: tuple[str, ...], algorithm: str, at: datetime
+    ) -> tuple[ValidatedChain, SignerInfo, PublicKey]:
+        """The validated chain of ``blobs`` at ``at``, what is shown of its signer, and its key
+        (of the kind ``algorithm`` signs with: else ``SIG_INVALID``)."""
         cached = self._signers.get((blobs, algorithm))
         if cached is not None and cached[0].not_before <= at <= cached[0].not_after:
             self.trust.check_revocation(cached[0], at)
@@ -352,10 +290,8 @@ class DocumentVerifier:
         except (ValueError, x509.InvalidVersion):  # InvalidVersion is no ValueError (fuzzing found it)
             raise _fail("CERT_MALFORMED") from None
         chain = self.trust.validate(certs[0], certs[1:], at)
-        if (BY_SIGNATURE_METHOD[algorithm].name == "sm2") != sm2.is_sm2_certificate_key(chain.leaf):
-            # an SM2 key under an RSA/ECDSA method or the reverse: no signature can match
-            raise _fail("SIG_INVALID", detail=f"the signing certificate's key does not fit {algorithm}")
-        entry = (chain, _signer_info(chain, algorithm))
+        key = enveloped_verify.public_key(BY_SIGNATURE_METHOD[algorithm], chain.leaf)
+        entry = (chain, _signer_info(chain, algorithm), key)
         if len(self._signers) >= self._MAX_CACHED:
             self._signers.clear()
         self._signers[(blobs, algorithm)] = entry
@@ -364,10 +300,10 @@ class DocumentVerifier:
     def verify(self, raw: bytes, root: etree._Element, *, schema_valid: bool = False) -> VerifiedDocument:
         """Verify ``raw`` (whose hardened parse is ``root``); raise :class:`VerificationError`.
 
-        ``root`` is not modified (signxml works on copies). ``schema_valid``: the caller has
-        validated ``root`` against the XSD (some profile checks can then look at less)."""
+        ``root`` is not modified (the signature is checked on a copy). ``schema_valid``: the caller
+        has validated ``root`` against the XSD (some profile checks can then look at less)."""
         signing = self._prepare(root, schema_valid)
-        return self._finish(signing, self._signxml(root, signing))
+        return self._finish(signing, self._signature(root, signing))
 
     def problems(
         self, raw: bytes, root: etree._Element, *, schema_valid: bool = False
@@ -382,7 +318,7 @@ class DocumentVerifier:
         :meth:`verify` over all of them before the next (why: :meth:`DocumentChecker.check_many`)."""
         roots = [root for _, root, _ in documents]
         prepared = [_attempt(self._prepare, root, schema_valid) for _, root, schema_valid in documents]
-        signed = [p if isinstance(p, LiandongError) else _attempt(self._signxml, r, p) for r, p in zip(roots, prepared)]
+        signed = [p if isinstance(p, LiandongError) else _attempt(self._signature, r, p) for r, p in zip(roots, prepared)]
         done = [s if isinstance(s, LiandongError) else _attempt(self._finish, p, s) for p, s in zip(prepared, signed)]
         return [(None, d.problems) if isinstance(d, LiandongError) else (d, []) for d in done]
 
@@ -394,35 +330,19 @@ class DocumentVerifier:
             raise _fail("SIG_SUITE_NOT_ALLOWED", suite=suite.name, allowed=", ".join(sorted(self.settings.suites)))
         claimed = _ISSUED_AT(root)
         at = _parse_time(claimed)
-        chain, info = self._signer(parts.certificates, parts.algorithm, at)
-        return _Signing(parts, claimed, at, chain, info)
+        chain, info, key = self._signer(parts.certificates, parts.algorithm, at)
+        return _Signing(parts, suite, claimed, at, chain, info, key)
 
-    def _signxml(self, root: etree._Element, signing: "_Signing") -> etree._Element:
-        """Stage 2: the signature itself; returns the tree signxml (or, for SM2, sm2_xmldsig) verified."""
-        if not BY_SIGNATURE_METHOD[signing.parts.algorithm].native:
-            try:
-                key = sm2.certificate_public_key(signing.chain.leaf)
-            except ValueError as exc:
-                raise _fail("CERT_KEY_INVALID", detail=str(exc)[:200]) from None
-            verified = sm2_xmldsig.verify(root, key)
-            if verified.tag != root.tag or _ISSUED_AT(verified) != signing.claimed:
-                raise _fail("SIG_INVALID", detail="the signed content is not the document")
-            return verified
-        try:
-            result = _ParsedVerifier().verify(
-                root,
-                x509_cert=signing.chain.leaf,
-                validate_schema=False,  # check_profile is stricter than the xmldsig schema
-                expect_config=SignatureConfiguration(verification_time=signing.at, **_CONFIG_KW),  # type: ignore[arg-type]
-            )
-        except InvalidDigest:
-            raise _fail("SIG_TAMPERED") from None
-        except (SignXMLException, etree.LxmlError, ValueError) as exc:
-            raise _fail("SIG_INVALID", detail=str(exc)[:200]) from None
-        verified = result.signed_xml  # type: ignore[union-attr]
-        if verified is None or verified.tag != root.tag or _ISSUED_AT(verified) != signing.claimed:
+    def _signature(self, root: etree._Element, signing: "_Signing") -> etree._Element:
+        """Stage 2: the seal itself; returns the verified tree, which must be the document."""
+        verified = self._check_seal(root, signing)
+        if verified.tag != root.tag or _ISSUED_AT(verified) != signing.claimed:
             raise _fail("SIG_INVALID", detail="the signed content is not the document")
         return verified
+
+    def _check_seal(self, root: etree._Element, signing: "_Signing") -> etree._Element:
+        """The signature and the digest, for every suite (:mod:`broker.signing.enveloped_verify`)."""
+        return enveloped_verify.verify(root, signing.key, signing.suite)
 
     def _finish(self, signing: "_Signing", verified: etree._Element) -> VerifiedDocument:
         """Stage 3: the signer is the verified document's sender (and registered, where pinned)."""
@@ -444,10 +364,12 @@ class _Signing:
     """What stage 1 of :meth:`DocumentVerifier.verify` established for the later stages."""
 
     parts: SignatureParts
+    suite: Suite
     claimed: str
     at: datetime
     chain: ValidatedChain
     info: SignerInfo
+    key: PublicKey
 
 
 def _attempt(function: Callable[..., Any], *args: Any) -> Any:
