@@ -3,7 +3,8 @@ the CLI, so every entry point applies the same checks and reports the same codes
 
 Order: hardened parse (fatal on failure), XSD, signature (profile, chain, revocation, identity),
 business rules. Every problem found is reported, not just the first, so a rejected sender sees
-all that is wrong at once (issue 3). Rules run on the tree signxml verified; only when the
+all that is wrong at once (issue 3). Rules run on the tree the seal check verified (parsed from
+the bytes that were digested, broker/signing/enveloped_verify.py); only when the
 signature fails do they run on the input tree, for diagnostics of a document that is rejected
 anyway.
 
@@ -172,7 +173,7 @@ class DocumentChecker:
         """Check several documents, each exactly as :meth:`check` does, one step at a time over
         all of them: parse them all, then validate them all, and so on.
 
-        Why: each step runs its own code (libxml2, signxml, the rules) over its own data, and run
+        Why: each step runs its own code (libxml2, the seal check, the rules) over its own data, and run
         back to back for one document the steps push one another out of the processor's caches.
         Step by step over a batch, the hub's workers checked a document in about four fifths of
         the time (docs/performance.md). ``received_at``: one reception time per document (or None).
