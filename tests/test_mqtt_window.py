@@ -14,10 +14,10 @@ from tests.network import BANK, HUB
 WAIT = 20.0
 
 
-def test_publications_queued_behind_a_full_window_all_go_out_in_order(mqtt_connect):
+def _subscriber(mqtt_connect, total: int, qos: int):
+    """The hub's identity subscribed to the bank's outbox: ``(client, arrived, all arrived)``."""
     arrived: list[bytes] = []
     done = threading.Event()
-    total = 60
 
     def on_message(client, userdata, msg):
         arrived.append(msg.payload)
@@ -30,8 +30,14 @@ def test_publications_queued_behind_a_full_window_all_go_out_in_order(mqtt_conne
     hub = mqtt_connect(HUB, before_connect=before_connect)
     subscribed = threading.Event()
     hub.on_subscribe = lambda *a: subscribed.set()
-    hub.subscribe(topics.outbox(BANK), qos=1)
+    hub.subscribe(topics.outbox(BANK), qos=qos)
     assert subscribed.wait(WAIT)
+    return hub, arrived, done
+
+
+def test_publications_queued_behind_a_full_window_all_go_out_in_order(mqtt_connect):
+    total = 60
+    _, arrived, done = _subscriber(mqtt_connect, total, qos=1)
     bank = mqtt_connect(BANK, max_inflight=3)
     assert isinstance(bank, Client)
     infos = [bank.publish(topics.outbox(BANK), f"{i:03d}".encode(), qos=1) for i in range(total)]
@@ -49,22 +55,7 @@ def test_a_burst_read_in_one_chunk_is_handled_without_waiting_for_more(mqtt_conn
     # the client's buffer, where select() cannot see it. Nothing else arrives after the burst, so
     # a message left there would never be handled (keepalive is far beyond the wait).
     total = 300
-    arrived: list[bytes] = []
-    done = threading.Event()
-
-    def on_message(client, userdata, msg):
-        arrived.append(msg.payload)
-        if len(arrived) == total:
-            done.set()
-
-    def before_connect(client):
-        client.on_message = on_message
-
-    hub = mqtt_connect(HUB, before_connect=before_connect)
-    subscribed = threading.Event()
-    hub.on_subscribe = lambda *a: subscribed.set()
-    hub.subscribe(topics.outbox(BANK), qos=0)
-    assert subscribed.wait(WAIT)
+    hub, arrived, done = _subscriber(mqtt_connect, total, qos=0)
     bank = mqtt_connect(BANK)
     payloads = [(b"x" * (i % 7000)) + f"{i:03d}".encode() for i in range(total)]  # small and large
     hub.loop_stop()  # the burst piles up in the subscriber's socket, to be read in large chunks
