@@ -23,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -495,6 +496,31 @@ def test_a_killed_gateway_keeps_its_word_after_a_restart(network):
         "the receipt",
     )
     assert network.court.published() == 1 and network.bank.published() == 1
+
+
+def test_requests_in_flight_are_published_together_and_each_once(network):
+    """POSTs at once — each document twice, one Idempotency-Key twice — are decided one at a time
+    and the new documents recorded together (broker/gateway/publishing.py): every document is
+    published once, with one attempt, each pair answered with the same id and one ``new``."""
+    court = network.court.client("court-cms")
+    notices = [fresh_json() for _ in range(12)]
+    keyed = fresh_json()
+    bodies = [(n, None) for n in notices for _ in range(2)] + [(keyed, "together-1")] * 2
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(
+            pool.map(
+                lambda item: court.post_json("/v1/documents", item[0], **({"Idempotency_Key": item[1]} if item[1] else {})),
+                bodies,
+            )
+        )
+    assert all(r.status == 202 for r in replies), [r.body for r in replies if r.status != 202]
+    for i in range(0, len(replies), 2):
+        first, second = replies[i].json(), replies[i + 1].json()
+        assert first["document_id"] == second["document_id"] == bodies[i][0]["Header"]["DocumentId"]
+        assert sorted([first["new"], second["new"]]) == [False, True]
+    assert network.court.published() == 13
+    with sqlite3.connect(network.court.store) as db:
+        assert {row[0] for row in db.execute("SELECT attempts FROM sent")} == {1}
 
 
 def _processes() -> dict[int, tuple[str, int]]:

@@ -13,6 +13,7 @@ from broker.gateway.folders import FolderWorker
 from broker.gateway.inbox import InboxReader
 from broker.gateway.operations import GatewayMetrics
 from broker.gateway.preparing import Preparer
+from broker.gateway.publishing import Publisher
 from broker.gateway.state import GatewayState
 from broker.gateway.tokens import CertificateBook, TokenBook
 from broker.gateway.webhook import WebhookSender
@@ -37,6 +38,8 @@ class GatewayRuntime:
     deadlines: DeadlineView
     preparer: Preparer
     """Checks and seals the documents the unit's system submits, in worker processes."""
+    publisher: Publisher
+    """Decides and publishes them, recording those in flight together."""
     webhook: WebhookSender | None = field(default=None)
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     folders: FolderWorker | None = field(default=None)
@@ -65,6 +68,7 @@ class GatewayRuntime:
             inbox=InboxReader(config.store),
             deadlines=DeadlineView(config.deadlines, registry),
             preparer=Preparer(config, checker, client.signer, config.unit, config.http.workers),
+            publisher=Publisher(client, state),
             webhook=sender,
             metrics=metrics,
         )
@@ -83,6 +87,7 @@ class GatewayRuntime:
     def start(self, timeout: float | None = None) -> None:
         self.client.start(timeout)
         self.preparer.start()
+        self.publisher.start()
         if self.webhook is not None:
             self.webhook.start()
         if self.folders is not None:
@@ -93,6 +98,7 @@ class GatewayRuntime:
             self.folders.stop()
         if self.webhook is not None:  # before the state it writes its cursor to is closed
             self.webhook.stop()
+        self.publisher.stop()  # before the session and store it publishes through are closed
         self.client.stop()
         self.preparer.stop()
         self.inbox.close()
