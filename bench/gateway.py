@@ -133,8 +133,12 @@ def wait_for_hub(broker: MosquittoProcess, hub: str, timeout: float = 120.0) -> 
 # --- the Python client ------------------------------------------------------------------------
 
 
-def python_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow_rate: float | None) -> dict[str, Any]:
-    """Flat out, then paced at ``slow_rate`` (default: half of this round's flat-out rate)."""
+def python_round(
+    port: int, var: Path, flat: list[dict], slow: list[dict], slow_rate: float | None, shared: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """Flat out, then paced at ``slow_rate`` (default: half of this round's flat-out rate);
+    ``shared``: name → pid of the processes both modes use (hub, Mosquitto), whose CPU per
+    document is recorded too."""
     config = unit_config(COURT, port=port, var=var)
     with CourtClient(config) as client:
         out: dict[str, Any] = {}
@@ -158,7 +162,7 @@ def python_round(port: int, var: Path, flat: list[dict], slow: list[dict], slow_
                             served[document_id] = time.perf_counter()
 
             workers = PY_SENDERS if rate is None else 64
-            meter = CpuMeter({"this_process": os.getpid()}, alone=("this_process",))
+            meter = CpuMeter({"this_process": os.getpid(), **(shared or {})}, alone=("this_process",))
             meter.start()
             start = paced(models, rate, workers, one)
             if rate is None:  # flat out: the answers in the order they come
@@ -278,7 +282,13 @@ class Gateway:
 
 
 def gateway_round(
-    port: int, var: Path, flat: list[dict], slow: list[dict], slow_rate: float, root: Path = ROOT
+    port: int,
+    var: Path,
+    flat: list[dict],
+    slow: list[dict],
+    slow_rate: float,
+    root: Path = ROOT,
+    shared: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     gateway = Gateway(port, var, root)
     try:
@@ -296,7 +306,12 @@ def gateway_round(
                 if rate:
                     gateway.wait(document_id, 120)
 
-            meter = CpuMeter({"gateway": gateway.proc.pid, "this_process": os.getpid()}, alone=("this_process",))
+            # gateway: its process and its workers (broker/gateway/preparing.py); gateway_main:
+            # its own process alone, where the HTTP side and the receipts share one GIL
+            meter = CpuMeter(
+                {"gateway": gateway.proc.pid, "gateway_main": gateway.proc.pid, "this_process": os.getpid(), **(shared or {})},
+                alone=("this_process", "gateway_main"),
+            )
             meter.start()
             start = paced(bodies, rate, HTTP_SENDERS if rate is None else 64, one)
             for document_id in list(sent):
@@ -334,20 +349,24 @@ def run(
                 results: dict[str, list[dict[str, Any]]] = {"python": [], "gateway": []}
                 if baseline is not None:
                     results["gateway_baseline"] = []
+                # where the rest of the machine's CPU goes, in both modes alike
+                shared = {"hub": hub.pid, **({"mosquitto": broker.pid} if broker.pid else {})}
                 machine = MachineMeter()
                 machine.start()
                 slow_rate = 0.0
                 for r in range(rounds):
-                    py = python_round(broker.port, var / f"py{r}", notices(documents), notices(documents // 2), slow_rate or None)
+                    py = python_round(broker.port, var / f"py{r}", notices(documents), notices(documents // 2), slow_rate or None, shared)
                     slow_rate = slow_rate or py["flat_out"]["per_s"] / 2  # the same pace for every round
                     results["python"].append(py)
                     print(f"round {r + 1} python: {json.dumps(py)}", flush=True)
-                    gw = gateway_round(broker.port, var / f"gw{r}", notices(documents), notices(documents // 2), slow_rate)
+                    gw = gateway_round(
+                        broker.port, var / f"gw{r}", notices(documents), notices(documents // 2), slow_rate, shared=shared
+                    )
                     results["gateway"].append(gw)
                     print(f"round {r + 1} gateway: {json.dumps(gw)}", flush=True)
                     if baseline is not None:
                         old = gateway_round(
-                            broker.port, var / f"gwb{r}", notices(documents), notices(documents // 2), slow_rate, baseline
+                            broker.port, var / f"gwb{r}", notices(documents), notices(documents // 2), slow_rate, baseline, shared
                         )
                         results["gateway_baseline"].append(old)
                         print(f"round {r + 1} gateway_baseline: {json.dumps(old)}", flush=True)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import signal
 import shutil
 import sqlite3
 import subprocess
@@ -21,6 +23,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -493,6 +496,92 @@ def test_a_killed_gateway_keeps_its_word_after_a_restart(network):
         "the receipt",
     )
     assert network.court.published() == 1 and network.bank.published() == 1
+
+
+def test_requests_in_flight_are_published_together_and_each_once(network):
+    """POSTs at once — each document twice, one Idempotency-Key twice — are decided one at a time
+    and the new documents recorded together (broker/gateway/publishing.py): every document is
+    published once, with one attempt, each pair answered with the same id and one ``new``."""
+    court = network.court.client("court-cms")
+    notices = [fresh_json() for _ in range(12)]
+    keyed = fresh_json()
+    bodies = [(n, None) for n in notices for _ in range(2)] + [(keyed, "together-1")] * 2
+    with ThreadPoolExecutor(16) as pool:
+        replies = list(
+            pool.map(
+                lambda item: court.post_json("/v1/documents", item[0], **({"Idempotency_Key": item[1]} if item[1] else {})),
+                bodies,
+            )
+        )
+    assert all(r.status == 202 for r in replies), [r.body for r in replies if r.status != 202]
+    for i in range(0, len(replies), 2):
+        first, second = replies[i].json(), replies[i + 1].json()
+        assert first["document_id"] == second["document_id"] == bodies[i][0]["Header"]["DocumentId"]
+        assert sorted([first["new"], second["new"]]) == [False, True]
+    assert network.court.published() == 13
+    with sqlite3.connect(network.court.store) as db:
+        assert {row[0] for row in db.execute("SELECT attempts FROM sent")} == {1}
+
+
+def _processes() -> dict[int, tuple[str, int]]:
+    """Every process's state and parent (``/proc``)."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit():
+                state, parent = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:2]
+                found[int(entry.name)] = (state, int(parent))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _children(pid: int, command: str = "") -> set[int]:
+    """The running (not zombie) processes whose parent is ``pid`` and whose command line has
+    ``command`` in it."""
+    found = set()
+    for p, (state, parent) in _processes().items():
+        if parent == pid and state != "Z":
+            try:
+                if command in Path(f"/proc/{p}/cmdline").read_text(errors="replace"):
+                    found.add(p)
+            except OSError:
+                continue
+    return found
+
+
+def _running(pids: set[int]) -> set[int]:
+    return {p for p, (state, _) in _processes().items() if p in pids and state != "Z"}
+
+
+def test_a_dead_worker_loses_nothing_and_a_killed_gateway_leaves_none(network):
+    """The court's gateway checks and seals in a worker process (http.workers, default 1): one
+    killed outright is replaced, the next document is still checked, sealed and published once;
+    a gateway killed outright leaves no worker behind."""
+    court = network.court.client("court-cms")
+    gateway = network.court.proc
+    assert gateway is not None
+    workers = _children(gateway.pid, "spawn_main")  # (beside them, multiprocessing's resource tracker)
+    assert len(workers) == 1, workers  # the default: one worker
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: _children(gateway.pid) & workers, lambda left: not left, "the killed worker to go")
+
+    notice = fresh_json()
+    posted = court.post_json("/v1/documents", notice)
+    assert posted.status == 202, posted.body
+    document_id = posted.json()["document_id"]
+    wait_for(lambda: court.get(f"/v1/documents/{document_id}").json()["state"], lambda s: s == "served", "the receipt")
+    # and a body with problems is still answered with its codes, from the new worker
+    refused = court.post_json("/v1/documents", fresh_json(Recipient=UNKNOWN_UNIT))
+    assert refused.status == 422 and refused.codes, refused.body
+    assert network.court.published() == 1
+
+    replacements = _children(gateway.pid, "spawn_main")
+    assert len(replacements) == 1 and not replacements & workers, (workers, replacements)
+    children = _children(gateway.pid)
+    network.court.kill()
+    wait_for(lambda: _running(children), lambda left: not left, "the orphaned worker to end", 10)
 
 
 def test_a_document_the_hub_rejects_shows_rejected_with_every_code(network, mosquitto, tmp_path):

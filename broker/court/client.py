@@ -19,6 +19,7 @@ from broker.court.unit import CourtUnit
 from broker.documents.document import Document
 from broker.documents.xmlmodel import DS_NS, NS
 from broker.parsing.hardened import parse
+from broker.signing.signer import DocumentSigner
 from broker.transport.unit import Handler, Received
 
 _LD = "{" + NS + "}"
@@ -45,6 +46,17 @@ class Answer:
             (e.findtext(f"{_LD}Code") or "", e.findtext(f"{_LD}MessageZh") or "", e.findtext(f"{_LD}MessageEn") or "")
             for e in self.notice.root.iter(f"{_LD}Error")
         ]
+
+
+def seal_with(signer: DocumentSigner, document: Document | bytes) -> bytes:
+    """:meth:`CourtClient.seal` with ``signer``, for a process without the client (the gateway's
+    workers, broker/gateway/preparing.py)."""
+    if isinstance(document, bytes):
+        root = parse(document)
+        if root.find("{" + DS_NS + "}Signature") is not None:
+            return document
+        return signer.sign(root)
+    return signer.sign(document)
 
 
 class CourtClient:
@@ -80,12 +92,7 @@ class CourtClient:
 
     def seal(self, document: Document | bytes) -> bytes:
         """Seal a model or unsigned bytes; already sealed bytes are returned unchanged."""
-        if isinstance(document, bytes):
-            root = parse(document)
-            if root.find("{" + DS_NS + "}Signature") is not None:
-                return document
-            return self.signer.sign(root)
-        return self.signer.sign(document)
+        return seal_with(self.signer, document)
 
     def send(self, document: Document | bytes) -> str:
         """Seal (if needed) and publish without waiting; returns the document id."""

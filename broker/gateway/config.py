@@ -122,6 +122,13 @@ class HttpSide(Section):
     )
     webhook: WebhookSide | None = Field(None, description="push events to this receiver (off when absent)")
     console: ConsoleSide = Field(default_factory=ConsoleSide, description="the console's settings (docs/console.md)")
+    workers: int = Field(
+        1,
+        ge=0,
+        le=64,
+        description="processes that check and seal submitted documents beside the gateway's own"
+        " (0: in the gateway's process); docs/performance.md, issue 12",
+    )
     seal_expiry_warning_days: float = Field(
         30.0, ge=0, description="/readyz says not ready (GW_SEAL_EXPIRING) when the seal expires within this many days"
     )

@@ -12,6 +12,8 @@ from broker.gateway.deadlines import DeadlineView
 from broker.gateway.folders import FolderWorker
 from broker.gateway.inbox import InboxReader
 from broker.gateway.operations import GatewayMetrics
+from broker.gateway.preparing import Preparer
+from broker.gateway.publishing import Publisher
 from broker.gateway.state import GatewayState
 from broker.gateway.tokens import CertificateBook, TokenBook
 from broker.gateway.webhook import WebhookSender
@@ -34,6 +36,10 @@ class GatewayRuntime:
     certificates: CertificateBook
     inbox: InboxReader
     deadlines: DeadlineView
+    preparer: Preparer
+    """Checks and seals the documents the unit's system submits, in worker processes."""
+    publisher: Publisher
+    """Decides and publishes them, recording those in flight together."""
     webhook: WebhookSender | None = field(default=None)
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
     folders: FolderWorker | None = field(default=None)
@@ -48,18 +54,21 @@ class GatewayRuntime:
         sender = WebhookSender(hook, config.store, state, metrics.webhook_failures.inc) if hook else None
         metrics.watch(lambda: client.unit.connected, sender.pending if sender else None)
         registry = load_registry(config.registry)
+        # drafts are checked without a seal (signed=False): XSD, header, business rules with
+        # the registry (recipients, unit kinds), as the hub will check them
+        checker = DocumentChecker(None, registry)
         runtime = cls(
             config=config,
             client=client,
-            # drafts are checked without a seal (signed=False): XSD, header, business rules with
-            # the registry (recipients, unit kinds), as the hub will check them
-            checker=DocumentChecker(None, registry),
+            checker=checker,
             state=state,
             audit=AuditLog(config.http.audit_log),
             tokens=TokenBook(config.http.tokens),
             certificates=CertificateBook(config.http.tls.clients if config.http.tls else []),
             inbox=InboxReader(config.store),
             deadlines=DeadlineView(config.deadlines, registry),
+            preparer=Preparer(config, checker, client.signer, config.unit, config.http.workers),
+            publisher=Publisher(client, state),
             webhook=sender,
             metrics=metrics,
         )
@@ -77,6 +86,8 @@ class GatewayRuntime:
 
     def start(self, timeout: float | None = None) -> None:
         self.client.start(timeout)
+        self.preparer.start()
+        self.publisher.start()
         if self.webhook is not None:
             self.webhook.start()
         if self.folders is not None:
@@ -87,7 +98,9 @@ class GatewayRuntime:
             self.folders.stop()
         if self.webhook is not None:  # before the state it writes its cursor to is closed
             self.webhook.stop()
+        self.publisher.stop()  # before the session and store it publishes through are closed
         self.client.stop()
+        self.preparer.stop()
         self.inbox.close()
         self.state.close()
         self.audit.close()

@@ -5,28 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
-from lxml import etree
 from pydantic import ValidationError
 
 from broker.documents import codec
 from broker.documents.document import BODY_BY_TYPE, CHINA_TZ, Document, Header
-from broker.documents.xmlmodel import DS_NS
-from broker.errors import problem
 from broker.gateway import kinds
-from broker.gateway.paths import with_json_paths
 from broker.gateway.problems import GatewayError, field_problems
+from broker.gateway.publishing import Submitted
 from broker.gateway.runtime import GatewayRuntime
-from broker.parsing.hardened import parse
-
-
-@dataclass(frozen=True)
-class Submitted:
-    document_id: str
-    new: bool
-    """False when the same request (key or document) was already published: nothing was sent."""
 
 
 def media_type(content_type: str | None) -> str:
@@ -83,55 +71,13 @@ def submit(rt: GatewayRuntime, raw: bytes, kind: str, key: str | None) -> Submit
     """Check, seal and publish; the same key (or the same document id) and body give the same
     document without a second publication.
 
-    Checking and sealing run outside the lock (they are most of the work, and thread-safe);
-    only the decision to publish — key, earlier document, send, remember — is serialised."""
+    Checking and sealing run outside any lock, in the gateway's worker processes
+    (:mod:`broker.gateway.preparing`: they are most of the work, and need none of the gateway's
+    state); the decision to publish — key, earlier document, send, remember — is made one request
+    at a time in the gateway's process, and the new documents of the requests in flight are
+    recorded and published together (:mod:`broker.gateway.publishing`)."""
     digest = hashlib.sha256(raw).hexdigest()
-    if key is not None and (repeated := _repeat(rt, key, digest)) is not None:
+    if key is not None and (repeated := rt.publisher.repeat(key, digest)) is not None:
         return repeated  # a known key answers at once, without checking again
-    draft = draft_from_json(raw) if kind == "json" else raw
-    # received_at: IssuedAt is held to the hub's window now, not refused by the hub later
-    checked = rt.checker.check(draft, signed=False, received_at=datetime.now(CHINA_TZ))
-    if not checked.ok:
-        # a court that sent JSON gets each place as the JSON path of its field
-        raise GatewayError(
-            with_json_paths(parse(draft), checked.problems) if kind == "json" else checked.problems
-        )
-    header = checked.header
-    assert header is not None  # a document without problems has a header
-    if header.sender != rt.unit:
-        raise GatewayError.of("GW_SENDER_NOT_GATEWAY", sender=header.sender, unit=rt.unit)
-    document_id = str(header.document_id)
-    sealed = rt.client.seal(draft)
-    with rt.state.lock:
-        if key is not None and (repeated := _repeat(rt, key, digest)) is not None:
-            return repeated  # the same key came in twice at once: the first one published
-        earlier = rt.store.get_sent(document_id)
-        if earlier is not None:
-            # the same id again: the same document is not published twice, another one is refused
-            if _unsealed(earlier.raw) != _unsealed(draft):
-                raise GatewayError([problem("DOC_ID_REUSED", document_id=document_id)])
-            new = False
-        else:
-            rt.client.send(sealed)
-            new = True
-        if key is not None:
-            rt.state.remember(key, digest, document_id)
-        return Submitted(document_id, new)
-
-
-def _repeat(rt: GatewayRuntime, key: str, digest: str) -> Submitted | None:
-    """What an earlier request with ``key`` made; ``GW_IDEMPOTENCY_CONFLICT`` for another body."""
-    given = rt.state.idempotent(key)
-    if given is None:
-        return None
-    if given.digest != digest:
-        raise GatewayError.of("GW_IDEMPOTENCY_CONFLICT", key=key[:80])
-    return Submitted(given.document_id, new=False)
-
-
-def _unsealed(raw: bytes) -> bytes:
-    """The canonical form of a document without its seal (a seal need not be deterministic)."""
-    root = parse(raw)
-    for sig in root.findall("{" + DS_NS + "}Signature"):
-        root.remove(sig)
-    return etree.tostring(root, method="c14n", exclusive=True)
+    ready = rt.preparer.prepare(raw, kind, datetime.now(CHINA_TZ))
+    return rt.publisher.publish(ready, key, digest)

@@ -175,6 +175,24 @@ class UnitStore:
             )
             return cur.rowcount == 1
 
+    def record_sent_many(self, documents: list[tuple[str, str, str, bytes]], at: datetime) -> None:
+        """:meth:`record_sent` for several (document id, type, digest, bytes) in one transaction
+        (one fsync), each with its first attempt (:meth:`mark_attempt`) counted at ``at``: they
+        are published right after (the gateway's requests in flight, broker/gateway/publishing.py)."""
+        with self._tx() as db:
+            for document_id, doc_type, digest, raw in documents:
+                known = db.execute("SELECT digest FROM sent WHERE document_id=?", (document_id,)).fetchone()
+                if known is not None and known[0] != digest:
+                    raise LiandongError.of("DOC_ID_REUSED", document_id=document_id)
+                db.execute(
+                    "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at, last_sent_at)"
+                    " VALUES (?,?,?,?,?,?,?)",
+                    (document_id, doc_type, digest, raw, "pending", at.isoformat(), at.isoformat()),
+                )
+                db.execute(
+                    "UPDATE sent SET attempts=attempts+1, last_sent_at=? WHERE document_id=?", (at.isoformat(), document_id)
+                )
+
     def mark_attempt(self, document_id: str, at: datetime) -> None:
         with self._tx() as db:
             db.execute(

@@ -272,6 +272,21 @@ class UnitClient:
         self._publish(document_id, raw)
         return document_id
 
+    def send_many(self, raws: list[bytes]) -> list[str]:
+        """:meth:`send` for several signed documents, recorded in one transaction of the store
+        (one fsync instead of two for each), then published. Returns their ids."""
+        documents = []
+        for raw in raws:
+            root = parse(raw)
+            document_id, doc_type = _ID(root), _TYPE(root)
+            if not document_id:
+                raise LiandongError.of("DOC_DECODE", detail="no Header/DocumentId")
+            documents.append((document_id, doc_type, payload_digest(raw), raw))
+        self.store.record_sent_many(documents, _now())
+        for document_id, _, _, raw in documents:
+            self.resend.published(document_id, self.client.publish(topics.outbox(self.unit), raw, qos=1))
+        return [d[0] for d in documents]
+
     @property
     def resend_after(self) -> float:
         """Seconds of the hub's silence before anything is published again (backoff base)."""
