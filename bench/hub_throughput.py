@@ -91,7 +91,8 @@ class Receiver:
         self.client.loop_start()
         self.ready.wait(10)
         self._stop = threading.Event()
-        threading.Thread(target=self._acker, daemon=True).start()
+        self._acking = threading.Thread(target=self._acker, daemon=True)
+        self._acking.start()
 
     def _on_message(self, client, userdata, msg) -> None:  # type: ignore[no-untyped-def]
         now = time.perf_counter()
@@ -106,13 +107,23 @@ class Receiver:
 
     def _acker(self) -> None:
         while not self._stop.wait(0.05):
-            with self.lock:
-                ids, self.pending = self.pending, []
-            for i in range(0, len(ids), 1000):
-                self.client.publish(topics.acks(self.unit), encode_acks(ids[i : i + 1000]), qos=1)
+            self._send_acks()
+
+    def _send_acks(self) -> list[Any]:
+        with self.lock:
+            ids, self.pending = self.pending, []
+        return [
+            self.client.publish(topics.acks(self.unit), encode_acks(ids[i : i + 1000]), qos=1)
+            for i in range(0, len(ids), 1000)
+        ]
 
     def close(self) -> None:
+        """Acknowledge what arrived since the last acks, then go: unacknowledged, the hub would
+        deliver those documents again during the next phase and count the work against it."""
         self._stop.set()
+        self._acking.join(5)
+        for info in self._send_acks():
+            info.wait_for_publish(10)
         self.client.disconnect()
         self.client.loop_stop()
 
