@@ -35,6 +35,7 @@ from broker.logs import event
 from broker.parsing.hardened import parse
 from broker.registry import load_registry
 from broker.signing.signer import DocumentSigner
+from broker.worker_lifetime import exit_if_parent_gone, exit_with_parent
 
 log = logging.getLogger("liandong.gateway")
 
@@ -160,13 +161,10 @@ def _init_worker(config: GatewayConfig, gateway_pid: int) -> None:
     """ProcessPoolExecutor initializer: the checker (schema, rules, registry) and the seal,
     loaded once per process; the worker ends when the gateway that started it is gone."""
     global _worker
-    from broker.hub.intake import _exit_with_parent  # the hub's workers end the same way
-
-    if os.getppid() != gateway_pid:  # the gateway was gone before this worker got here
-        os._exit(0)
+    exit_if_parent_gone(gateway_pid)  # the gateway was gone before this worker got here
     # a watching thread, not Linux's parent-death signal: that follows the *thread* that spawned
     # the worker, and a pool replaced from a request's thread would lose its workers with it
-    _exit_with_parent(gateway_pid)
+    exit_with_parent(gateway_pid)
     # drafts are checked without a seal (signed=False): XSD, header, business rules with the
     # registry (recipients, unit kinds), as the hub will check them; as GatewayRuntime.build does
     _worker = (DocumentChecker(None, load_registry(config.registry)), config.seal.signer(), config.unit)

@@ -11,13 +11,9 @@ document into a duplicate or a rejection; it seals those rare notices itself.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
-import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -31,6 +27,7 @@ from broker.hub.config import HubConfig
 from broker.hub.notices import Draft, HubNotary, IssuedNotice
 from broker.logs import event
 from broker.registry import Registry, load_registry
+from broker.worker_lifetime import die_with_parent, exit_with_parent
 from broker.rules.engine import local, xpath
 
 log = logging.getLogger(__name__)
@@ -177,9 +174,6 @@ _worker: IntakeChecker | None = None
 FAULT_ENV = "LIANDONG_TEST_WORKER_FAULT"
 _faults: dict[str, str] = {}
 
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
-
-
 def init_worker(config: HubConfig, hub_pid: int | None = None) -> None:
     """ProcessPoolExecutor initializer: load keys, certificates and schema once per process.
 
@@ -188,39 +182,11 @@ def init_worker(config: HubConfig, hub_pid: int | None = None) -> None:
     ends; a hub killed later kills the worker through the kernel (Linux) or the watch thread."""
     global _worker
     hub = hub_pid if hub_pid is not None else os.getppid()
-    _die_with_parent(hub)
+    die_with_parent(hub)
     _faults.update(_read_faults(os.environ.get(FAULT_ENV, "")))
     _worker = IntakeChecker(config)
-    _exit_with_parent(hub)
+    exit_with_parent(hub)
     heap.settle()  # keys, schema and registry are loaded for the worker's life (broker/hub/heap.py)
-
-
-def _die_with_parent(hub: int) -> None:
-    """Ask Linux to SIGKILL this process when its parent ends, then check the parent is still the
-    hub: set first and checked after, so a hub dying in between cannot be missed. (The signal
-    follows the *thread* that spawned the worker: the hub spawns its workers from threads that
-    live as long as it does, and shuts the pool down before such a thread ends.)"""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):  # no prctl: the watch thread still ends the worker
-            pass
-    if os.getppid() != hub:
-        os._exit(0)
-
-
-def _exit_with_parent(hub: int, interval: float = 1.0) -> None:
-    """End this worker when the hub that started it is gone (where the kernel cannot do it). A
-    hub killed outright (SIGKILL, the OOM killer) never shuts its pool down, and its workers
-    would wait for work for ever, holding their memory; a clean stop shuts them down itself."""
-
-    def watch() -> None:
-        while os.getppid() == hub:
-            time.sleep(interval)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="hub-parent-watch", daemon=True).start()
 
 
 def _read_faults(spec: str) -> dict[str, str]:
