@@ -163,17 +163,7 @@ class UnitStore:
         """Keep a document until the hub answers; False when it was already sent (same bytes).
         Sending other bytes under a known id is refused: the hub would reject it as a conflict."""
         with self._tx() as db:
-            known = db.execute("SELECT digest FROM sent WHERE document_id=?", (document_id,)).fetchone()
-            if known is not None and known[0] != digest:
-                raise LiandongError.of("DOC_ID_REUSED", document_id=document_id)
-            # last_sent_at from the start: the resend scan must not publish it again in the moment
-            # between this record and the first publication.
-            cur = db.execute(
-                "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at, last_sent_at)"
-                " VALUES (?,?,?,?,?,?,?)",
-                (document_id, doc_type, digest, raw, "pending", at.isoformat(), at.isoformat()),
-            )
-            return cur.rowcount == 1
+            return _insert_sent(db, document_id, doc_type, digest, raw, at)
 
     def record_sent_many(self, documents: list[tuple[str, str, str, bytes]], at: datetime) -> None:
         """:meth:`record_sent` for several (document id, type, digest, bytes) in one transaction
@@ -181,14 +171,7 @@ class UnitStore:
         are published right after (the gateway's requests in flight, broker/gateway/publishing.py)."""
         with self._tx() as db:
             for document_id, doc_type, digest, raw in documents:
-                known = db.execute("SELECT digest FROM sent WHERE document_id=?", (document_id,)).fetchone()
-                if known is not None and known[0] != digest:
-                    raise LiandongError.of("DOC_ID_REUSED", document_id=document_id)
-                db.execute(
-                    "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at, last_sent_at)"
-                    " VALUES (?,?,?,?,?,?,?)",
-                    (document_id, doc_type, digest, raw, "pending", at.isoformat(), at.isoformat()),
-                )
+                _insert_sent(db, document_id, doc_type, digest, raw, at)
                 db.execute(
                     "UPDATE sent SET attempts=attempts+1, last_sent_at=? WHERE document_id=?", (at.isoformat(), document_id)
                 )
@@ -241,3 +224,18 @@ class UnitStore:
                 (document_id,),
             ).fetchone()
         return SentEntry(*row) if row else None
+
+
+def _insert_sent(db: sqlite3.Connection, document_id: str, doc_type: str, digest: str, raw: bytes, at: datetime) -> bool:
+    """Insert a sent document unless it is there (False); other bytes under its id: DOC_ID_REUSED."""
+    known = db.execute("SELECT digest FROM sent WHERE document_id=?", (document_id,)).fetchone()
+    if known is not None and known[0] != digest:
+        raise LiandongError.of("DOC_ID_REUSED", document_id=document_id)
+    # last_sent_at from the start: the resend scan must not publish it again in the moment
+    # between this record and the first publication.
+    cur = db.execute(
+        "INSERT OR IGNORE INTO sent (document_id, doc_type, digest, raw, state, created_at, last_sent_at)"
+        " VALUES (?,?,?,?,?,?,?)",
+        (document_id, doc_type, digest, raw, "pending", at.isoformat(), at.isoformat()),
+    )
+    return cur.rowcount == 1

@@ -264,25 +264,16 @@ class UnitClient:
 
     def send(self, raw: bytes) -> str:
         """Send a signed document; it is kept and resent until the hub answers. Returns its id."""
-        root = parse(raw)
-        document_id, doc_type = _ID(root), _TYPE(root)
-        if not document_id:
-            raise LiandongError.of("DOC_DECODE", detail="no Header/DocumentId")
-        self.store.record_sent(document_id, doc_type, payload_digest(raw), raw, _now())
+        document_id, doc_type, digest = _sent_facts(raw)
+        self.store.record_sent(document_id, doc_type, digest, raw, _now())
         self._publish(document_id, raw)
         return document_id
 
     def send_many(self, raws: list[bytes]) -> list[str]:
         """:meth:`send` for several signed documents, recorded in one transaction of the store
         (one fsync instead of two for each), then published. Returns their ids."""
-        documents = []
-        for raw in raws:
-            root = parse(raw)
-            document_id, doc_type = _ID(root), _TYPE(root)
-            if not document_id:
-                raise LiandongError.of("DOC_DECODE", detail="no Header/DocumentId")
-            documents.append((document_id, doc_type, payload_digest(raw), raw))
-        self.store.record_sent_many(documents, _now())
+        documents = [(*_sent_facts(raw), raw) for raw in raws]
+        self.store.record_sent_many(documents, _now())  # their first attempts with them
         for document_id, _, _, raw in documents:
             self.resend.published(document_id, self.client.publish(topics.outbox(self.unit), raw, qos=1))
         return [d[0] for d in documents]
@@ -344,3 +335,12 @@ def _received(checked: CheckedDocument) -> Received:
         raw=checked.raw,
         root=checked.root,
     )
+
+
+def _sent_facts(raw: bytes) -> tuple[str, str, str]:
+    """(document id, type, digest) of a signed document to send; DOC_DECODE without an id."""
+    root = parse(raw)
+    document_id, doc_type = _ID(root), _TYPE(root)
+    if not document_id:
+        raise LiandongError.of("DOC_DECODE", detail="no Header/DocumentId")
+    return document_id, doc_type, payload_digest(raw)
