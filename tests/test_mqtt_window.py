@@ -1,9 +1,11 @@
 """The project's paho client (:class:`broker.transport.mqtt.Client`) skips paho's walk over its
 unacknowledged publications when none waits behind the window; publications that do wait must
-still all go out, in order, through a real Mosquitto."""
+still all go out, in order, through a real Mosquitto. It reads in chunks, joins its writes, and
+turns Nagle's algorithm off."""
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -97,3 +99,10 @@ def test_packets_needing_nothing_when_written_are_joined_into_one_write_in_order
     queue.extend([_queued(PUBACK, big), _queued(PUBACK, b"12"), _queued(PUBACK, b"3")])
     client._coalesce()
     assert [len(p["packet"]) for p in queue] == [len(big), 2, 1]
+
+
+def test_the_client_writes_without_nagles_delay(mqtt_connect):
+    # Nagle's algorithm with the broker's delayed acknowledgements held small writes up to 40 ms.
+    bank = mqtt_connect(BANK)
+    assert isinstance(bank, Client)
+    assert bank.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -19,6 +19,7 @@ the same settings. The JSON payloads of ``ack`` and ``status`` are in
 
 from __future__ import annotations
 
+import socket
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,8 +43,8 @@ PROTOCOLS = {"5": mqtt.MQTTv5, "3.1.1": mqtt.MQTTv311}
 
 
 class Client(mqtt.Client):
-    """paho's client, reading the socket in chunks, and without its walk over every
-    unacknowledged publication on each PUBACK.
+    """paho's client, reading the socket in chunks, writing without Nagle's delay, and without
+    its walk over every unacknowledged publication on each PUBACK.
 
     paho 2.x (``_update_inflight``) looks through all of its outgoing QoS 1/2 messages for one
     queued behind a full window after every PUBACK, even when none is queued: with a window of
@@ -51,6 +52,20 @@ class Client(mqtt.Client):
     A message that waits in paho's queue is in ``_out_messages`` without being counted in
     ``_inflight_messages``, so when the two counts agree nothing waits and the walk is skipped;
     otherwise paho's own code runs unchanged."""
+
+    # --- no Nagle ------------------------------------------------------------------------------
+    # paho leaves Nagle's algorithm on. With it, a small write (a PUBACK, an ack, a document of a
+    # few KB, all far below loopback's segment size) waits while an earlier one is unacknowledged,
+    # and the broker's kernel delays that acknowledgement up to 40 ms when it has nothing to send
+    # back: the 40 ms tails reported for Mosquitto clients (eclipse-mosquitto/mosquitto#433,
+    # #1526). The broker's side is off already (``set_tcp_nodelay``, broker/mosquitto/config.py);
+    # this is the clients' side. Writes are joined here anyway (_coalesce), so Nagle saves nothing.
+
+    def _create_socket_connection(self) -> socket.socket:
+        sock = super()._create_socket_connection()
+        if sock.family in (socket.AF_INET, socket.AF_INET6):  # (not a proxy's wrapped socket)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
 
     def _update_inflight(self) -> mqtt.MQTTErrorCode:
         if len(self._out_messages) <= self._inflight_messages:
