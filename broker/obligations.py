@@ -116,7 +116,7 @@ BEHAVIOUR: tuple[Obligation, ...] = (
     _b("Documents", "Each document goes only from the kinds of unit that may send it to those that may receive it", "DOMAIN.md Documents",
        Carrier.RULE, "broker/documents/catalogue.py DIRECTIONS; RULE_DIRECTION", "tests/test_rules.py::test_refused[RULE_DIRECTION-bank-sends-AssistanceNotice]"),
     _b("Documents", "An answer goes to the sender of the document it answers", "003 bank rules 8; DOMAIN.md Documents",
-       H, "broker/hub/service.py (ROUTE_REPLY_*)", T_HUB + "test_an_answer_must_answer_a_document_delivered_to_its_sender"),
+       H, "broker/hub/recording.py (ROUTE_REPLY_*)", T_HUB + "test_an_answer_must_answer_a_document_delivered_to_its_sender"),
     # --- Rules: identifiers --------------------------------------------------------------------------
     _b("Identifiers", "Resident ID numbers carry the ISO 7064 MOD 11-2 check character and a real birth date", "GB 11643-1999",
        Carrier.RULE, "broker/documents/identifiers.py; RULE_ID_NUMBER", "tests/test_rules.py::test_refused[RULE_ID_NUMBER-check-char]"),

@@ -16,8 +16,9 @@ from broker.hub.intake import Intake, IntakeChecker
 from broker.hub.ledger import Ledger
 from broker.hub.ledger.rejections_compact import read_counts
 from broker.hub.ledger.schema import audit, documents, rejections
+from broker.hub.pipeline_items import Message
 from broker.hub.rate_limit import GateSettings, SenderGate
-from broker.hub.service import Hub, _Message
+from broker.hub.service import Hub
 from broker.errors import problem
 from broker.registry import load_registry
 from broker.sandbox import EXAMPLE_REGISTRY
@@ -129,8 +130,8 @@ def _minute_counts(ledger: Ledger) -> None:
 # --- the hub's scheduling, step by step (the hub in this process, no broker connection) ------------
 
 
-def _message(unit: str, raw: bytes) -> _Message:
-    return _Message("doc", 0, 0, unit, raw, datetime.now(timezone.utc))  # mid 0: nothing to ack
+def _message(unit: str, raw: bytes) -> Message:
+    return Message("doc", 0, 0, unit, raw, datetime.now(timezone.utc))  # mid 0: nothing to ack
 
 
 def test_a_court_notice_is_checked_before_a_flooding_units_backlog(tmp_path):

@@ -19,6 +19,7 @@ from broker.checking import payload_digest
 from broker.documents.xmlmodel import NS
 from broker.hub.intake import FAULT_ENV
 from broker.hub.ledger.schema import documents, rejections
+from broker.hub.recording import DocumentRecorder
 from broker.hub.service import Hub
 from broker.signing import DocumentSigner
 from broker.transport import topics
@@ -191,14 +192,14 @@ def test_a_document_whose_ledger_writes_fail_is_refused_and_holds_no_one(mosquit
     step and the next document are served; the hub is not left retrying it for ever."""
     poison = fresh()
     poison_id = str(poison.header.document_id)
-    real = Hub._accept
+    real = DocumentRecorder.accept
 
     def accept(self, tx, message, payload, result, original):
         if result.document_id == poison_id:
             raise KeyError("a bug in the ledger stage")
         return real(self, tx, message, payload, result, original)
 
-    monkeypatch.setattr(Hub, "_accept", accept)
+    monkeypatch.setattr(DocumentRecorder, "accept", accept)
     hub = _hub(mosquitto, tmp_path, workers=0)
     hub.start()
     try:

@@ -137,7 +137,7 @@ class _HubCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         hub = self.hub
-        stats = hub.stats  # the pipeline may swap it (a rolled-back commit): read one object
+        stats = hub.stats
         accepted = CounterMetricFamily(
             f"{PREFIX}_documents_accepted",
             "Documents accepted and recorded, by document type and the sender's unit kind",

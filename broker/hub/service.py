@@ -8,7 +8,8 @@ Threads and processes, and why:
 - worker processes check and seal (:mod:`broker.hub.intake`): signatures dominate the cost and
   Python threads would share one core;
 - one pipeline thread owns the ledger: it commits what each step brought (the checked batches,
-  the units' acks, the broker's PUBACKs) in one transaction, *then* acknowledges the MQTT
+  recorded document by document by :mod:`broker.hub.recording`; the units' acks; the broker's
+  PUBACKs) in one transaction, *then* acknowledges the MQTT
   messages (paho manual ack), *then* publishes the
   deliveries and service receipts. A crash at any point loses nothing: an unacknowledged message
   comes again from the broker and is recognised as a duplicate; a committed delivery stays in the
@@ -30,33 +31,31 @@ deliveries taken over by the next sweep of another.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import queue
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
 import paho.mqtt.client as mqtt
 
-from broker.errors import LiandongError, Problem, problem
+from broker.errors import LiandongError
 from broker.hub.config import HubConfig
 from broker.hub.deadlines import DeadlineSupervisor
 from broker.hub.health import HealthServer, HubHealth, json_route
 from broker.hub.fairness import FairQueue
-from broker.hub.flood_guard import FloodEpisode, FloodGuard, flood_notice_body
+from broker.hub.flood_guard import FloodGuard
 from broker.hub.flow import FlowControl
-from broker.hub.intake import Intake, IntakeChecker, Payload
-from broker.hub.ledger import DocumentRecord, Ledger, LedgerTx, RejectionRecord
+from broker.hub.intake import IntakeChecker, Payload
+from broker.hub.ledger import Ledger, LedgerTx
 from broker.hub.metrics import HubMetrics
-from broker.hub.notices import HubNotary, IssuedNotice, received_now
-from broker.hub.ratings import rating_problem
-from broker.hub.outbox import Job, record_delivery, record_issued
+from broker.hub.notices import HubNotary, received_now
+from broker.hub.outbox import Job
+from broker.hub.pipeline_items import Batch, Held, HubStats, Message
+from broker.hub.recording import DocumentRecorder
 from broker.hub.readiness import broker_check, readiness, seal_check, storage_check
 from broker.hub.registry_reload import RegistryWatch
 from broker.hub.storage import Outage, StorageGuard, is_storage_error, office_alert
@@ -72,75 +71,6 @@ log = logging.getLogger("liandong.hub")
 
 _EVENTS_PER_STEP = 20_000
 """Events one step takes in at most (a flood's excess arrives as thousands of tiny events)."""
-
-
-@dataclass
-class _Message:
-    kind: str  # "doc" | "ack" | "status"
-    mid: int
-    gen: int
-    unit: str
-    payload: bytes
-    received_at: datetime
-
-
-@dataclass
-class _Batch:
-    messages: list[_Message]
-    payloads: list[Payload]
-    future: Future[list[Intake]] | None = None
-    results: list[Intake] | None = None
-    submitted_at: float = field(default_factory=time.monotonic)
-    checked_at: float | None = None  # results ready (metrics: check time per batch)
-
-    @property
-    def check_seconds(self) -> float | None:
-        return None if self.checked_at is None else self.checked_at - self.submitted_at
-
-
-@dataclass
-class _Held:
-    """What commits could not write yet (the ledger's disk was full), in arrival order."""
-
-    batches: list[_Batch] = field(default_factory=list)
-    acks: list[_Message] = field(default_factory=list)
-    published: list[int] = field(default_factory=list)
-
-    def take(
-        self, batches: list[_Batch], acks: list[_Message], published: list[int]
-    ) -> tuple[list[_Batch], list[_Message], list[int]]:
-        held = (self.batches + batches, self.acks + acks, self.published + published)
-        self.batches, self.acks, self.published = [], [], []
-        return held
-
-    def keep(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
-        self.batches, self.acks, self.published = batches, acks, published
-
-    def documents(self) -> int:
-        return sum(len(b.messages) for b in self.batches)
-
-    def __bool__(self) -> bool:
-        return bool(self.batches or self.acks or self.published)
-
-
-@dataclass
-class HubStats:
-    accepted: int = 0
-    rejected: int = 0
-    duplicates: int = 0
-    delivered: int = 0
-    published: int = 0
-    redelivered: int = 0
-    flood_episodes: int = 0
-    # for /metrics (broker.hub.metrics): bounded keys, (document type, sender's unit kind) and codes;
-    # plain dicts, as a copy per commit of a Counter costs ten times more
-    accepted_by: dict[tuple[str, str], int] = field(default_factory=dict)
-    rejected_by: dict[str, int] = field(default_factory=dict)
-    started_at: float = field(default_factory=time.monotonic)
-
-    def copy(self) -> "HubStats":
-        """A copy to restore when a commit is rolled back (the dicts copied, not shared)."""
-        return dataclasses.replace(self, accepted_by=self.accepted_by.copy(), rejected_by=self.rejected_by.copy())
 
 
 class Hub:
@@ -169,9 +99,18 @@ class Hub:
         self._connected = threading.Event()
         self._gen = 0
         self._seq = 0
-        self._batches: deque[_Batch] = deque()
-        self._queue: FairQueue[_Message] = FairQueue()  # documents not yet checked, per sender
+        self._batches: deque[Batch] = deque()
+        self._queue: FairQueue[Message] = FairQueue()  # documents not yet checked, per sender
         self._flood = FloodGuard(config.limits)
+        self.recorder = DocumentRecorder(
+            registry=self.registry,
+            notary=self.notary,
+            supervisor=self.supervisor,
+            flood=self._flood,
+            stats=self.stats,
+            limits=config.limits,
+            instance=self.instance,
+        )
         self._excess: list[tuple[int, int]] = []  # (mid, gen) of payloads dropped unchecked, acked after the commit
         self._jobs: deque[Job] = deque()
         self._attempts: list[tuple[list[int], datetime]] = []
@@ -189,7 +128,7 @@ class Hub:
         self._pool: CheckerPool | None = None
         self.health = HubHealth(hub=self.code, instance=self.instance)
         self._storage = StorageGuard(self.health)
-        self._held = _Held()
+        self._held = Held()
         self._unreported: Outage | None = None
         self._health_server: HealthServer | None = None
         self._inline: IntakeChecker | None = None
@@ -271,6 +210,7 @@ class Hub:
             event(log, "registry.reload_failed", logging.ERROR, code="REG_RELOAD_FAILED", detail=detail)
             return
         self.registry = registry
+        self.recorder.use_registry(registry)
         for checker in (self._inline, _LocalChecker._instance):
             if checker is not None:
                 checker.use_registry(registry)
@@ -344,7 +284,7 @@ class Hub:
             # A flooding sender's excess: counted, never parsed, and its bytes not kept.
             self._events.put(("excess", (msg.mid, self._gen, unit, at, len(msg.payload))))
             return
-        self._events.put(("msg", _Message(kind, msg.mid, self._gen, unit, msg.payload, at)))
+        self._events.put(("msg", Message(kind, msg.mid, self._gen, unit, msg.payload, at)))
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason_code: Any, properties: Any) -> None:
         self._events.put(("published", (mid, reason_code)))
@@ -451,12 +391,12 @@ class Hub:
 
     # --- checking --------------------------------------------------------------------------
 
-    def _submit(self, messages: list[_Message]) -> None:
+    def _submit(self, messages: list[Message]) -> None:
         payloads = []
         for m in messages:
             self._seq += 1
             payloads.append(Payload(self._seq, m.unit, m.payload, m.received_at))
-        batch = _Batch(messages, payloads)
+        batch = Batch(messages, payloads)
         oversize = self.config.limits.max_document_bytes
         if self._pool is not None and all(len(p.raw) <= oversize for p in payloads):
             batch.future = self._pool.submit(payloads)
@@ -471,12 +411,12 @@ class Hub:
             batch.checked_at = time.monotonic()
         self._batches.append(batch)
 
-    def _checked(self, batch: _Batch) -> None:
+    def _checked(self, batch: Batch) -> None:
         """A worker finished a batch (the pool's thread): note when, and wake the pipeline."""
         batch.checked_at = time.monotonic()
         self._events.put(("checked", None))
 
-    def _batch_results(self, batch: _Batch) -> None:
+    def _batch_results(self, batch: Batch) -> None:
         """Take a finished batch's results; a batch whose check raised or whose worker died is
         checked again document by document (a document failing again is refused)."""
         assert batch.future is not None and self._pool is not None
@@ -487,11 +427,11 @@ class Hub:
                 self._pool.replace_if_broken()
             batch.results = check_one_by_one(batch.payloads, self._pool.check_alone, self.notary, exc)
 
-    def _ready_batches(self) -> list[_Batch]:
+    def _ready_batches(self) -> list[Batch]:
         """The checked batches to commit now, in arrival order; waits for the oldest one when too
         many are in flight."""
         limit = max(2, 2 * self.config.workers)
-        ready: list[_Batch] = []
+        ready: list[Batch] = []
         while self._batches:
             batch = self._batches[0]
             if batch.results is None:
@@ -505,7 +445,7 @@ class Hub:
     # --- the ledger stage ------------------------------------------------------------------
 
     def _commit(
-        self, batches: list[_Batch], acks: list[_Message], published: list[int], *, force: bool = False
+        self, batches: list[Batch], acks: list[Message], published: list[int], *, force: bool = False
     ) -> None:
         """One ledger transaction for everything this step learnt: the checked batches, the
         units' acks, the broker's PUBACKs and the publications of the last step. Then, and only
@@ -527,7 +467,7 @@ class Hub:
             return
         self._storage_ok()
 
-    def _write(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+    def _write(self, batches: list[Batch], acks: list[Message], published: list[int]) -> None:
         """The transaction, then the acknowledgements; raises (having changed nothing) if the
         transaction failed."""
         jobs: list[Job] = []
@@ -539,11 +479,11 @@ class Hub:
                 if acks or published:
                     self._control_writes(tx, acks, published)
                 for batch in batches:
-                    jobs.extend(self._batch_writes(tx, batch))
+                    jobs.extend(self.recorder.batch(tx, batch))
                 if self._flood.pending:  # after the batches: their refusals may start an episode
-                    jobs.extend(self._flood_notice(tx, episode) for episode in self._flood.write(tx, self.instance))
+                    jobs.extend(self.recorder.flood_notice(tx, e) for e in self._flood.write(tx, self.instance))
         except Exception:
-            self.stats = stats  # counted for writes that were rolled back
+            self.stats.restore(stats)  # counted for writes that were rolled back
             raise
         self._attempts = []  # written (only this thread adds to it), and only once committed
         self._flood.written()
@@ -559,12 +499,12 @@ class Hub:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
 
-    def _hold(self, batches: list[_Batch], acks: list[_Message], published: list[int], exc: Exception) -> None:
+    def _hold(self, batches: list[Batch], acks: list[Message], published: list[int], exc: Exception) -> None:
         """Keep what could not be written for the next try, after the backoff."""
         self._held.keep(batches, acks, published)
         self._storage.failed(exc, held=self._held.documents())
 
-    def _write_apart(self, batches: list[_Batch], acks: list[_Message], published: list[int]) -> None:
+    def _write_apart(self, batches: list[Batch], acks: list[Message], published: list[int]) -> None:
         """A commit failed with an error of the hub's own, not of the storage: write the step's
         parts one by one, so that one document whose writes fail holds no one else. That document
         is refused (``HUB_INTERNAL``: its rejection's writes are other ones); control news whose
@@ -572,7 +512,7 @@ class Hub:
         storage error on the way holds the rest, as for a whole commit."""
         log.exception("hub.commit_failed")
         singles = [
-            _Batch([m], [p], results=[r]) for b in batches for m, p, r in zip(b.messages, b.payloads, b.results or [])
+            Batch([m], [p], results=[r]) for b in batches for m, p, r in zip(b.messages, b.payloads, b.results or [])
         ]
         try:
             self._write([], acks, published)
@@ -615,16 +555,6 @@ class Hub:
             return
         self._jobs.append(job)
 
-    def _batch_writes(self, tx: LedgerTx, batch: _Batch) -> list[Job]:
-        assert batch.results is not None
-        jobs: list[Job] = []
-        seen: dict[str, Intake] = {}
-        # One query for every document the batch names (itself, or the one it answers).
-        known = tx.get_documents([i for r in batch.results if r.ok for i in (r.document_id, r.in_reply_to) if i])
-        for message, payload, result in zip(batch.messages, batch.payloads, batch.results):
-            jobs.extend(self._commit_one(tx, message, payload, result, seen, known))
-        return jobs
-
     def _record_attempts(self, tx: LedgerTx, attempts: list[tuple[list[int], datetime]]) -> None:
         """Write publish attempts of earlier steps (attempts, last_sent_at). Written a step late,
         in the next transaction: a delivery the broker has not acknowledged goes out again after
@@ -632,206 +562,12 @@ class Hub:
         for ids, at in attempts:
             tx.record_attempt(ids, at)
 
-    def _commit_one(
-        self,
-        tx: LedgerTx,
-        message: _Message,
-        payload: Payload,
-        result: Intake,
-        seen: dict[str, Intake],
-        known: dict[str, DocumentRecord],
-    ) -> list[Job]:
-        if not result.ok:
-            assert result.notice is not None
-            return self._reject(tx, message, result, result.notice)
-        assert result.document_id and result.sender and result.recipient and result.doc_type
-        existing = known.get(result.document_id)
-        if existing is not None or result.document_id in seen:
-            same = (existing.digest if existing else seen[result.document_id].digest) == result.digest
-            if same and (existing is None or existing.client_unit == message.unit):
-                return self._duplicate(tx, message, result, existing)
-            return self._reject_late(
-                tx, message, result, [problem("HUB_DUPLICATE_CONFLICT", document_id=result.document_id)]
-            )
-        original = None
-        if result.in_reply_to:
-            original = known.get(result.in_reply_to)
-            if original is None or original.recipient != result.sender or original.origin != "unit":
-                return self._reject_late(
-                    tx, message, result, [problem("ROUTE_REPLY_UNKNOWN", document_id=result.in_reply_to)]
-                )
-            if result.recipient != original.sender:
-                return self._reject_late(
-                    tx, message, result, [problem("ROUTE_REPLY_WRONG_RECIPIENT", expected=original.sender)]
-                )
-            if result.doc_type == "EntrustmentRating" and (wrong := rating_problem(payload.raw, original)):
-                return self._reject_late(tx, message, result, [wrong])  # 003 事项委托 第十三条
-        seen[result.document_id] = result
-        return self._accept(tx, message, payload, result, original)
-
-    def _accept(
-        self, tx: LedgerTx, message: _Message, payload: Payload, result: Intake, original: DocumentRecord | None
-    ) -> list[Job]:
-        receipt = result.notice
-        assert receipt is not None and result.document_id and result.recipient and result.sender
-        record = DocumentRecord(
-            document_id=result.document_id,
-            doc_type=result.doc_type or "",
-            sender=result.sender,
-            recipient=result.recipient,
-            case_number=result.case_number,
-            in_reply_to=result.in_reply_to,
-            issued_at=result.issued_at or message.received_at,
-            received_at=message.received_at,
-            deadline=result.deadline,
-            digest=result.digest,
-            size=result.size,
-            raw=payload.raw,
-            origin="unit",
-            client_unit=message.unit,
-            signer_fingerprint=result.signer_fingerprint,
-            state="accepted",
-            service_receipt_id=receipt.document_id,
-            )
-        tx.add_document(record)
-        tx.audit(
-            "accepted",
-            actor=result.signer_fingerprint or message.unit,
-            client=message.unit,
-            document_id=result.document_id,
-            detail={
-                "digest": result.digest,
-                "type": result.doc_type,
-                "sender": result.sender,
-                "recipient": result.recipient,
-                "received_at": message.received_at.isoformat(),
-                "service_receipt": receipt.document_id,
-                "hub": self.instance,
-            },
-            at=message.received_at,
-        )
-        self.supervisor.accepted(tx, record, result.items)
-        if original is not None:
-            self.supervisor.replied(tx, original, record)
-            if result.doc_type == "ExecutionReceipt":
-                tx.set_document_state(original.document_id, "answered")
-            tx.audit(
-                "answered" if result.doc_type == "ExecutionReceipt" else "replied",
-                actor=result.signer_fingerprint or message.unit,
-                client=message.unit,
-                document_id=original.document_id,
-                detail={"by": result.document_id, "type": result.doc_type},
-                at=message.received_at,
-            )
-        jobs = [record_delivery(tx, result.document_id, result.recipient, payload.raw)]
-        jobs.append(self._issue(tx, receipt, message.unit))
-        self.stats.accepted += 1
-        sender = self.registry.unit(result.sender)
-        key = (result.doc_type or "", sender.kind.value if sender else "unknown")
-        self.stats.accepted_by[key] = self.stats.accepted_by.get(key, 0) + 1
-        event(
-            log,
-            "document.accepted",
-            document_id=result.document_id,
-            type=result.doc_type,
-            sender=result.sender,
-            recipient=result.recipient,
-        )
-        return jobs
-
-    def _issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> Job:
-        return record_issued(tx, notice, hub_code=self.code, client=client)
-
-    def _flood_notice(self, tx: LedgerTx, episode: FloodEpisode) -> Job:
-        """One AnomalyNotice to the office per flood episode (003 SPC–MPS 四(五))."""
-        unit = self.registry.unit(episode.unit)
-        body = flood_notice_body(episode, self.config.limits, unit.name if unit else None)
-        notice = self.notary.seal_one(self.notary.draft(body, self.registry.office))
-        self.stats.flood_episodes += 1
-        return self._issue(tx, notice, self.instance)
-
-    def _reject(self, tx: LedgerTx, message: _Message, result: Intake, notice: IssuedNotice) -> list[Job]:
-        for p in result.problems:
-            self.stats.rejected_by[p.code] = self.stats.rejected_by.get(p.code, 0) + 1
-        if self._flood.refused(message.unit, result, message.received_at):
-            self.stats.rejected += 1
-            return []  # garbage beyond this minute's samples: counted (rejection_counts), no notice
-        tx.add_rejection(
-            RejectionRecord(
-                received_at=message.received_at,
-                client_unit=message.unit,
-                document_id=result.document_id,
-                codes=[p.code for p in result.problems],
-                raw=message.payload,
-                notice_id=notice.document_id,
-            ),
-            max_raw=self.config.limits.max_document_bytes,
-        )
-        self.stats.rejected += 1
-        event(
-            log,
-            "document.rejected",
-            logging.WARNING,
-            client=message.unit,
-            document_id=result.document_id,
-            codes=[p.code for p in result.problems],
-            digest=result.digest,
-        )
-        job = self._issue(tx, notice, message.unit)
-        tx.audit(
-            "rejected",
-            actor="hub",
-            client=message.unit,
-            document_id=notice.document_id,
-            detail={
-                "payload_digest": result.digest,
-                "size": result.size,
-                "codes": [p.code for p in result.problems],
-                "rejected_document_id": result.document_id,
-                "hub": self.instance,
-            },
-            at=message.received_at,
-        )
-        return [job]
-
-    def _reject_late(self, tx: LedgerTx, message: _Message, result: Intake, problems: list[Problem]) -> list[Job]:
-        """Reject for a reason only the ledger knows; the pre-sealed receipt is discarded."""
-        result.problems = problems
-        notice = result.notice = self.notary.seal_one(
-            self.notary.rejection_draft(
-                client_unit=message.unit,
-                problems=problems,
-                digest=result.digest,
-                size=result.size,
-                received_at=message.received_at,
-                document_id=result.document_id,
-            )
-        )
-        return self._reject(tx, message, result, notice)
-
-    def _duplicate(self, tx: LedgerTx, message: _Message, result: Intake, existing: DocumentRecord | None) -> list[Job]:
-        """Same id, same bytes: the sender gets the original service receipt again (idempotent)."""
-        self.stats.duplicates += 1
-        tx.audit(
-            "duplicate",
-            actor=result.signer_fingerprint or message.unit,
-            client=message.unit,
-            document_id=result.document_id,
-            detail={"digest": result.digest, "received_at": message.received_at.isoformat(), "hub": self.instance},
-            at=message.received_at,
-        )
-        receipt_id = existing.service_receipt_id if existing else None
-        if receipt_id is None:
-            return []  # the original is in this very batch; its receipt is on its way
-        delivery_id = tx.rearm_delivery(receipt_id, message.unit)
-        return [Job(delivery_id, receipt_id, topics.inbox(message.unit))] if delivery_id else []
-
     # --- control messages: acks, statuses, PUBACKs --------------------------------------------
 
-    def _handle_control(self, control: list[tuple[str, Any]]) -> tuple[list[_Message], list[int]]:
+    def _handle_control(self, control: list[tuple[str, Any]]) -> tuple[list[Message], list[int]]:
         """Sort the control events; returns the units' acks and the PUBACKed deliveries, which
         :meth:`_commit` writes."""
-        acks: list[_Message] = []
+        acks: list[Message] = []
         published: list[int] = []
         for kind, value in control:
             if kind == "msg" and value.kind == "ack":
@@ -850,7 +586,7 @@ class Hub:
                 self._last_sweep = 0.0  # after a broker restart, look for lost deliveries at once
         return acks, published
 
-    def _status(self, message: _Message) -> None:
+    def _status(self, message: Message) -> None:
         try:
             state = decode_status(message.payload).state
         except LiandongError:
@@ -867,7 +603,7 @@ class Hub:
         elif state == "offline" and was:
             event(log, "unit.offline", logging.WARNING, unit=message.unit)
 
-    def _control_writes(self, tx: LedgerTx, messages: list[_Message], published: list[int]) -> None:
+    def _control_writes(self, tx: LedgerTx, messages: list[Message], published: list[int]) -> None:
         now = received_now()
         if published:
             tx.mark_published(published, now)
