@@ -14,8 +14,9 @@ What is measured:
   verify: the hub is what is measured, and the machine has two cores for everything);
 - latency: the same at half the measured maximum rate, publish → delivery to the bank, p50/p99,
   and where it goes: publish → the hub's reception (the ``ReceivedAt`` its service receipt
-  attests), reception → delivery, and within the hub the mean check time of a batch and the mean
-  reception → commit time of a batch's oldest document (the hub's ``/metrics`` histograms);
+  attests), reception → delivery, and within the hub where a batch's time went (its oldest
+  document): queued for a worker, checked, waiting for its transaction, written, handed to the
+  broker, mean and p99 of each (the hub's ``/metrics`` histograms);
 - CPU per document of the hub against bare verification's *CPU* per document (thread CPU time,
   so that what other processes take from the shared cores does not count against either).
 
@@ -283,24 +284,52 @@ def wait_ready(port: int, timeout: float = 120.0) -> None:
     raise RuntimeError("the hub did not become ready")
 
 
-def hub_histograms(port: int) -> dict[str, tuple[float, float]]:
-    """(sum, count) of the hub's two histograms, from its ``/metrics`` (broker/hub/metrics.py)."""
+_SERIES = re.compile(r'^liandong_hub_(\w+?)_(bucket|sum|count)(?:\{([^}]*)\})? (\S+)$', re.MULTILINE)
+_HISTOGRAMS = {"commit_latency_seconds": "commit_latency", "check_batch_seconds": "checking", "batch_stage_seconds": None}
+
+
+def hub_histograms(port: int) -> dict[str, dict[str, Any]]:
+    """The hub's latency histograms from its ``/metrics`` (broker/hub/metrics.py), by series:
+    ``{"sum": s, "count": n, "buckets": {le: cumulative count}}``; the stages of
+    ``batch_stage_seconds`` are series of their own (queued, waiting, writing, publishing)."""
     body = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
-    out = {}
-    for name in ("commit_latency_seconds", "check_batch_seconds"):
-        total = re.search(rf"^liandong_hub_{name}_sum (\S+)$", body, re.MULTILINE)
-        count = re.search(rf"^liandong_hub_{name}_count (\S+)$", body, re.MULTILINE)
-        out[name] = (float(total.group(1)) if total else 0.0, float(count.group(1)) if count else 0.0)
+    out: dict[str, dict[str, Any]] = {}
+    for name, part, labels, value in _SERIES.findall(body):
+        if name not in _HISTOGRAMS:
+            continue
+        fields = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        series = out.setdefault(_HISTOGRAMS[name] or fields.get("stage", "?"), {"sum": 0.0, "count": 0.0, "buckets": {}})
+        if part == "bucket":
+            series["buckets"][float(fields["le"])] = float(value)
+        else:
+            series[part] = float(value)
     return out
 
 
-def histogram_means_ms(before: dict[str, tuple[float, float]], after: dict[str, tuple[float, float]]) -> dict[str, float]:
-    """Mean of each histogram's observations between two reads, in milliseconds."""
+def histogram_stages_ms(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per series, the mean and the p99 (interpolated within its bucket, as Prometheus'
+    ``histogram_quantile``) of the observations between two reads, in milliseconds."""
     out = {}
-    for name, (total, count) in after.items():
-        n = count - before[name][1]
-        out[name] = round(1000 * (total - before[name][0]) / n, 1) if n else float("nan")
+    for name, now in after.items():
+        was = before.get(name, {"sum": 0.0, "count": 0.0, "buckets": {}})
+        n = now["count"] - was["count"]
+        if not n:
+            continue
+        buckets = sorted((le, c - was["buckets"].get(le, 0.0)) for le, c in now["buckets"].items())
+        out[name] = {"mean": round(1000 * (now["sum"] - was["sum"]) / n, 1), "p99": round(1000 * _quantile(0.99, buckets), 1), "batches": int(n)}
     return out
+
+
+def _quantile(q: float, buckets: list[tuple[float, float]]) -> float:
+    total = buckets[-1][1]
+    rank, lower, below = q * total, 0.0, 0.0
+    for le, cumulative in buckets:
+        if cumulative >= rank:
+            if le == float("inf"):
+                return lower  # beyond the last bound: its lower edge, as histogram_quantile
+            return lower + (le - lower) * (rank - below) / max(cumulative - below, 1e-12)
+        lower, below = le, cumulative
+    return lower
 
 
 def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> dict[str, Any]:
@@ -339,7 +368,7 @@ def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> 
                 print(f"hub, flat out: {flat['rate']:,.0f} documents/s ({flat['delivered']} delivered)", flush=True)
                 before = hub_histograms(health)
                 half = drive(broker.port, docs[documents :], flat["rate"] / 2)
-                in_hub = histogram_means_ms(before, hub_histograms(health))
+                in_hub = histogram_stages_ms(before, hub_histograms(health))
                 print(f"hub at half rate ({flat['rate'] / 2:,.0f}/s): p50 {half['p50_ms']:.1f} ms, p99 {half['p99_ms']:.1f} ms", flush=True)
             finally:
                 hub.terminate()
@@ -363,8 +392,11 @@ def run(quick: bool = False, documents: int | None = None, workers: int = 2) -> 
             # means per batch (its /metrics histograms)
             "latency_stages_ms": {
                 **half["stages_ms"],
-                "hub_check_per_batch_mean": in_hub["check_batch_seconds"],
-                "hub_reception_to_commit_of_oldest_mean": in_hub["commit_latency_seconds"],
+                # inside the hub, per batch (its oldest document), from its /metrics histograms:
+                # reception -> a worker (queued), the check, checked -> its transaction (waiting),
+                # the transaction (writing), committed -> handed to the broker (publishing)
+                "hub_batch_stages": {k: in_hub[k] for k in ("queued", "checking", "waiting", "writing", "publishing") if k in in_hub},
+                "hub_reception_to_commit_of_oldest": in_hub.get("commit_latency"),
             },
             "bare_signxml_verify_cpu_ms": round(verify_cpu_ms, 3),
             # the hub's CPU per document (with its workers) against one bare verification's CPU

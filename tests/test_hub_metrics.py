@@ -102,6 +102,11 @@ def test_metrics_count_what_the_hub_did_and_readyz_names_a_lost_broker(mosquitto
             assert count is not None and 1 <= count <= N + 1, (name, count)
             assert _value(samples, f"{name}_sum") > 0
             assert _value(samples, f"{name}_bucket", le="+Inf") == count
+        # where a batch's time went apart from its check: each stage observed once per batch (or step)
+        for stage in ("queued", "waiting", "writing", "publishing"):
+            count = _value(samples, "liandong_hub_batch_stage_seconds_count", stage=stage)
+            assert count is not None and 1 <= count <= N + 1, (stage, count)
+        assert _value(samples, "liandong_hub_batch_stage_seconds_sum", stage="writing") > 0
         assert _value(samples, "liandong_hub_broker_connected") == 1
         assert _value(samples, "liandong_hub_storage_outage") == 0
         assert _value(samples, "liandong_hub_ledger_entries") >= 2 * N + 1  # accepted, delivered, rejected...

@@ -2,10 +2,10 @@
 
 Cost on the pipeline thread, by design, next to nothing:
 
-- counters are the counts the hub keeps anyway (:class:`broker.hub.service.HubStats`, rolled
+- counters are the counts the hub keeps anyway (:class:`broker.hub.pipeline_items.HubStats`, rolled
   back with a failed commit, so a retried write is not counted twice); they are read when
   Prometheus scrapes, by a collector, not incremented here;
-- the two histograms are observed once per committed *batch*, not per document;
+- the histograms are observed once per committed *batch* (or step), not per document;
 - queue lengths are sampled by the pipeline thread at most twice a second (reading them from
   the HTTP thread could catch a deque in the middle of a change);
 - the ledger's size and the overdue deadlines are read by the scrape itself, from the ledger,
@@ -33,6 +33,7 @@ from prometheus_client.registry import Collector
 from broker.hub.notices import received_now
 
 if TYPE_CHECKING:
+    from broker.hub.pipeline_items import Batch
     from broker.hub.service import Hub
 
 log = logging.getLogger("liandong.hub")
@@ -42,6 +43,12 @@ PREFIX = "liandong_hub"
 # From a fast commit (a few ms) to a backlog that waits minutes.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 CHECK_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+STAGE_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.035, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0)
+
+STAGES = ("queued", "waiting", "writing", "publishing")
+"""The stages of ``liandong_hub_batch_stage_seconds`` (the check itself is
+``liandong_hub_check_batch_seconds``): reception → a worker, checked → its transaction begins,
+the transaction, committed → handed to the broker."""
 
 _SAMPLE_EVERY = 0.5  # seconds between two samples of the queues by the pipeline thread
 _HEAD_EVERY = 1.0  # seconds a read of the ledger's size is reused
@@ -90,18 +97,39 @@ class HubMetrics:
             buckets=CHECK_BUCKETS,
             registry=self.registry,
         )
+        self.stage_seconds = Histogram(
+            f"{PREFIX}_batch_stage_seconds",
+            "Seconds a batch spent in each stage of the pipeline apart from its check: queued (the "
+            "reception of its oldest document to its submission to a worker), waiting (checked, "
+            "until its ledger transaction begins), writing (the transaction), publishing (committed, "
+            "until its step's deliveries and receipts are handed to the broker)",
+            labelnames=["stage"],
+            buckets=STAGE_BUCKETS,
+            registry=self.registry,
+        )
+        self._stages = {name: self.stage_seconds.labels(stage=name) for name in STAGES}
         self.sampled: dict[str, int] = {"queued": 0, "checking": 0, "inflight": 0, "waiting": 0}
         self._sampled_at = float("-inf")
         self.registry.register(_HubCollector(hub, self))
 
     # --- pipeline thread -------------------------------------------------------------------
 
-    def batch_committed(self, oldest_received: datetime, check_seconds: float | None) -> None:
-        """A batch's ledger transaction committed (once per batch, not per document)."""
+    def batch_committed(self, batch: Batch, began: float, committed: float) -> None:
+        """A batch's ledger transaction, which began and committed at these ``time.monotonic()``
+        instants, committed (once per batch, not per document)."""
         # time.time(), not received_now(): a third of the cost, and the same clock
-        self.commit_latency.observe(max(0.0, time.time() - oldest_received.timestamp()))
-        if check_seconds is not None:
-            self.check_seconds.observe(check_seconds)
+        received = batch.messages[0].received_at.timestamp()
+        self.commit_latency.observe(max(0.0, time.time() - received))
+        self._stages["queued"].observe(max(0.0, batch.submitted_wall - received))
+        if batch.checked_at is not None:
+            self.check_seconds.observe(batch.checked_at - batch.submitted_at)
+            self._stages["waiting"].observe(max(0.0, began - batch.checked_at))
+        self._stages["writing"].observe(committed - began)
+
+    def published(self, committed: float) -> None:
+        """The step whose transaction committed at ``committed`` handed its publications to the
+        broker (once per step that committed batches)."""
+        self._stages["publishing"].observe(max(0.0, time.monotonic() - committed))
 
     def due(self) -> bool:
         """Time for :meth:`sample` (cheap: one clock read per step)."""

@@ -34,11 +34,8 @@ class Batch:
     future: Future[list[Intake]] | None = None
     results: list[Intake] | None = None
     submitted_at: float = field(default_factory=time.monotonic)
+    submitted_wall: float = field(default_factory=time.time)  # against the reception (wall clock)
     checked_at: float | None = None  # results ready (metrics: check time per batch)
-
-    @property
-    def check_seconds(self) -> float | None:
-        return None if self.checked_at is None else self.checked_at - self.submitted_at
 
 
 @dataclass

@@ -114,6 +114,7 @@ class Hub:
         self._excess: list[tuple[int, int]] = []  # (mid, gen) of payloads dropped unchecked, acked after the commit
         self._jobs: deque[Job] = deque()
         self._attempts: list[tuple[list[int], datetime]] = []
+        self._committed_at: float | None = None  # monotonic: this step's batches committed (metrics)
         self._inflight: dict[int, Job] = {}
         delivery = config.delivery
         self._flow = FlowControl(
@@ -340,6 +341,9 @@ class Hub:
             self._commit(batches, acks, published)
         self._flood.tick(received_now())
         self._publish_jobs()
+        if self._committed_at is not None:  # this step committed batches: their publications are out
+            self.metrics.published(self._committed_at)
+            self._committed_at = None
         self._beat()
         self._sweep()
         if self.registry_watch.due():
@@ -473,6 +477,7 @@ class Hub:
         jobs: list[Job] = []
         attempts = self._attempts
         stats = self.stats.copy()
+        began = time.monotonic()
         try:
             with self.ledger.transaction() as tx:
                 self._record_attempts(tx, attempts)
@@ -485,6 +490,7 @@ class Hub:
         except Exception:
             self.stats.restore(stats)  # counted for writes that were rolled back
             raise
+        committed = time.monotonic()
         self._attempts = []  # written (only this thread adds to it), and only once committed
         self._flood.written()
         excess, self._excess = self._excess, []
@@ -494,7 +500,8 @@ class Hub:
             for message in batch.messages:
                 self._ack(message.mid, message.gen)
             if batch.messages:
-                self.metrics.batch_committed(batch.messages[0].received_at, batch.check_seconds)
+                self.metrics.batch_committed(batch, began, committed)
+                self._committed_at = committed
         for message in acks:
             self._ack(message.mid, message.gen)
         self._jobs.extend(jobs)
