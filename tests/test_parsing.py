@@ -302,7 +302,9 @@ def test_schema_validation_keeps_no_document_id() -> None:
     assert root.xpath("id($v)", v=root.get("Id")) == []
 
 
-@pytest.mark.parametrize("value", ["1d-digit-first", "ld:colon", "ld space", ""], ids=["digit", "colon", "blank", "empty"])
+@pytest.mark.parametrize(
+    "value", ["1d-digit-first", "ld:colon", "ld space", ""], ids=["digit", "colon", "blank", "empty"]
+)
 def test_schema_refuses_an_id_that_is_no_xs_id(value: str) -> None:
     """The root's ``Id`` still has to be an ``xs:ID`` (an NCName): what the schema says."""
     root = etree.fromstring(example_bytes("AssistanceNotice"))
