@@ -289,3 +289,31 @@ def test_schema_reports_at_most_five_problems() -> None:
     problems = schema.problems(root)
     assert len(problems) == schema.MAX_REPORTED
     assert all(p.code == "SCHEMA_INVALID" and p.path for p in problems)
+
+
+def test_schema_validation_keeps_no_document_id() -> None:
+    """Validation leaves nothing of a document behind in the thread (issue 16, the soak): with
+    the root's ``Id`` read as ``xs:ID``, libxml2 registered it in the document's ID table and
+    interned it in the string dictionary lxml shares between every document of a thread, for
+    good, some 60 bytes a document. The ID table stays empty now (``id()`` finds nothing)."""
+    root = etree.fromstring(example_bytes("AssistanceNotice"))
+    assert root.get("Id") and root.xpath("id($v)", v=root.get("Id")) == []
+    assert schema.problems(root) == []
+    assert root.xpath("id($v)", v=root.get("Id")) == []
+
+
+@pytest.mark.parametrize(
+    "value", ["1d-digit-first", "ld:colon", "ld space", ""], ids=["digit", "colon", "blank", "empty"]
+)
+def test_schema_refuses_an_id_that_is_no_xs_id(value: str) -> None:
+    """The root's ``Id`` still has to be an ``xs:ID`` (an NCName): what the schema says."""
+    root = etree.fromstring(example_bytes("AssistanceNotice"))
+    root.set("Id", value)
+    problems = schema.problems(root)
+    assert problems and {p.code for p in problems} == {"SCHEMA_INVALID"}, problems
+
+
+def test_schema_refuses_a_document_without_id() -> None:
+    root = etree.fromstring(example_bytes("AssistanceNotice"))
+    del root.attrib["Id"]
+    assert {p.code for p in schema.problems(root)} == {"SCHEMA_INVALID"}

@@ -57,8 +57,9 @@ def run_until_signal(config: HubConfig) -> None:
                 raise
             return  # stopped by a signal before the broker came: nothing was served
         heap.settle()  # loaded: what is there now lives as long as the process (broker/hub/heap.py)
+        trim = heap.Trim()  # freed memory back to the system once a minute (broker/hub/heap.py)
         while not stopping.wait(1.0):
-            pass
+            trim()
     finally:
         hub.stop()
         for sig, handler in previous.items():

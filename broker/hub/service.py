@@ -432,8 +432,12 @@ class Hub:
         """Take a finished batch's results; a batch whose check raised or whose worker died is
         checked again document by document (a document failing again is refused)."""
         assert batch.future is not None and self._pool is not None
+        # The future's done-callback holds the batch: without the future the batch (its payloads,
+        # results and sealed notices) is freed when committed, not by a later cyclic collection
+        # (broker/hub/heap.py: tens of MiB waited for it, and RSS kept their high-water mark).
+        future, batch.future = batch.future, None
         try:
-            batch.results = batch.future.result()
+            batch.results = future.result()
         except Exception as exc:
             if isinstance(exc, BrokenProcessPool):
                 self._pool.replace_if_broken()

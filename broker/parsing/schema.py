@@ -45,8 +45,36 @@ def _schema() -> etree.XMLSchema:
     schema = getattr(_local, "schema", None)
     if schema is None:
         parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
-        schema = _local.schema = etree.XMLSchema(etree.parse(str(schema_path()), parser))
+        schema = _local.schema = etree.XMLSchema(_root_id_as_ncname(etree.parse(str(schema_path()), parser)))
     return schema
+
+
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+
+
+def _root_id_as_ncname(xsd: etree._ElementTree) -> etree._ElementTree:
+    """The schema as validation reads it: the root's ``Id`` attribute of type ``xs:NCName``
+    instead of ``xs:ID``, if that is the schema's only ``xs:ID``.
+
+    Why: libxml2 registers every ``xs:ID`` value it validates in the document's ID table and
+    interns the value in the document's string dictionary, and lxml gives every document parsed
+    in a thread that thread's one dictionary, which lives as long as the thread and never forgets
+    a string. Each document's ``Id`` is new (``ld-`` and its UUID), so a process that validates
+    documents grew by some 60 bytes for each, for ever: about 19 MiB per hub worker in the
+    30-minute soak (issue 16, docs/performance.md "Soak"). The verdict is the same: ``xs:ID`` is
+    ``xs:NCName`` plus uniqueness among the document's IDs, and with one ID attribute, on the
+    root, there is nothing to be unique against (nor any ``xs:IDREF`` to resolve). Nothing reads
+    the ID table (the seal's reference is checked against the root's ``Id`` by value,
+    :mod:`broker.signing.verifier`). A schema with another ``xs:ID`` keeps them all as they are.
+    The file itself, the contract, is not changed."""
+    ids = [a for a in xsd.iter(_XS + "attribute") if a.get("type") == "xs:ID"]
+    if len(ids) != 1 or ids[0].get("name") != "Id":
+        return xsd
+    owner = ids[0].getparent()
+    if owner is None or owner.tag != _XS + "complexType" or owner.get("name") != "DocumentType":
+        return xsd
+    ids[0].set("type", "xs:NCName")
+    return xsd
 
 
 def problems(root: etree._Element) -> list[Problem]:
