@@ -13,7 +13,8 @@ from concurrent.futures import Future
 from datetime import datetime, timezone
 
 from broker.hub.intake import Intake, Payload
-from broker.hub.service import Hub, _Message
+from broker.hub.pipeline_items import Message
+from broker.hub.service import Hub
 from tests.network import HUB, hub_config
 
 
@@ -41,7 +42,7 @@ def test_a_checked_batch_needs_no_cyclic_collection(tmp_path) -> None:
     hub._batches = deque()
     hub._events = queue.Queue()
     pool = hub._pool = _Pool()  # type: ignore[assignment]
-    message = _Message("doc", 1, 1, "unit", b"<Document/>" * 100, datetime.now(timezone.utc))
+    message = Message("doc", 1, 1, "unit", b"<Document/>" * 100, datetime.now(timezone.utc))
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -51,7 +52,7 @@ def test_a_checked_batch_needs_no_cyclic_collection(tmp_path) -> None:
         taken = weakref.ref(batch)
         hub._batch_results(batch)
         assert batch.results is not None and len(batch.results) == 1
-        assert batch.check_seconds is not None  # the done-callback ran
+        assert batch.checked_at is not None  # the done-callback ran
         del batch
         assert taken() is None, gc.get_referrers(taken())
     finally:
