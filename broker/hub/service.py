@@ -333,9 +333,8 @@ class Hub:
                 break
         # Batches are filled round-robin across senders, and only while the workers have room:
         # the backlog waits in the fair queue, where a court's notice overtakes a flood.
-        size = self._batch_size()
         while self._can_submit():
-            self._submit(self._queue.take(size))
+            self._submit(self._queue.take(self.config.batch_size))
         acks, published = self._handle_control(control) if control else ([], [])
         batches = self._ready_batches()
         if batches or acks or published or self._attempts or self._held or self._flood.pending or self._excess:
@@ -367,13 +366,6 @@ class Hub:
             self._excess.append((mid, gen))
         else:
             control.append(item)
-
-    def _batch_size(self) -> int:
-        """What waits, shared out over the workers, up to ``batch_size`` each. Below full load the
-        workers then check one step's documents side by side, and a document waits for half a
-        batch rather than a whole one; at full load the batches are full as before."""
-        workers = max(1, self.config.workers)
-        return max(1, min(self.config.batch_size, -(-len(self._queue) // workers)))
 
     def _can_submit(self) -> bool:
         """Documents wait and the workers have room for another batch."""
