@@ -46,13 +46,11 @@ class DocumentRecorder:
         instance: str,
     ):
         self.registry = registry
-        self.hub_code = registry.hub.code
         self.notary = notary
         self.supervisor = supervisor
         self.flood = flood
         self.stats = stats
         self.limits = limits
-        self.max_document_bytes = limits.max_document_bytes
         self.instance = instance
 
     def use_registry(self, registry: Registry) -> None:
@@ -178,7 +176,7 @@ class DocumentRecorder:
         return jobs
 
     def issue(self, tx: LedgerTx, notice: IssuedNotice, client: str) -> Job:
-        return record_issued(tx, notice, hub_code=self.hub_code, client=client)
+        return record_issued(tx, notice, hub_code=self.registry.hub.code, client=client)
 
     def flood_notice(self, tx: LedgerTx, episode: FloodEpisode) -> Job:
         """One AnomalyNotice to the office per flood episode (003 SPC–MPS 四(五))."""
@@ -203,7 +201,7 @@ class DocumentRecorder:
                 raw=message.payload,
                 notice_id=notice.document_id,
             ),
-            max_raw=self.max_document_bytes,
+            max_raw=self.limits.max_document_bytes,
         )
         self.stats.rejected += 1
         event(
