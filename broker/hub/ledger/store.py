@@ -40,6 +40,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.schema import CreateSchema
 
 from broker.hub.ledger import chain
+from broker.hub.ledger.bulk import BULK
 from broker.hub.ledger.chains import (
     PARTITION_STATE,
     PARTITIONS,
@@ -1014,8 +1015,12 @@ class LedgerTx:
         pending, self._pending = self._pending, {}
         documents_first = pending.pop(_INSERT_DOCUMENT, None)
         if documents_first:
-            self._conn.execute(_INSERT_DOCUMENT, documents_first)
+            self._insert_many(_INSERT_DOCUMENT, documents_first)
         for statement, rows in pending.items():
+            self._insert_many(statement, rows)
+
+    def _insert_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        if not BULK.run(self._conn, statement, rows):
             self._conn.execute(statement, rows)
 
     def _lock_ids(self, document_ids: Sequence[str]) -> None:
@@ -1058,7 +1063,7 @@ class LedgerTx:
         if not self._pending_audit:
             return
         if self._single:
-            self._conn.execute(_INSERT_AUDIT, self._pending_audit)
+            self._insert_many(_INSERT_AUDIT, self._pending_audit)
             self._conn.execute(_SET_HEAD, {"new_seq": self._seq, "new_hash": self._hash})
         else:
             # after every row write of the transaction, so pos orders conflicting writers as
@@ -1066,7 +1071,7 @@ class LedgerTx:
             heads = lock_heads(self._conn, [r["chain"] for r in self._pending_audit])
             positions = take_positions(self._conn, len(self._pending_audit))
             moved = seal(self._pending_audit, heads, positions)
-            self._conn.execute(_INSERT_AUDIT, self._pending_audit)
+            self._insert_many(_INSERT_AUDIT, self._pending_audit)
             write_heads(self._conn, {n: moved[n] for n in {r["chain"] for r in self._pending_audit}})
         self._pending_audit = []
 
