@@ -34,8 +34,10 @@ def _sqlite_time(value: datetime | None) -> str | None:
     """A ledger time as SQLite's DATETIME stores it: UTC, naive, always with microseconds."""
     if value is None:
         return None
-    require_aware(value, "a ledger time")
-    return value.astimezone(_UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is not _UTC:  # (the hub's own times are UTC already)
+        require_aware(value, "a ledger time")
+        value = value.astimezone(_UTC)
+    return value.isoformat(" ", "microseconds")[:-6]  # without its "+00:00"
 
 
 class _Compiled:
