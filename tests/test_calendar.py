@@ -260,3 +260,28 @@ def test_shipped_override_file_loads_and_keeps_the_official_days() -> None:
 def test_result_is_a_plain_date(cal: WorkingCalendar) -> None:
     result = cal.add_working_days(datetime(2025, 3, 3, 23, 30, tzinfo=CHINA_TZ) - timedelta(hours=1), 1)
     assert type(result) is date and result == D(2025, 3, 4)
+
+
+def test_answers_are_remembered_per_calendar_and_errors_are_not() -> None:
+    cal = WorkingCalendar()
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return 42
+
+    assert cal.remembered("k", compute) == 42 and cal.remembered("k", compute) == 42
+    assert len(calls) == 1
+    assert WorkingCalendar().remembered("k", compute) == 42 and len(calls) == 2  # another calendar
+
+    def fail() -> int:
+        calls.append(1)
+        raise LiandongError.of("CAL_YEAR_UNKNOWN", year=1900, package_years="", override_file="", override_years="")
+
+    for _ in range(2):
+        with pytest.raises(LiandongError):
+            cal.remembered("bad", fail)
+    assert len(calls) == 4
+    # the remembered period is the one counted: the same answer for every hour of a day
+    day = datetime(2025, 9, 30, 8, tzinfo=CHINA_TZ)
+    assert {cal.add_working_days(day + timedelta(hours=h), 7) for h in range(15)} == {date(2025, 10, 16)}  # 10-11 a make-up day

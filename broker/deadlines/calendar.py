@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Callable, Hashable, Mapping, TypeVar
 
 import chinese_calendar
 from chinese_calendar import constants as _cc
@@ -48,6 +48,10 @@ DEFAULT_OVERRIDE_FILE = CONFIG_DIR / "holidays.yaml"
 PACKAGE_YEARS = range(min(_cc.holidays).year, max(_cc.holidays).year + 1)
 
 _ONE_DAY = timedelta(days=1)
+_T = TypeVar("_T")
+# Remembered answers per calendar (a period's last day, a reminder's office time): documents
+# served on the same day ask the same questions; the bound only keeps a long-running hub small.
+_ANSWERS_MAX = 4096
 
 
 class YearOverride(BaseModel):
@@ -119,6 +123,7 @@ class WorkingCalendar:
         # Only used to tell the operator which file to edit when a year is missing.
         self._override_file = str(override_file) if override_file is not None else "config/holidays.yaml"
         self._cache: dict[date, bool] = {}
+        self._answers: dict[Hashable, Any] = {}
 
     @classmethod
     def from_file(cls, path: str | Path) -> "WorkingCalendar":
@@ -157,6 +162,19 @@ class WorkingCalendar:
         if cached is None:
             cached = self._cache[day] = self._compute(day)
         return cached
+
+    def remembered(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        """``compute()``, computed once per ``key`` for this calendar: its days never change, so
+        whatever is computed from them alone can be kept (an error is raised again, not kept)."""
+        try:
+            return self._answers[key]  # type: ignore[no-any-return]
+        except KeyError:
+            pass
+        value = compute()
+        if len(self._answers) >= _ANSWERS_MAX:
+            self._answers.clear()
+        self._answers[key] = value
+        return value
 
     def _compute(self, day: date) -> bool:
         self._require(day.year)
@@ -202,7 +220,10 @@ class WorkingCalendar:
         """
         if n < 0:
             raise ValueError(f"a period cannot have {n} working days")
-        day = local_date(start)
+        first = local_date(start)
+        return self.remembered(("working days", first, n), lambda: self._count_working_days(first, n))
+
+    def _count_working_days(self, day: date, n: int) -> date:
         counted = 0
         while counted < n:
             day += _ONE_DAY

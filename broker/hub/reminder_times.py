@@ -13,6 +13,11 @@ def office_time_before(
 ) -> datetime:
     """The instant at which ``hours`` of office time (``day_start``–``day_end`` of working days,
     China time; the measure of :meth:`WorkingCalendar.working_hours_between`) are left before ``due``."""
+    key = ("office time before", due, hours, day_start, day_end)
+    return calendar.remembered(key, lambda: _office_time_before(due, hours, calendar, day_start, day_end))
+
+
+def _office_time_before(due: datetime, hours: float, calendar: WorkingCalendar, day_start: float, day_end: float) -> datetime:
     remaining = timedelta(hours=hours)
     local = due.astimezone(CHINA_TZ)
     if remaining <= timedelta(0):
