@@ -106,3 +106,28 @@ def test_the_client_writes_without_nagles_delay(mqtt_connect):
     bank = mqtt_connect(BANK)
     assert isinstance(bank, Client)
     assert bank.socket().getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_a_two_byte_puback_is_a_success_for_its_publication_alone(mqtt_connect, monkeypatch):
+    # Mosquitto acknowledges a delivered publication with a two-byte PUBACK; the client reads its
+    # packet identifier without paho's decoding and still hands on_publish a success for exactly
+    # that publication. A PUBACK with a reason code (v5: no subscriber matched) is paho's.
+    from paho.mqtt import client as paho_client
+
+    decoded: list[int] = []
+    decode = paho_client._packet.decode_puback
+    monkeypatch.setattr(paho_client._packet, "decode_puback", lambda *a: decoded.append(1) or decode(*a))
+    bank = mqtt_connect(BANK)
+    codes: list[tuple[int, int]] = []
+    bank.on_publish = lambda client, userdata, mid, rc, props: codes.append((mid, rc.value))
+    alone = bank.publish(topics.outbox(BANK), b"nobody", qos=1)
+    alone.wait_for_publish(WAIT)
+    assert codes == [(alone.mid, 16)] and decoded == [1]  # "No matching subscribers", by paho
+
+    _subscriber(mqtt_connect, 5, qos=1)
+    infos = [bank.publish(topics.outbox(BANK), b"x", qos=1) for _ in range(5)]
+    for info in infos:
+        info.wait_for_publish(WAIT)
+    assert sorted(codes[1:]) == sorted((info.mid, 0) for info in infos)
+    assert decoded == [1]  # the five successes were read without paho's decoding
+    assert not bank._out_messages and bank._inflight_messages == 0
