@@ -88,3 +88,19 @@ def test_a_hub_killed_at_any_point_of_its_workers_start_leaves_nothing(tmp_path)
     # (A pid may be reused by then; the mark may not.)
     wait_until(lambda: not marked(set(left)), 60, "every process of the killed hubs to end", interval=0.2)
     assert sum(len(pids) for pids in left.values()) > RUNS, "the kills never found workers started"
+
+
+def test_workers_run_at_the_configured_lower_priority(tmp_path: Path) -> None:
+    # The pipeline thread (the hub's one serial step) goes first when it and a worker want a core.
+    from broker.hub.workers import CheckerPool
+
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    for niceness in (5, 0):
+        config = hub_config(HUB, port=1, var=tmp_path / f"hub{niceness}", workers=1).model_copy(
+            update={"worker_niceness": niceness}
+        )
+        pool = CheckerPool(config)
+        try:
+            assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in pool.pids] == [min(19, mine + niceness)]
+        finally:
+            pool.shutdown()

@@ -209,6 +209,13 @@ class HubConfig(Section):
         "the audit); default: the CN of broker.cert, i.e. its MQTT identity",
     )
     workers: int = Field(2, description="processes checking documents in parallel; 0 checks in the hub process")
+    worker_niceness: int = Field(
+        5,
+        ge=0,
+        le=19,
+        description="how much lower the workers' CPU priority is than the hub process's (Unix nice): "
+        "the one pipeline thread writing the ledger goes first when both want a core",
+    )
     health_port: int | None = Field(
         None,
         ge=0,
