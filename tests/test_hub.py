@@ -305,6 +305,31 @@ def test_an_offline_unit_receives_its_whole_backlog(hub, court, mosquitto, tmp_p
         bank.stop()
 
 
+def test_publications_are_marked_published_once_the_hub_has_nothing_else_to_write(mosquitto, tmp_path, mqtt_connect):
+    # The broker's PUBACKs and the publish attempts wait for a transaction with documents or acks
+    # in it, or for the pipeline to have no document in hand: then they are written without one.
+    # Here nothing follows the PUBACKs (the court never acks, the bank is offline) and the
+    # redelivery sweep, which would write them too, is minutes away.
+    hub = Hub(hub_config(HUB, port=mosquitto.port, var=tmp_path / "hub", workers=0, delivery={"ack_timeout_seconds": 600}))
+    hub.start()
+    try:
+        bank = _unit(mosquitto, tmp_path, BANK)
+        bank.start()
+        bank.stop()  # offline, with a session: the broker queues for it and PUBACKs the hub
+        court = _raw_court(mqtt_connect)
+        notice = fresh()
+        court.publish(topics.outbox(COURT), COURT_SEAL.sign(notice), qos=1)
+        receipt_id = _header(court.next(), "DocumentId")
+        notice_id = str(notice.header.document_id)
+        wait_until(
+            lambda: (_delivery_state(hub, notice_id, BANK), _delivery_state(hub, receipt_id, COURT)) == ("published",) * 2,
+            30,
+            "both publications marked published",
+        )
+    finally:
+        hub.stop()
+
+
 N_RUN = 2000
 NO_RESEND = 3600.0
 """A court resend interval longer than any test: in the kill and restart runs the court publishes

@@ -71,7 +71,7 @@ class _Compiled:
 
 
 class BulkInserts:
-    """INSERTs of whole tables written in bulk on SQLite; anything else says no (``None``).
+    """INSERTs of whole tables written in bulk on SQLite; anything else is declined (False).
 
     One per process is enough: what is compiled depends only on the table and the keys.
     """
