@@ -472,7 +472,8 @@ class Hub:
         """One ledger transaction for everything this step learnt: the checked batches, the
         units' acks, and the bookkeeping waiting for a transaction (the broker's PUBACKs, the
         publications of earlier steps). Then, and only then, the MQTT acknowledgements. One
-        commit (one fsync) per step, not one per kind of news: the pipeline thread waiting on the disk is a thread not feeding the workers."""
+        commit (one fsync) per step, not one per kind of news: the pipeline thread waiting on the
+        disk is a thread not feeding the workers."""
         # What an earlier commit could not write (a full disk) goes first, still unacknowledged;
         # after a failure the next try waits for the backoff (broker.hub.storage).
         batches, acks, published = self._held.take(batches, acks, published)
