@@ -7,6 +7,7 @@ the test modules.
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from pathlib import Path
 
@@ -20,6 +21,18 @@ ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_REGISTRY = ROOT / "examples" / "network.yaml"
 EXAMPLE_CERTS = ROOT / "certs-example"
 CONNECT_TIMEOUT = 10.0
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_restored():
+    """A command run in-process (typer's CliRunner) points the root logger at its own stderr
+    (broker.logs.configure), which the runner closes afterwards; a later log line from any thread
+    then fails with "I/O operation on closed file". Each test gets the root logger back as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")
