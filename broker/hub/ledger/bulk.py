@@ -59,14 +59,14 @@ class _Compiled:
                 converters.append(None)  # bytes, text and integers go to sqlite3 as they are
             else:
                 raise ValueError(f"{table.name}.{name}: no bulk conversion for {kind!r}")
-        self.converters = tuple(converters)
         self._plain = all(c is None for c in converters)
+        self._pairs = tuple(zip(names, converters))
 
     def rows(self, params: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
-        keys = self.keys
         if self._plain:
+            keys = self.keys
             return [tuple([row[k] for k in keys]) for row in params]
-        pairs = tuple(zip(keys, self.converters))
+        pairs = self._pairs
         return [tuple([row[k] if c is None else c(row[k]) for k, c in pairs]) for row in params]
 
 
@@ -93,10 +93,9 @@ class BulkInserts:
         if not isinstance(table, Table):
             return False
         first = params[0]
-        keys = frozenset(first)
-        if any(len(row) != len(first) or row.keys() != first.keys() for row in params):
+        if any(row.keys() != first.keys() for row in params):
             return False
-        key = (table.name, keys)
+        key = (table.name, frozenset(first))
         if key not in self._compiled:
             try:
                 self._compiled[key] = _Compiled(table, list(first))
