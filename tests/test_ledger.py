@@ -155,6 +155,30 @@ def test_document_checks(ledger: Ledger) -> None:
         doc(received_at=datetime(2025, 1, 1))
 
 
+def test_a_digest_the_caller_computed_is_not_hashed_again_and_verify_still_hashes(ledger: Ledger) -> None:
+    # The hub's own digests (its workers', its notary's) skip the second hashing on the serial
+    # thread; a wrong one still cannot hide: ledger verify hashes the stored bytes.
+    wrong = doc(digest="0" * 64)
+    with ledger.transaction() as tx:
+        with pytest.raises(ValueError, match="digest or size"):
+            tx.add_document(doc(size=3), digest_computed=True)  # the size is still compared
+        tx.add_document(wrong, digest_computed=True)
+        tx.audit("received", actor="x", client="x", document_id=wrong.document_id, detail={"digest": wrong.digest})
+    assert any(wrong.document_id in p for p in ledger.verify().problems)
+
+
+def test_get_documents_finds_the_stored_ones_among_many(ledger: Ledger) -> None:
+    stored = fill(ledger, 3)
+    unknown = [str(uuid.uuid4()) for _ in range(5)]
+    with ledger.transaction() as tx:
+        assert tx.get_documents([]) == {}
+        assert tx.get_documents(unknown) == {}
+        queued = doc(9)
+        tx.add_document(queued)  # written in bulk later: the lookup must still see it
+        found = tx.get_documents([unknown[0], stored[2].document_id, queued.document_id, stored[0].document_id])
+    assert found == {r.document_id: r for r in (stored[2], queued, stored[0])}
+
+
 def test_urls_and_schema_option(tmp_path) -> None:
     with pytest.raises(ValueError, match="PostgreSQL"):
         Ledger(f"sqlite:///{tmp_path / 'l.db'}", schema="hub1")

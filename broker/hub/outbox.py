@@ -48,7 +48,8 @@ def record_issued(tx: LedgerTx, notice: IssuedNotice, *, hub_code: str, client: 
             origin="hub",
             client_unit=hub_code,
             state="issued",
-        )
+        ),
+        digest_computed=True,  # by the notary, from notice.raw
     )
     tx.audit(
         "issued",

@@ -129,7 +129,7 @@ class DocumentRecorder:
             state="accepted",
             service_receipt_id=receipt.document_id,
             )
-        tx.add_document(record)
+        tx.add_document(record, digest_computed=True)  # by the worker, from payload.raw
         tx.audit(
             "accepted",
             actor=result.signer_fingerprint or message.unit,

@@ -317,6 +317,7 @@ _SET_NOTICE = (
 _INSERT_DELIVERY = insert(deliveries)
 _MAX_DELIVERY_ID = select(func.max(deliveries.c.id))
 _GET_DOCUMENTS = select(documents).where(documents.c.document_id.in_(bindparam("ids", expanding=True)))
+_PRESENT_SQL = "SELECT document_id FROM documents WHERE document_id IN ({marks})"
 _GET_DELIVERY = select(deliveries).where(deliveries.c.id == bindparam("delivery_id"))
 _AT = bindparam("at", type_=deliveries.c.last_sent_at.type)
 _IDS = bindparam("ids", expanding=True)
@@ -488,21 +489,40 @@ class LedgerTx:
         found: dict[str, DocumentRecord] = {}
         for chunk in _chunks(list(dict.fromkeys(document_ids))):
             self._lock_ids(chunk)
+            chunk = self._present(chunk)
+            if not chunk:
+                continue
             for row in self._exec(_GET_DOCUMENTS, {"ids": chunk}):
                 record = _document(row)
                 found[record.document_id] = record
         return found
+
+    def _present(self, document_ids: list[str]) -> list[str]:
+        """On SQLite, those of ``document_ids`` stored, by a query straight through the driver:
+        the hub asks once per batch and almost never finds one (a duplicate), and SQLAlchemy's
+        expanding ``IN`` and row processing cost more than the lookup (issue 16). Elsewhere all
+        of them (the full query answers)."""
+        if self._conn.dialect.name != "sqlite" or not document_ids:
+            return document_ids
+        self._flush()
+        marks = ",".join("?" * len(document_ids))
+        rows = self._conn.exec_driver_sql(_PRESENT_SQL.format(marks=marks), tuple(document_ids))
+        return [r[0] for r in rows]
 
     def get_document(self, document_id: str) -> DocumentRecord | None:
         self._lock_ids([document_id])
         row = self._exec(_GET_DOCUMENT, {"document_id": document_id}).first()
         return _document(row) if row else None
 
-    def add_document(self, record: DocumentRecord) -> None:
-        """Store a document and its evidence bytes; the digest and size must match ``raw``."""
+    def add_document(self, record: DocumentRecord, *, digest_computed: bool = False) -> None:
+        """Store a document and its evidence bytes; the digest and size must match ``raw``.
+
+        ``digest_computed``: the caller computed ``record.digest`` from these very bytes (the
+        hub's workers and its notary do), so they are not hashed again here, on the hub's one
+        serial thread; ``ledger verify`` still hashes every stored document."""
         if record.origin not in ("unit", "hub"):
             raise ValueError(f"origin must be 'unit' or 'hub', not {record.origin!r}")
-        if record.digest != sha256_hex(record.raw) or record.size != len(record.raw):
+        if record.size != len(record.raw) or (not digest_computed and record.digest != sha256_hex(record.raw)):
             raise ValueError(f"document {record.document_id}: digest or size does not match the raw bytes")
         values = {name: getattr(record, name) for name in _DOCUMENT_COLUMNS}
         if not self._single:
