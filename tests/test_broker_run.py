@@ -46,6 +46,14 @@ def _mosquitto_pids(data: Path) -> list[int]:
     return pids
 
 
+def _output(proc: subprocess.Popen[bytes]) -> str:
+    """What the command printed so far (for a failing assertion's message)."""
+    if proc.poll() is None:
+        return "(still running)"
+    assert proc.stdout is not None
+    return proc.stdout.read().decode(errors="replace")
+
+
 def _listening(port: int) -> bool:
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -87,9 +95,12 @@ def test_sigterm_stops_mosquitto_too(tmp_path):
         os.kill(child, 0)
         proc.send_signal(signal.SIGHUP)  # reload: mosquitto keeps serving
         time.sleep(0.5)
-        assert proc.poll() is None and _listening(port)
+        # Its own Mosquitto, still: once (under the full suite) the command had ended before the
+        # SIGTERM came, and the port's listener may then have been another test's (a port race).
+        assert proc.poll() is None and _listening(port) and child in _mosquitto_pids(data), _output(proc)
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+        code = proc.wait(30)
+        assert code == 0, f"exit {code}: {_output(proc)}"
         assert _wait(lambda: not _mosquitto_pids(data), 10), "mosquitto outlived liandong broker run"
 
 
