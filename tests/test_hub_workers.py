@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from broker.hub.workers import CheckerPool
 from tests.network import HUB, ROOT, hub_config, wait_until
 from tests.processes import MARK, children, marked
 
@@ -92,8 +93,6 @@ def test_a_hub_killed_at_any_point_of_its_workers_start_leaves_nothing(tmp_path)
 
 def test_workers_run_at_the_configured_lower_priority(tmp_path: Path) -> None:
     # The pipeline thread (the hub's one serial step) goes first when it and a worker want a core.
-    from broker.hub.workers import CheckerPool
-
     mine = os.getpriority(os.PRIO_PROCESS, 0)
     for niceness in (5, 0):
         config = hub_config(HUB, port=1, var=tmp_path / f"hub{niceness}", workers=1).model_copy(
